@@ -1,0 +1,31 @@
+package dev.certknock.protocol.knock;
+
+/**
+ * A knock whose signature verified with its leaf certificate's key, over a transcript bound to this
+ * server key. Whether that certificate is trusted, valid, unrevoked and allowed what it asks for is the
+ * server's to decide. Only {@link UnverifiedKnock#verify()} makes one, so holding a VerifiedKnock
+ * proves the check ran (not a record for that reason: a record's constructor would be public).
+ */
+public final class VerifiedKnock {
+
+    private final KnockContent content;
+    private final ServerPublicKey serverKey;
+
+    VerifiedKnock(KnockContent content, ServerPublicKey serverKey) {
+        this.content = content;
+        this.serverKey = serverKey;
+    }
+
+    public KnockContent content() {
+        return content;
+    }
+
+    public ServerPublicKey serverKey() {
+        return serverKey;
+    }
+
+    @Override
+    public String toString() {
+        return "VerifiedKnock[" + content.certificate().getSubjectX500Principal() + ", " + content.grants() + "]";
+    }
+}
