@@ -1,0 +1,34 @@
+package dev.certknock.ca.cli;
+
+import dev.certknock.cli.CommandRunner;
+import dev.certknock.cli.ManifestVersionProvider;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** {@code knock-ca}: the certknock certificate authority toolkit. */
+@Command(name = "knock-ca", mixinStandardHelpOptions = true, versionProvider = ManifestVersionProvider.class,
+        description = "Issues certknock client certificates with port grants and server certificates with knock keys, revokes them and publishes CRLs.",
+        footer = "%nDocumentation: README.md and docs/ in the certknock repository.")
+public final class KnockCaCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    public static void main(String[] args) {
+        CommandRunner.main(new KnockCaCommand(), args);
+    }
+
+    /** Runs the command against the given streams: the entry point for tests. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        return CommandRunner.run(new KnockCaCommand(), out, err, args);
+    }
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+        return 0;
+    }
+}
