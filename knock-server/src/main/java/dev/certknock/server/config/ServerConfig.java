@@ -1,0 +1,196 @@
+package dev.certknock.server.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.certknock.protocol.grant.PortGrant;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The server configuration, as read from config.yaml by {@link ConfigLoader}. Every section has safe
+ * defaults except what only the operator can know (name, identity, trust anchors, protected ports).
+ * Range checks live in the compact constructors, so a bad value is reported at its line and column.
+ * docs/CONFIGURATION.md documents every key.
+ */
+public record ServerConfig(
+        @JsonProperty(required = true) Server server,
+        @JsonProperty(required = true) Trust trust,
+        Crl crl,
+        Knock knock,
+        @JsonProperty(required = true) List<PortGrant> protect,
+        Capture capture,
+        Firewall firewall,
+        Limits limits,
+        Logging logging) {
+
+    public ServerConfig {
+        Objects.requireNonNull(server, "server");
+        Objects.requireNonNull(trust, "trust");
+        crl = crl != null ? crl : Crl.DEFAULT;
+        knock = knock != null ? knock : Knock.DEFAULT;
+        protect = List.copyOf(Objects.requireNonNull(protect, "protect"));
+        if (protect.isEmpty()) {
+            throw new IllegalArgumentException("protect must list at least one port the server may open, e.g. tcp/22");
+        }
+        capture = capture != null ? capture : Capture.DEFAULT;
+        firewall = firewall != null ? firewall : Firewall.DEFAULT;
+        limits = limits != null ? limits : Limits.DEFAULT;
+        logging = logging != null ? logging : Logging.DEFAULT;
+    }
+
+    public record Server(@JsonProperty(required = true) String name,
+            @JsonProperty(required = true) List<Identity> identities) {
+        public Server {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("server.name must name this server, as client certificates list it");
+            }
+            identities = List.copyOf(identities);
+            if (identities.isEmpty()) {
+                throw new IllegalArgumentException("server.identities needs at least one PKCS#12 bundle with a knock key");
+            }
+        }
+    }
+
+    /** A PKCS#12 bundle with a knock key and certificate; the password comes from a file or an environment variable. */
+    public record Identity(@JsonProperty(required = true) Path bundle, Path passwordFile, String passwordEnv) {
+        public Identity {
+            if ((passwordFile == null) == (passwordEnv == null)) {
+                throw new IllegalArgumentException(
+                        "give exactly one of passwordFile or passwordEnv for the bundle password (never the password itself)");
+            }
+        }
+    }
+
+    public record Trust(@JsonProperty(required = true) List<Path> anchors, List<Path> intermediates) {
+        public Trust {
+            anchors = List.copyOf(anchors);
+            if (anchors.isEmpty()) {
+                throw new IllegalArgumentException("trust.anchors needs at least one CA certificate (PEM)");
+            }
+            intermediates = intermediates == null ? List.of() : List.copyOf(intermediates);
+        }
+    }
+
+    public record CrlSource(@JsonProperty(required = true) URI url) {
+        public CrlSource {
+            String scheme = url.getScheme();
+            if (scheme == null || !List.of("http", "https", "file").contains(scheme)) {
+                throw new IllegalArgumentException("CRL url must be http:, https: or file:, not " + url);
+            }
+        }
+    }
+
+    public record Crl(List<CrlSource> sources, Duration refreshInterval, Path cacheDir, Duration staleGrace,
+            Duration connectTimeout, Duration responseTimeout, Integer maxBytes) {
+        static final Crl DEFAULT = new Crl(null, null, null, null, null, null, null);
+
+        public Crl {
+            sources = sources == null ? List.of() : List.copyOf(sources);
+            refreshInterval = atLeast("crl.refreshInterval", refreshInterval, Duration.ofMinutes(15), Duration.ofSeconds(1));
+            cacheDir = cacheDir != null ? cacheDir : Path.of("/var/lib/certknock/crl");
+            staleGrace = atLeast("crl.staleGrace", staleGrace, Duration.ZERO, Duration.ZERO);
+            connectTimeout = atLeast("crl.connectTimeout", connectTimeout, Duration.ofSeconds(5), Duration.ofMillis(100));
+            responseTimeout = atLeast("crl.responseTimeout", responseTimeout, Duration.ofSeconds(10), Duration.ofMillis(100));
+            maxBytes = range("crl.maxBytes", maxBytes, 10 * 1024 * 1024, 1024, 256 * 1024 * 1024);
+        }
+    }
+
+    public enum DeclaredAddressPolicy {
+        @JsonProperty("use-source") USE_SOURCE,
+        @JsonProperty("prefer-declared") PREFER_DECLARED,
+        @JsonProperty("require-declared") REQUIRE_DECLARED,
+        @JsonProperty("must-equal-source") MUST_EQUAL_SOURCE
+    }
+
+    public record Knock(Duration timestampWindow, Integer defaultOpenSeconds, Integer maxOpenSeconds,
+            DeclaredAddressPolicy declaredAddress, Path replayJournal, Integer replayCapacity) {
+        static final Knock DEFAULT = new Knock(null, null, null, null, null, null);
+
+        public Knock {
+            timestampWindow = atLeast("knock.timestampWindow", timestampWindow, Duration.ofSeconds(30), Duration.ofSeconds(1));
+            if (timestampWindow.compareTo(Duration.ofMinutes(10)) > 0) {
+                throw new InvalidValueException("knock.timestampWindow", "knock.timestampWindow " + timestampWindow.toSeconds()
+                        + " s is over 10 minutes: a long window keeps replays possible for longer; fix the clocks instead");
+            }
+            maxOpenSeconds = range("knock.maxOpenSeconds", maxOpenSeconds, 3600, 1, 86_400);
+            defaultOpenSeconds = range("knock.defaultOpenSeconds", defaultOpenSeconds, Math.min(60, maxOpenSeconds), 1, maxOpenSeconds);
+            declaredAddress = declaredAddress != null ? declaredAddress : DeclaredAddressPolicy.USE_SOURCE;
+            replayJournal = replayJournal != null ? replayJournal : Path.of("/var/lib/certknock/replay.journal");
+            replayCapacity = range("knock.replayCapacity", replayCapacity, 1_000_000, 1_000, 50_000_000);
+        }
+    }
+
+    /** How knocks are received. pcap capture arrives with the network-edge issue. */
+    public enum CaptureMode {
+        @JsonProperty("udp-socket") UDP_SOCKET
+    }
+
+    public record Capture(CaptureMode mode, @JsonProperty("interface") String iface, String address, Integer port) {
+        static final Capture DEFAULT = new Capture(null, null, null, null);
+
+        public Capture {
+            mode = mode != null ? mode : CaptureMode.UDP_SOCKET;
+            address = address != null ? address : "0.0.0.0";
+            port = range("capture.port", port, 62201, 1, 65535);
+        }
+    }
+
+    /** Where grants go. nftables, iptables and command backends arrive with the network-edge issue. */
+    public enum FirewallBackend {
+        @JsonProperty("log") LOG
+    }
+
+    public enum OnStop {
+        @JsonProperty("keep-until-expiry") KEEP_UNTIL_EXPIRY,
+        @JsonProperty("flush") FLUSH
+    }
+
+    public record Firewall(FirewallBackend backend, String table, OnStop onStop) {
+        static final Firewall DEFAULT = new Firewall(null, null, null);
+
+        public Firewall {
+            backend = backend != null ? backend : FirewallBackend.LOG;
+            table = table != null ? table : "certknock";
+            if (!table.matches("[A-Za-z][A-Za-z0-9_]{0,31}")) {
+                throw new InvalidValueException("firewall.table", "firewall.table '" + table + "' is not a valid nftables table name");
+            }
+            onStop = onStop != null ? onStop : OnStop.KEEP_UNTIL_EXPIRY;
+        }
+    }
+
+    public record Limits(Integer perSourcePerSecond, Integer perSourceBurst, Integer publicKeyOpsPerSecond,
+            Integer queueCapacity, Integer workers, Integer trackedSources) {
+        static final Limits DEFAULT = new Limits(null, null, null, null, null, null);
+
+        public Limits {
+            perSourcePerSecond = range("limits.perSourcePerSecond", perSourcePerSecond, 5, 1, 100_000);
+            perSourceBurst = range("limits.perSourceBurst", perSourceBurst, 10, 1, 100_000);
+            publicKeyOpsPerSecond = range("limits.publicKeyOpsPerSecond", publicKeyOpsPerSecond, 2000, 1, 1_000_000);
+            queueCapacity = range("limits.queueCapacity", queueCapacity, 4096, 1, 1_000_000);
+            workers = range("limits.workers", workers, Math.max(1, Runtime.getRuntime().availableProcessors()), 1, 256);
+            trackedSources = range("limits.trackedSources", trackedSources, 65_536, 16, 10_000_000);
+        }
+    }
+
+    public record Logging(Path audit) {
+        static final Logging DEFAULT = new Logging(null);
+    }
+
+    static Duration atLeast(String key, Duration value, Duration dflt, Duration min) {
+        Duration v = value != null ? value : dflt;
+        if (v.compareTo(min) < 0) {
+            throw new InvalidValueException(key, key + " must be at least " + min.toMillis() + " ms");
+        }
+        return v;
+    }
+
+    static int range(String key, Integer value, int dflt, int min, int max) {
+        int v = value != null ? value : dflt;
+        if (v < min || v > max) {
+            throw new InvalidValueException(key, key + " is " + v + "; it must be between " + min + " and " + max);
+        }
+        return v;
+    }
+}

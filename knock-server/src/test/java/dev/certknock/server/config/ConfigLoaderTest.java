@@ -1,0 +1,104 @@
+package dev.certknock.server.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.certknock.protocol.grant.PortGrant;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ConfigLoaderTest {
+
+    private static final String MINIMAL = """
+            server:
+              name: gw1
+              identities:
+                - bundle: server.p12
+                  passwordEnv: PW
+            trust:
+              anchors: [ca.pem]
+            protect: [tcp/22]
+            """;
+
+    private static ServerConfig parse(String yaml) throws ConfigException {
+        return ConfigLoader.parse(Path.of("test.yaml"), yaml, Path.of("/etc/certknock"));
+    }
+
+    @Test
+    void theRepositorySampleParses() throws Exception {
+        ServerConfig c = ConfigLoader.load(Path.of("../config.yaml"));
+        assertThat(c.server().name()).isEqualTo("gw1.demo.test");
+        assertThat(c.protect()).containsExactly(PortGrant.parse("tcp/22"), PortGrant.parse("tcp/8080-8081"));
+        assertThat(c.server().identities().get(0).bundle().isAbsolute()).isTrue();
+        assertThat(c.server().identities().get(0).bundle().toString()).endsWith("certificates/demo/server.p12");
+        assertThat(c.crl().sources().get(0).url().getScheme()).isEqualTo("file");
+    }
+
+    @Test
+    void aMinimalConfigGetsSafeDefaults() throws Exception {
+        ServerConfig c = parse(MINIMAL);
+        assertThat(c.server().identities().get(0).bundle()).isEqualTo(Path.of("/etc/certknock/server.p12"));
+        assertThat(c.knock().timestampWindow()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.knock().declaredAddress()).isEqualTo(ServerConfig.DeclaredAddressPolicy.USE_SOURCE);
+        assertThat(c.crl().staleGrace()).isZero();
+        assertThat(c.limits().queueCapacity()).isEqualTo(4096);
+        assertThat(c.firewall().backend()).isEqualTo(ServerConfig.FirewallBackend.LOG);
+        assertThat(c.trust().intermediates()).isEmpty();
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+        "unknown key|knock:\\n  timestampWindo: 30s|10|3|unknown key 'timestampWindo' in knock",
+        "wrong type|limits:\\n  workers: many|10|12|limits.workers: wrong type: expected whole number",
+        "out of range|limits:\\n  workers: 0|10|12|limits.workers is 0; it must be between 1 and 256",
+        "bad duration|knock:\\n  timestampWindow: 30 seconds|10|20|'30 seconds' is not a valid duration",
+        "window too long|knock:\\n  timestampWindow: 1h|10|20|over 10 minutes",
+        "bad enum|knock:\\n  declaredAddress: trust-me|10|20|(one of: use-source, prefer-declared, require-declared, must-equal-source)",
+        "unknown top-level key|protect2: x\\n|9|11|unknown key 'protect2'",
+        "bad CRL scheme|crl:\\n  sources:\\n    - url: ftp://x/crl|11|12|CRL url must be http:, https: or file:",
+    })
+    void mistakesAreReportedWithFileLineAndColumn(String name, String extra, int line, int column, String message) {
+        String yaml = MINIMAL + extra.replace("\\n", "\n") + "\n";
+        assertThatThrownBy(() -> parse(yaml))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml:" + line + ":")
+                .hasMessageContaining(message)
+                .satisfies(e -> assertThat(((ConfigException) e).line()).isEqualTo(line));
+    }
+
+    @Test
+    void aBadPortGrantNamesItsLine() {
+        String yaml = MINIMAL.replace("protect: [tcp/22]", "protect:\n  - tcp/22\n  - tcp/0");
+        assertThatThrownBy(() -> parse(yaml)).isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml:10:")
+                .hasMessageContaining("port 0 is outside 1-65535");
+    }
+
+    @Test
+    void missingRequiredSectionsAndDuplicateKeysAreRefused() {
+        assertThatThrownBy(() -> parse("server:\n  name: x\n")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("missing required key");
+        assertThatThrownBy(() -> parse(MINIMAL + "protect: [tcp/23]\n")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("protect");
+        assertThatThrownBy(() -> parse(MINIMAL.replace("passwordEnv: PW", "passwordEnv: PW\n      passwordFile: pw.txt")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("exactly one of passwordFile or passwordEnv");
+        assertThatThrownBy(() -> parse("")).isInstanceOf(ConfigException.class).hasMessageContaining("empty");
+    }
+
+    @Test
+    void aPointerIsLocatedForChecksAfterParsing() throws Exception {
+        Path file = java.nio.file.Files.createTempFile("cfg", ".yaml");
+        try {
+            java.nio.file.Files.writeString(file, MINIMAL);
+            ConfigException e = ConfigLoader.at(file, "/server/identities/0/bundle", "cannot open the bundle", null);
+            assertThat(e.line()).isEqualTo(4);
+            assertThat(e.column()).isEqualTo(15);
+            assertThat(e.getMessage()).endsWith(":4:15: cannot open the bundle");
+        } finally {
+            java.nio.file.Files.delete(file);
+        }
+    }
+}
