@@ -1,0 +1,69 @@
+package dev.certknock.server.event;
+
+import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.pipeline.KnockContext;
+import dev.certknock.server.pipeline.Verdict;
+import java.math.BigInteger;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.function.Consumer;
+import javax.security.auth.x500.X500Principal;
+
+final class CompositeListener implements KnockEventListener {
+
+    private final List<KnockEventListener> listeners;
+
+    CompositeListener(List<KnockEventListener> listeners) {
+        this.listeners = listeners;
+    }
+
+    private void each(Consumer<KnockEventListener> call) {
+        for (KnockEventListener l : listeners) {
+            try {
+                call.accept(l);
+            } catch (RuntimeException e) {
+                // A listener bug must not stop the pipeline or the other listeners.
+            }
+        }
+    }
+
+    @Override
+    public void received(InetSocketAddress source, int length) {
+        each(l -> l.received(source, length));
+    }
+
+    @Override
+    public void dropped(Verdict.Dropped verdict, KnockContext context) {
+        each(l -> l.dropped(verdict, context));
+    }
+
+    @Override
+    public void accepted(Verdict.Accepted verdict, KnockContext context) {
+        each(l -> l.accepted(verdict, context));
+    }
+
+    @Override
+    public void grantOpened(GrantDecision decision) {
+        each(l -> l.grantOpened(decision));
+    }
+
+    @Override
+    public void grantClosed(GrantDecision decision, String why) {
+        each(l -> l.grantClosed(decision, why));
+    }
+
+    @Override
+    public void crlAccepted(X500Principal issuer, BigInteger crlNumber, int newlyRevoked) {
+        each(l -> l.crlAccepted(issuer, crlNumber, newlyRevoked));
+    }
+
+    @Override
+    public void crlFailed(String origin, String reason) {
+        each(l -> l.crlFailed(origin, reason));
+    }
+
+    @Override
+    public void internalError(String where, Throwable error) {
+        each(l -> l.internalError(where, error));
+    }
+}

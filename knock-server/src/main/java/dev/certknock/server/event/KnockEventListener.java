@@ -1,0 +1,47 @@
+package dev.certknock.server.event;
+
+import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.pipeline.KnockContext;
+import dev.certknock.server.pipeline.Verdict;
+import java.math.BigInteger;
+import java.net.InetSocketAddress;
+import java.util.List;
+import javax.security.auth.x500.X500Principal;
+
+/**
+ * Everything that happens to knocks, grants and CRLs, for the audit log, metrics and tests: one
+ * interface, every method optional. Implementations must be fast and must not throw.
+ */
+public interface KnockEventListener {
+
+    default void received(InetSocketAddress source, int length) {
+    }
+
+    default void dropped(Verdict.Dropped verdict, KnockContext context) {
+    }
+
+    default void accepted(Verdict.Accepted verdict, KnockContext context) {
+    }
+
+    default void grantOpened(GrantDecision decision) {
+    }
+
+    /** @param why {@code expired}, {@code revoked} or {@code stopped} */
+    default void grantClosed(GrantDecision decision, String why) {
+    }
+
+    default void crlAccepted(X500Principal issuer, BigInteger crlNumber, int newlyRevoked) {
+    }
+
+    default void crlFailed(String origin, String reason) {
+    }
+
+    default void internalError(String where, Throwable error) {
+    }
+
+    /** Calls each listener in turn; one that throws does not stop the others. */
+    static KnockEventListener composite(List<KnockEventListener> listeners) {
+        List<KnockEventListener> all = List.copyOf(listeners);
+        return new CompositeListener(all);
+    }
+}

@@ -1,0 +1,97 @@
+package dev.certknock.server.pipeline;
+
+import dev.certknock.protocol.grant.CertknockGrants;
+import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.protocol.knock.KnockContent;
+import dev.certknock.server.config.ServerConfig.DeclaredAddressPolicy;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Decides what to open: every requested grant inside the certificate's grants and inside the server's
+ * protected ports; this server named in the certificate's {@code servers} if it lists any; the address
+ * (by the declared-address policy) inside the certificate's {@code sources} if it lists any. Duration =
+ * min(requested, certificate's maxOpenSeconds or the server default, server maximum, the certificate's
+ * remaining validity).
+ */
+public final class Authorization implements Stage {
+
+    private final String serverName;
+    private final List<PortGrant> protectedPorts;
+    private final int defaultOpenSeconds;
+    private final int maxOpenSeconds;
+    private final DeclaredAddressPolicy policy;
+
+    public Authorization(String serverName, List<PortGrant> protectedPorts, int defaultOpenSeconds, int maxOpenSeconds,
+            DeclaredAddressPolicy policy) {
+        this.serverName = serverName;
+        this.protectedPorts = List.copyOf(protectedPorts);
+        this.defaultOpenSeconds = defaultOpenSeconds;
+        this.maxOpenSeconds = maxOpenSeconds;
+        this.policy = policy;
+    }
+
+    @Override
+    public Outcome apply(KnockContext ctx) {
+        KnockContent content = ctx.verified.content();
+        CertknockGrants cert = ctx.certificateGrants;
+        if (!cert.permitsServer(serverName)) {
+            return Outcome.drop(DropReason.WRONG_SERVER, "certificate does not name this server");
+        }
+        for (PortGrant g : content.grants()) {
+            if (!cert.permits(g)) {
+                return Outcome.drop(DropReason.GRANT_NOT_IN_CERTIFICATE, "requested grant outside the certificate's grants");
+            }
+            if (protectedPorts.stream().noneMatch(p -> p.contains(g))) {
+                return Outcome.drop(DropReason.GRANT_NOT_PROTECTED, "requested grant outside the server's protected ports");
+            }
+        }
+        InetAddress source = ctx.source().getAddress();
+        Optional<InetAddress> declared = declaredFor(content, source);
+        InetAddress address;
+        switch (policy) {
+            case USE_SOURCE -> address = source;
+            case PREFER_DECLARED -> address = declared.orElse(source);
+            case REQUIRE_DECLARED -> {
+                if (declared.isEmpty()) {
+                    return Outcome.drop(DropReason.DECLARED_ADDRESS_REQUIRED, "no declared address");
+                }
+                address = declared.get();
+            }
+            case MUST_EQUAL_SOURCE -> {
+                if (declared.isPresent() && !declared.get().equals(source)) {
+                    return Outcome.drop(DropReason.DECLARED_ADDRESS_MISMATCH, "declared address differs from the source");
+                }
+                address = source;
+            }
+            default -> throw new IllegalStateException("unknown policy " + policy);
+        }
+        if (!cert.permitsSource(address)) {
+            return Outcome.drop(DropReason.SOURCE_NOT_ALLOWED, "address outside the certificate's sources");
+        }
+        X509Certificate leaf = content.certificate();
+        long remaining = Duration.between(ctx.now(), leaf.getNotAfter().toInstant()).toSeconds();
+        long seconds = Math.min(Math.min(content.durationSeconds(), cert.maxOpenSeconds().orElse(defaultOpenSeconds)),
+                Math.min(maxOpenSeconds, remaining));
+        if (seconds < 1) {
+            return Outcome.drop(DropReason.CERTIFICATE_EXPIRED, "certificate expires within a second");
+        }
+        ctx.decision = new GrantDecision(address, content.grants(), Duration.ofSeconds(seconds), ctx.now(),
+                leaf.getSubjectX500Principal(), leaf.getIssuerX500Principal(), leaf.getSerialNumber());
+        return Outcome.CONTINUE;
+    }
+
+    /** The declared address of the source's family if there is one, else any declared address. */
+    private static Optional<InetAddress> declaredFor(KnockContent c, InetAddress source) {
+        Optional<InetAddress> v4 = c.declaredIpv4().map(a -> a);
+        Optional<InetAddress> v6 = c.declaredIpv6().map(a -> a);
+        if (source instanceof Inet4Address) {
+            return v4.isPresent() ? v4 : v6;
+        }
+        return v6.isPresent() ? v6 : v4;
+    }
+}

@@ -1,0 +1,59 @@
+package dev.certknock.server.pipeline;
+
+import dev.certknock.protocol.knock.RejectReason;
+
+/**
+ * Why the server dropped a datagram: one catalogue, counted per reason, in the order the checks run.
+ * Attacker-triggered reasons are never logged above DEBUG.
+ */
+public enum DropReason {
+    QUEUE_FULL,
+    TRUNCATED,
+    OVERSIZED,
+    UNSUPPORTED_VERSION,
+    UNSUPPORTED_SUITE,
+    UNKNOWN_SERVER_KEY,
+    SOURCE_RATE_LIMITED,
+    PUBLIC_KEY_BUDGET_EXHAUSTED,
+    DECRYPTION_FAILED,
+    MALFORMED_CONTENT,
+    MALFORMED_CERTIFICATE,
+    TIMESTAMP_TOO_OLD,
+    TIMESTAMP_IN_FUTURE,
+    REPLAY,
+    CERTIFICATE_EXPIRED,
+    CERTIFICATE_NOT_YET_VALID,
+    UNTRUSTED_CHAIN,
+    MISSING_CLIENT_EKU,
+    MISSING_GRANTS,
+    MALFORMED_GRANTS,
+    REVOKED,
+    REVOCATION_UNAVAILABLE,
+    UNSUPPORTED_SIGNATURE_KEY,
+    BAD_SIGNATURE,
+    WRONG_SERVER,
+    GRANT_NOT_IN_CERTIFICATE,
+    GRANT_NOT_PROTECTED,
+    DECLARED_ADDRESS_REQUIRED,
+    DECLARED_ADDRESS_MISMATCH,
+    SOURCE_NOT_ALLOWED,
+    REPLAY_CACHE_FULL,
+    FIREWALL_FAILED,
+    INTERNAL_ERROR;
+
+    /** The server reason for a protocol-level rejection. */
+    public static DropReason of(RejectReason r) {
+        return switch (r) {
+            case TRUNCATED -> TRUNCATED;
+            case OVERSIZED -> OVERSIZED;
+            case UNSUPPORTED_VERSION -> UNSUPPORTED_VERSION;
+            case UNSUPPORTED_SUITE -> UNSUPPORTED_SUITE;
+            case UNKNOWN_SERVER_KEY -> UNKNOWN_SERVER_KEY;
+            case DECRYPTION_FAILED -> DECRYPTION_FAILED;
+            case MALFORMED_CONTENT -> MALFORMED_CONTENT;
+            case MALFORMED_CERTIFICATE -> MALFORMED_CERTIFICATE;
+            case UNSUPPORTED_SIGNATURE_KEY -> UNSUPPORTED_SIGNATURE_KEY;
+            case BAD_SIGNATURE -> BAD_SIGNATURE;
+        };
+    }
+}

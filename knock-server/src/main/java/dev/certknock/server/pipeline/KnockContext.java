@@ -1,0 +1,80 @@
+package dev.certknock.server.pipeline;
+
+import dev.certknock.protocol.grant.CertknockGrants;
+import dev.certknock.protocol.knock.KnockContent;
+import dev.certknock.protocol.knock.KnockFrame;
+import dev.certknock.protocol.knock.UnverifiedKnock;
+import dev.certknock.protocol.knock.VerifiedKnock;
+import java.net.InetSocketAddress;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * What the stages learn about one datagram as it goes through the pipeline. Each stage fills in its
+ * part; later stages read it. Confined to one worker thread.
+ */
+public final class KnockContext {
+
+    private final ReceivedDatagram datagram;
+    private final Instant now;
+    KnockFrame frame;
+    UnverifiedKnock unverified;
+    byte[] leafFingerprint;
+    List<X509Certificate> validatedPath;
+    CertknockGrants certificateGrants;
+    VerifiedKnock verified;
+    GrantDecision decision;
+
+    public KnockContext(ReceivedDatagram datagram, Instant now) {
+        this.datagram = datagram;
+        this.now = now;
+    }
+
+    public ReceivedDatagram datagram() {
+        return datagram;
+    }
+
+    public InetSocketAddress source() {
+        return datagram.source();
+    }
+
+    /** The server's time when the pipeline started on this datagram. */
+    public Instant now() {
+        return now;
+    }
+
+    public KnockFrame frame() {
+        return frame;
+    }
+
+    public UnverifiedKnock unverified() {
+        return unverified;
+    }
+
+    /** The content as claimed (signature not yet checked before {@link SignatureCheck}). */
+    public KnockContent content() {
+        return verified != null ? verified.content() : unverified.claimedContent();
+    }
+
+    public byte[] leafFingerprint() {
+        return leafFingerprint;
+    }
+
+    /** The certification path that validated: leaf first, then intermediates, not the anchor. */
+    public List<X509Certificate> validatedPath() {
+        return validatedPath;
+    }
+
+    public CertknockGrants certificateGrants() {
+        return certificateGrants;
+    }
+
+    public VerifiedKnock verified() {
+        return verified;
+    }
+
+    public GrantDecision decision() {
+        return decision;
+    }
+}
