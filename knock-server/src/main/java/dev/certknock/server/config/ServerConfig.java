@@ -133,7 +133,7 @@ public record ServerConfig(
         public Capture {
             mode = mode != null ? mode : CaptureMode.UDP_SOCKET;
             address = address != null ? address : "0.0.0.0";
-            port = range("capture.port", port, 62201, 1, 65535);
+            port = range("capture.port", port, 62201, 0, 65535); // 0: any free port (tests)
         }
     }
 

@@ -1,0 +1,142 @@
+package dev.certknock.server.app;
+
+import dev.certknock.protocol.knock.ServerPrivateKey;
+import dev.certknock.server.config.ConfigException;
+import dev.certknock.server.config.ConfigLoader;
+import dev.certknock.server.config.ServerConfig;
+import dev.certknock.server.trust.TrustStore;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.Key;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What a configuration points at, loaded and checked: the server's knock keys and the trust anchors.
+ * Every failure names the file, line and column of the key that pointed at the file, and what to do.
+ */
+public record ServerMaterial(ServerConfig config, Path configFile, List<ServerPrivateKey> keys, TrustStore trust) {
+
+    public ServerMaterial {
+        keys = List.copyOf(keys);
+    }
+
+    public static ServerMaterial load(Path configFile) throws ConfigException {
+        return load(configFile, System.getenv());
+    }
+
+    /** As {@link #load(Path)}, with the environment given (for passwordEnv), for tests. */
+    public static ServerMaterial load(Path configFile, Map<String, String> env) throws ConfigException {
+        ServerConfig config = ConfigLoader.load(configFile);
+        List<ServerPrivateKey> keys = new ArrayList<>();
+        List<ServerConfig.Identity> ids = config.server().identities();
+        for (int i = 0; i < ids.size(); i++) {
+            keys.addAll(loadIdentity(configFile, "/server/identities/" + i, ids.get(i), env));
+        }
+        List<X509Certificate> anchors = new ArrayList<>();
+        for (int i = 0; i < config.trust().anchors().size(); i++) {
+            anchors.addAll(certificates(configFile, "/trust/anchors/" + i, config.trust().anchors().get(i)));
+        }
+        List<X509Certificate> intermediates = new ArrayList<>();
+        for (int i = 0; i < config.trust().intermediates().size(); i++) {
+            intermediates.addAll(certificates(configFile, "/trust/intermediates/" + i, config.trust().intermediates().get(i)));
+        }
+        return new ServerMaterial(config, configFile, keys, new TrustStore(anchors, intermediates));
+    }
+
+    private static List<ServerPrivateKey> loadIdentity(Path configFile, String pointer, ServerConfig.Identity id,
+            Map<String, String> env) throws ConfigException {
+        char[] password;
+        if (id.passwordFile() != null) {
+            try {
+                String first = Files.readAllLines(id.passwordFile(), StandardCharsets.UTF_8).stream().findFirst().orElse("");
+                password = first.toCharArray();
+            } catch (IOException e) {
+                throw ConfigLoader.at(configFile, pointer + "/passwordFile",
+                        "cannot read the password file " + id.passwordFile() + ": " + describe(e), e);
+            }
+        } else {
+            String value = env.get(id.passwordEnv());
+            if (value == null) {
+                throw ConfigLoader.at(configFile, pointer + "/passwordEnv",
+                        "the environment variable " + id.passwordEnv() + " is not set: export it with the bundle password", null);
+            }
+            password = value.toCharArray();
+        }
+        try {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            try (InputStream in = Files.newInputStream(id.bundle())) {
+                ks.load(in, password);
+            } catch (IOException e) {
+                if (e.getCause() instanceof java.security.UnrecoverableKeyException || String.valueOf(e.getMessage()).contains("password")) {
+                    throw ConfigLoader.at(configFile, pointer + "/bundle",
+                            "wrong password for " + id.bundle() + ": check the password source", null);
+                }
+                throw ConfigLoader.at(configFile, pointer + "/bundle",
+                        "cannot read the PKCS#12 bundle " + id.bundle() + ": " + describe(e), e);
+            }
+            List<ServerPrivateKey> keys = new ArrayList<>();
+            for (String alias : Collections.list(ks.aliases())) {
+                if (!ks.isKeyEntry(alias)) {
+                    continue;
+                }
+                Key key = ks.getKey(alias, password);
+                Certificate cert = ks.getCertificate(alias);
+                if (key instanceof PrivateKey pk && cert instanceof X509Certificate x) {
+                    try {
+                        keys.add(ServerPrivateKey.of(pk, x));
+                    } catch (IllegalArgumentException e) {
+                        throw ConfigLoader.at(configFile, pointer + "/bundle", id.bundle() + " entry '" + alias
+                                + "': " + e.getMessage(), e);
+                    }
+                }
+            }
+            if (keys.isEmpty()) {
+                throw ConfigLoader.at(configFile, pointer + "/bundle", id.bundle()
+                        + " holds no private key with a certificate: issue a server bundle with knock-ca issue-server", null);
+            }
+            return keys;
+        } catch (GeneralSecurityException e) {
+            throw ConfigLoader.at(configFile, pointer + "/bundle", "cannot use " + id.bundle() + ": " + e.getMessage(), e);
+        } finally {
+            Arrays.fill(password, '\0');
+        }
+    }
+
+    static String describe(Exception e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied (the server user must be able to read it)";
+        }
+        return e.getMessage();
+    }
+
+    private static List<X509Certificate> certificates(Path configFile, String pointer, Path file) throws ConfigException {
+        try (InputStream in = Files.newInputStream(file)) {
+            List<X509Certificate> out = new ArrayList<>();
+            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                out.add((X509Certificate) c);
+            }
+            if (out.isEmpty()) {
+                throw ConfigLoader.at(configFile, pointer, file + " holds no certificate: give a PEM or DER CA certificate", null);
+            }
+            return out;
+        } catch (IOException | GeneralSecurityException e) {
+            throw ConfigLoader.at(configFile, pointer, "cannot read the certificate " + file + ": " + describe(e), e);
+        }
+    }
+}

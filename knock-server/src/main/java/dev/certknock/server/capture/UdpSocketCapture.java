@@ -1,0 +1,92 @@
+package dev.certknock.server.capture;
+
+import dev.certknock.server.pipeline.ReceivedDatagram;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.SocketException;
+import java.time.Clock;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Receives knocks on a plain UDP socket: for hosts without libpcap or CAP_NET_RAW. The socket only
+ * receives; nothing is ever sent from it. (The kernel may still answer ICMP for a closed port on other
+ * addresses; with a bound socket it does not for this port.)
+ */
+public final class UdpSocketCapture implements PacketSource {
+
+    private static final Logger LOG = LoggerFactory.getLogger(UdpSocketCapture.class);
+    private static final int BUFFER = 2048;
+
+    private final InetSocketAddress bind;
+    private final Clock clock;
+    private final AtomicLong received = new AtomicLong();
+    private DatagramSocket socket;
+    private Thread thread;
+
+    public UdpSocketCapture(InetSocketAddress bind, Clock clock) {
+        this.bind = bind;
+        this.clock = clock;
+    }
+
+    @Override
+    public void start(Predicate<ReceivedDatagram> sink) throws IOException {
+        socket = new DatagramSocket(null);
+        socket.setReuseAddress(true);
+        socket.setReceiveBufferSize(4 * 1024 * 1024);
+        socket.bind(bind);
+        thread = new Thread(() -> loop(sink), "knock-capture-udp");
+        thread.setDaemon(true);
+        thread.start();
+        LOG.info("listening for knocks on udp {}", socket.getLocalSocketAddress());
+    }
+
+    /** The bound address (the port is known once started, also when 0 was asked for). */
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) socket.getLocalSocketAddress();
+    }
+
+    private void loop(Predicate<ReceivedDatagram> sink) {
+        byte[] buf = new byte[BUFFER];
+        DatagramPacket p = new DatagramPacket(buf, buf.length);
+        while (!socket.isClosed()) {
+            try {
+                p.setLength(buf.length);
+                socket.receive(p);
+                received.incrementAndGet();
+                sink.test(new ReceivedDatagram(buf, 0, p.getLength(), (InetSocketAddress) p.getSocketAddress(),
+                        clock.instant()));
+            } catch (SocketException e) {
+                if (!socket.isClosed()) {
+                    LOG.warn("knock socket failed: {}", e.getMessage());
+                }
+                return;
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("receive failed: {}", e.toString());
+            }
+        }
+    }
+
+    @Override
+    public long received() {
+        return received.get();
+    }
+
+    @Override
+    public void close() {
+        if (socket != null) {
+            socket.close();
+        }
+        if (thread != null) {
+            try {
+                thread.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.certknock.server.cli;
+
+import dev.certknock.cli.ExitCodes;
+import dev.certknock.cli.UserException;
+import dev.certknock.protocol.knock.ServerPrivateKey;
+import dev.certknock.server.app.ServerMaterial;
+import dev.certknock.server.config.ConfigException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code knock-server check-config FILE}: loads and checks the configuration and what it points at, then stops. */
+@Command(name = "check-config", mixinStandardHelpOptions = true,
+        description = "Check a configuration file and everything it points at (bundles, passwords, CA certificates) without starting.",
+        footer = {"%nExample:%n  knock-server check-config /etc/certknock/config.yaml"})
+public final class CheckConfigCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "FILE", description = "The configuration file (config.yaml).")
+    Path file;
+
+    @Override
+    public Integer call() {
+        ServerMaterial m = load(file);
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("%s: OK%n", file);
+        out.printf("  server name     %s%n", m.config().server().name());
+        for (ServerPrivateKey k : m.keys()) {
+            out.printf("  knock key       %s id %s%n", k.publicKey().suite(), k.publicKey().keyIdHex());
+        }
+        for (X509Certificate a : m.trust().anchors()) {
+            out.printf("  trust anchor    %s (until %s)%n", a.getSubjectX500Principal().getName(), a.getNotAfter().toInstant());
+        }
+        out.printf("  intermediates   %d%n", m.trust().intermediates().size());
+        out.printf("  CRL sources     %s%n", m.config().crl().sources().stream().map(s -> s.url().toString()).toList());
+        out.printf("  protects        %s%n", m.config().protect());
+        out.printf("  capture         %s on %s port %d%n", m.config().capture().mode(), m.config().capture().address(),
+                m.config().capture().port());
+        out.printf("  firewall        %s%n", m.config().firewall().backend());
+        if (m.config().crl().sources().isEmpty()) {
+            out.printf("  warning: no CRL sources: every knock will be refused (fail closed) until a CRL is cached%n");
+        }
+        return ExitCodes.OK;
+    }
+
+    static ServerMaterial load(Path file) {
+        try {
+            return ServerMaterial.load(file);
+        } catch (ConfigException e) {
+            throw new UserException(ExitCodes.BAD_INPUT, e.getMessage(), e);
+        }
+    }
+}

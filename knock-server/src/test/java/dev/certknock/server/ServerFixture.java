@@ -1,0 +1,113 @@
+package dev.certknock.server;
+
+import dev.certknock.protocol.grant.CertknockGrants;
+import dev.certknock.protocol.grant.CertknockOids;
+import dev.certknock.protocol.grant.GrantsExtension;
+import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.protocol.knock.ClientCredential;
+import dev.certknock.protocol.knock.KnockRequest;
+import dev.certknock.protocol.knock.KnockSealer;
+import dev.certknock.protocol.knock.KnockSigners;
+import dev.certknock.protocol.knock.ServerPrivateKey;
+import dev.certknock.protocol.knock.ServerPublicKey;
+import dev.certknock.testing.pki.CertificateBuilder;
+import dev.certknock.testing.pki.IssuedCertificate;
+import dev.certknock.testing.pki.KeyType;
+import dev.certknock.testing.pki.TestCa;
+import dev.certknock.testing.time.MutableClock;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.SecureRandom;
+import java.security.cert.Certificate;
+import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+
+/** A server's world for tests: a CA, a server knock key, clients with grants, and files on disk. */
+public final class ServerFixture {
+
+    public static final String SERVER_NAME = "gw1.example.test";
+    public static final char[] PASSWORD = "bundle password".toCharArray();
+
+    public final MutableClock clock = MutableClock.at(Instant.parse("2026-11-22T10:00:00Z"));
+    public final TestCa ca = TestCa.root("CN=certknock test CA", clock);
+    public final IssuedCertificate server = ca.leaf("CN=" + SERVER_NAME).dnsName(SERVER_NAME)
+            .extendedKeyUsage(CertknockOids.KP_SERVER.getId()).build();
+    public final ServerPrivateKey serverKey = ServerPrivateKey.of(server.privateKey(), server.certificate());
+
+    /** A client builder with the client EKU and these grants (tcp/22 and udp/8000-8100, 300 s, this server). */
+    public CertificateBuilder client(String cn) {
+        return client(ca, cn, CertknockGrants.of(PortGrant.parse("tcp/22"), PortGrant.parse("udp/8000-8100"))
+                .withMaxOpenSeconds(300).withServers(List.of(SERVER_NAME)));
+    }
+
+    public static CertificateBuilder client(TestCa issuer, String cn, CertknockGrants grants) {
+        return issuer.leaf("CN=" + cn).keyType(KeyType.P256).extendedKeyUsage(CertknockOids.KP_CLIENT.getId())
+                .extension(CertknockOids.GRANTS_EXTENSION.getId(), false, GrantsExtension.encode(grants));
+    }
+
+    public byte[] knock(IssuedCertificate client, KnockRequest request) {
+        return knock(client, request, ServerPublicKey.fromCertificate(server.certificate()));
+    }
+
+    public byte[] knock(IssuedCertificate client, KnockRequest request, ServerPublicKey to) {
+        try {
+            ClientCredential cred = new ClientCredential(KnockSigners.forPrivateKey(client.privateKey()), client.chain());
+            return new KnockSealer(cred, to, clock, new SecureRandom()).seal(request).datagram();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static KnockRequest ssh(int seconds) {
+        return KnockRequest.of(seconds, List.of(PortGrant.parse("tcp/22")));
+    }
+
+    /** Writes bundle, password, CA and CRL files and a config.yaml into dir; returns the config path. */
+    public Path writeConfig(Path dir, X509CRL crl, String extraYaml) throws Exception {
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("knock", server.privateKey(), PASSWORD, new Certificate[] {server.certificate(), ca.certificate()});
+        try (OutputStream out = Files.newOutputStream(dir.resolve("server.p12"))) {
+            ks.store(out, PASSWORD);
+        }
+        Files.writeString(dir.resolve("password.txt"), new String(PASSWORD) + "\n");
+        Files.writeString(dir.resolve("ca.pem"), pem("CERTIFICATE", ca.certificate().getEncoded()));
+        Files.write(dir.resolve("crl.der"), crl.getEncoded());
+        Path config = dir.resolve("config.yaml");
+        Files.writeString(config, """
+                server:
+                  name: %s
+                  identities:
+                    - bundle: server.p12
+                      passwordFile: password.txt
+                trust:
+                  anchors: [ca.pem]
+                crl:
+                  sources:
+                    - url: %s
+                  cacheDir: crl-cache
+                knock:
+                  replayJournal: replay.journal
+                protect: [tcp/22, udp/8000-8100]
+                capture:
+                  address: 127.0.0.1
+                  port: 0
+                """.formatted(SERVER_NAME, dir.resolve("crl.der").toUri()) + extraYaml);
+        return config;
+    }
+
+    public static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(der) + "\n-----END " + type + "-----\n";
+    }
+
+    public X509Certificate caCertificate() {
+        return ca.certificate();
+    }
+}

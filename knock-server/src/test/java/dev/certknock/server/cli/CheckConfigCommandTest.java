@@ -1,0 +1,66 @@
+package dev.certknock.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.certknock.server.ServerFixture;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CheckConfigCommandTest {
+
+    @TempDir
+    Path dir;
+
+    private final ServerFixture f = new ServerFixture();
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        return KnockServerCommand.run(new PrintWriter(out), new PrintWriter(err), args);
+    }
+
+    @Test
+    void aGoodConfigurationIsSummarised() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        assertThat(run("check-config", config.toString())).isZero();
+        assertThat(out.toString()).contains(": OK").contains("server name     gw1.example.test")
+                .contains("knock key       P256_SHA256_AES128GCM id " + f.serverKey.publicKey().keyIdHex())
+                .contains("CN=certknock test CA").contains("[tcp/22, udp/8000-8100]");
+    }
+
+    @Test
+    void aWrongBundlePasswordNamesTheLine() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        Files.writeString(dir.resolve("password.txt"), "not the password\n");
+        assertThat(run("check-config", config.toString())).isEqualTo(3);
+        assertThat(err.toString()).contains(config + ":4:").contains("wrong password for").contains("server.p12")
+                .doesNotContain("not the password");
+    }
+
+    @Test
+    void aMissingFileAndAMissingEnvironmentVariableAreNamed() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        Files.delete(dir.resolve("ca.pem"));
+        assertThat(run("check-config", config.toString())).isEqualTo(3);
+        assertThat(err.toString()).contains(config + ":7:").contains("cannot read the certificate").contains("no such file").contains("ca.pem");
+
+        Files.writeString(config, Files.readString(config).replace("passwordFile: password.txt",
+                "passwordEnv: CERTKNOCK_TEST_UNSET_VARIABLE"));
+        StringWriter err2 = new StringWriter();
+        assertThat(KnockServerCommand.run(new PrintWriter(new StringWriter()), new PrintWriter(err2), "check-config",
+                config.toString())).isEqualTo(3);
+        assertThat(err2.toString()).contains(config + ":5:").contains("CERTKNOCK_TEST_UNSET_VARIABLE is not set");
+    }
+
+    @Test
+    void aSyntaxErrorIsAnInputError() throws Exception {
+        Path config = dir.resolve("bad.yaml");
+        Files.writeString(config, "server: [unclosed\n");
+        assertThat(run("check-config", config.toString())).isEqualTo(3);
+        assertThat(err.toString()).contains("bad.yaml:");
+    }
+}
