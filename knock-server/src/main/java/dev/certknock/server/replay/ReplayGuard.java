@@ -268,6 +268,11 @@ public final class ReplayGuard implements AutoCloseable {
         }
     }
 
+    /** The journal, for tests that break it. */
+    ReplayJournal journalForTest() {
+        return journal;
+    }
+
     /** Records in the journal file, live or not; for tests. */
     long journalRecords() {
         lock.lock();

@@ -262,4 +262,27 @@ class ReplayGuardPersistenceTest {
             assertThat(new String(header, 0, 8, StandardCharsets.US_ASCII)).isEqualTo("CKREPLAY");
         }
     }
+
+    @Test
+    void whenTheJournalCannotBeWrittenNothingIsCommittedAndTheJournalIsRewrittenAfterwards() throws IOException {
+        try (ReplayGuard guard = open()) {
+            guard.commit(key(1), now());
+            guard.journalForTest().close(); // every write now fails
+
+            assertThatThrownBy(() -> guard.commit(key(2), now())).isInstanceOf(java.io.UncheckedIOException.class)
+                    .hasMessageContaining("must be dropped").hasMessageContaining(journal().toAbsolutePath().toString());
+            assertThat(guard.seen(key(2))).isFalse();
+            assertThat(guard.size()).isEqualTo(1);
+
+            // The next commit rewrites the journal from memory, then records as usual.
+            assertThat(guard.commit(key(3), now()).accepted()).isTrue();
+            assertThat(guard.commit(key(1), now())).isInstanceOf(CommitResult.Replay.class);
+        }
+        try (ReplayGuard guard = open()) {
+            assertThat(guard.journalLoadReport()).isEqualTo(new JournalLoadReport(2, 0, 0, 0));
+            assertThat(guard.seen(key(1))).isTrue();
+            assertThat(guard.seen(key(3))).isTrue();
+            assertThat(guard.seen(key(2))).isFalse();
+        }
+    }
 }
