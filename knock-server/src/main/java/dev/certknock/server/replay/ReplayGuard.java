@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * At most {@code capacity} unexpired entries ({@link #DEFAULT_CAPACITY} = 1,000,000). Memory follows the
  * entries held, not the capacity: about 130 bytes per entry on a 64-bit JVM with compressed references
  * (the key 64, a boxed expiry 16, a hash map node 32, a share of the hash table 5 to 11, a reference in
- * the timing wheel 4 to 8), so about 130 MB at a full default capacity. With the default 30 s window an
+ * the timing wheel 4 to 8); measured with random keys, 115 bytes per entry at 100,000 entries and 131 at
+ * 1,000,000 (the hash table just resized), so about 130 MB at a full default capacity. With the default 30 s window an
  * entry lives about 65 s at most, so the default capacity holds more than 15,000 accepted knocks a second,
  * beyond what chain validation and signatures sustain on a small server. When it is reached even after
  * evicting expired entries, {@code commit} answers {@link CommitResult.Full} and the knock must be
