@@ -1,0 +1,67 @@
+package dev.certknock.server.pipeline;
+
+import dev.certknock.protocol.knock.KnockOpener;
+import dev.certknock.server.config.ServerConfig;
+import dev.certknock.server.crl.CrlStore;
+import dev.certknock.server.firewall.Firewall;
+import dev.certknock.server.ratelimit.SourceRateLimiter;
+import dev.certknock.server.ratelimit.TokenBucket;
+import dev.certknock.server.replay.ReplayGuard;
+import dev.certknock.server.trust.ChainValidator;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The one place that lists the order of the stages, cheapest first: nothing costs a public-key
+ * operation before the frame, rate and budget checks; nothing is recorded before everything passed.
+ */
+public final class PipelineFactory {
+
+    /** What the stages need. */
+    public record Parts(ServerConfig config, KnockOpener opener, ChainValidator chains, CrlStore crls,
+            ReplayGuard replay, Firewall firewall, Clock clock) {
+    }
+
+    private PipelineFactory() {
+    }
+
+    /** The live pipeline: rate limits, replay commit, and the firewall at the end. */
+    public static List<Stage> live(Parts p) {
+        ServerConfig.Limits limits = p.config().limits();
+        List<Stage> stages = new ArrayList<>();
+        stages.add(new FrameCheck(p.opener()));
+        stages.add(new SourceRateLimit(new SourceRateLimiter(limits.perSourcePerSecond(), limits.perSourceBurst(),
+                limits.trackedSources(), p.clock())));
+        stages.add(new PublicKeyBudget(new TokenBucket(limits.publicKeyOpsPerSecond(), limits.publicKeyOpsPerSecond(),
+                p.clock())));
+        stages.add(new HpkeOpen(p.opener()));
+        addValidation(stages, p);
+        stages.add(new ReplayCommit(p.replay()));
+        stages.add(new GrantIssue(p.firewall()));
+        return stages;
+    }
+
+    /**
+     * The offline pipeline of {@code knock-server verify}: the same checks, but no rate limits, nothing
+     * recorded in the replay state and no firewall.
+     */
+    public static List<Stage> dryRun(Parts p) {
+        List<Stage> stages = new ArrayList<>();
+        stages.add(new FrameCheck(p.opener()));
+        stages.add(new HpkeOpen(p.opener()));
+        addValidation(stages, p);
+        return stages;
+    }
+
+    private static void addValidation(List<Stage> stages, Parts p) {
+        ServerConfig.Knock knock = p.config().knock();
+        stages.add(new TimestampWindow(knock.timestampWindow()));
+        stages.add(new ReplayLookup(p.replay()));
+        stages.add(new ChainValidation(p.chains()));
+        stages.add(new RevocationCheck(p.crls()));
+        stages.add(new SignatureCheck());
+        stages.add(new Authorization(p.config().server().name(), p.config().protect(), knock.defaultOpenSeconds(),
+                knock.maxOpenSeconds(), knock.declaredAddress()));
+    }
+}

@@ -1,0 +1,86 @@
+package dev.certknock.server.pipeline;
+
+import dev.certknock.protocol.knock.KnockOpener;
+import dev.certknock.server.ServerFixture;
+import dev.certknock.server.config.ConfigLoader;
+import dev.certknock.server.config.ServerConfig;
+import dev.certknock.server.crl.CrlStore;
+import dev.certknock.server.event.KnockCounters;
+import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.firewall.LogFirewall;
+import dev.certknock.server.replay.ReplayGuard;
+import dev.certknock.server.trust.ChainValidator;
+import dev.certknock.server.trust.TrustStore;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.cert.X509CRL;
+import java.time.Duration;
+import java.util.List;
+
+/** The live pipeline over a {@link ServerFixture}, with an in-memory replay guard and the log firewall. */
+final class PipelineHarness {
+
+    static final InetSocketAddress SOURCE = new InetSocketAddress("198.51.100.7", 40000);
+
+    final ServerFixture f;
+    final ServerConfig config;
+    final CrlStore crls;
+    final ReplayGuard replay;
+    final KnockCounters counters = new KnockCounters();
+    final LogFirewall firewall;
+    final KnockPipeline pipeline;
+
+    PipelineHarness(ServerFixture f, String extraYaml) throws Exception {
+        this.f = f;
+        this.config = ConfigLoader.parse(Path.of("test.yaml"), """
+                server:
+                  name: %s
+                  identities: [{bundle: server.p12, passwordEnv: PW}]
+                trust:
+                  anchors: [ca.pem]
+                protect: [tcp/22, udp/8000-8100]
+                """.formatted(ServerFixture.SERVER_NAME)
+                + (extraYaml.contains("limits:") ? "" : "limits:\n  perSourcePerSecond: 1000\n  perSourceBurst: 1000\n")
+                + extraYaml, Path.of("/tmp"));
+        this.crls = new CrlStore(List.of(f.ca.certificate()), f.clock, config.crl().staleGrace());
+        this.replay = ReplayGuard.inMemory(config.knock().timestampWindow(), 10_000, f.clock);
+        KnockEventListener listener = KnockEventListener.composite(List.of(counters));
+        this.firewall = new LogFirewall(f.clock, listener, 10_000);
+        ChainValidator chains = new ChainValidator(new TrustStore(List.of(f.ca.certificate()), List.of()),
+                crls::generation, 1000);
+        var parts = new PipelineFactory.Parts(config, KnockOpener.of(f.serverKey), chains, crls, replay, firewall, f.clock);
+        this.pipeline = new KnockPipeline(PipelineFactory.live(parts), listener, f.clock);
+    }
+
+    PipelineHarness(ServerFixture f) throws Exception {
+        this(f, "");
+    }
+
+    PipelineHarness withCrl(X509CRL crl) {
+        var r = crls.offer(encoded(crl), "test");
+        if (!(r instanceof dev.certknock.server.crl.CrlUpdate.Accepted)) {
+            throw new IllegalStateException("test CRL not accepted: " + r);
+        }
+        return this;
+    }
+
+    static byte[] encoded(X509CRL crl) {
+        try {
+            return crl.getEncoded();
+        } catch (java.security.cert.CRLException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    Verdict process(byte[] datagram) {
+        return process(datagram, SOURCE);
+    }
+
+    Verdict process(byte[] datagram, InetSocketAddress source) {
+        return pipeline.process(ReceivedDatagram.of(datagram, source, f.clock.instant()));
+    }
+
+    void advance(Duration d) {
+        f.clock.advance(d);
+    }
+}
