@@ -1,0 +1,20 @@
+package dev.certknock.server.crl;
+
+import java.math.BigInteger;
+import java.time.Instant;
+import javax.security.auth.x500.X500Principal;
+
+/**
+ * What the store holds for one issuer, for status output.
+ *
+ * @param staleAfter nextUpdate plus the store's stale grace
+ * @param entries    number of revoked certificates listed
+ * @param origin     where the CRL came from (a URL, a file, the cache)
+ */
+public record CrlInfo(X500Principal issuer, BigInteger crlNumber, Instant thisUpdate, Instant nextUpdate,
+        Instant staleAfter, int entries, String origin, Instant acceptedAt) {
+
+    public boolean isStaleAt(Instant now) {
+        return now.isAfter(staleAfter);
+    }
+}

@@ -1,0 +1,360 @@
+package dev.certknock.server.crl;
+
+import java.math.BigInteger;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PublicKey;
+import java.security.cert.CRLException;
+import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import javax.security.auth.x500.X500Principal;
+import org.bouncycastle.asn1.ASN1OctetString;
+import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.cert.CertException;
+import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
+import org.bouncycastle.jce.provider.BouncyCastleProvider;
+import org.bouncycastle.operator.ContentVerifierProvider;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The CRLs in force, at most one per issuer, and revocation look-ups against them.
+ *
+ * <p>A CRL is accepted only if its issuer is one of the trusted CAs given at construction (whose
+ * certificate allows cRLSign when it has a keyUsage extension), its signature verifies with that CA's
+ * public key, its thisUpdate is not later than now plus {@link #MAX_CLOCK_SKEW}, it carries a CRL number
+ * and a nextUpdate, and its number is not lower than that of the CRL held for the issuer. A CRL that is
+ * already past its nextUpdate is still accepted when it passes these checks, since it is the best
+ * information there is; look-ups then report {@link UnavailableReason#STALE} for its issuer's certificates
+ * that it does not list as revoked.
+ *
+ * <p>Look-ups are lock-free: they read one volatile immutable snapshot, and find a serial in a hash map
+ * built when the CRL was accepted. Offers are serialised.
+ */
+public final class CrlStore {
+
+    /** How far in the future a CRL's thisUpdate may lie (the CA's clock may run a little ahead of ours). */
+    public static final Duration MAX_CLOCK_SKEW = Duration.ofMinutes(5);
+
+    private static final Logger LOG = LoggerFactory.getLogger(CrlStore.class);
+    private static final BouncyCastleProvider BC = new BouncyCastleProvider();
+    private static final RevocationStatus NO_CRL = new RevocationStatus.Unavailable(UnavailableReason.NO_CRL);
+    private static final RevocationStatus STALE = new RevocationStatus.Unavailable(UnavailableReason.STALE);
+
+    private record TrustedIssuer(X509Certificate certificate, byte[] keyId) {
+    }
+
+    private record Held(X509CRL crl, byte[] der, X500Principal issuer, BigInteger number, Instant thisUpdate,
+            Instant nextUpdate, Instant staleAfter, boolean userCertsOnly,
+            Map<BigInteger, RevocationStatus.Revoked> revoked, String origin, Instant acceptedAt) {
+
+        CrlInfo info() {
+            return new CrlInfo(issuer, number, thisUpdate, nextUpdate, staleAfter, revoked.size(), origin, acceptedAt);
+        }
+    }
+
+    private record Snapshot(Map<X500Principal, Held> byIssuer, long generation) {
+    }
+
+    private final Map<X500Principal, List<TrustedIssuer>> trusted;
+    private final Clock clock;
+    private final Duration staleGrace;
+    private final Object updateLock = new Object();
+    private final List<CrlListener> listeners = new CopyOnWriteArrayList<>();
+    /** Freshness last reported per issuer; guarded by updateLock. */
+    private final Map<X500Principal, Boolean> reportedFresh = new HashMap<>();
+    private volatile Snapshot snapshot = new Snapshot(Map.of(), 0);
+
+    /**
+     * @param trustedIssuers CA certificates whose CRLs are accepted (trust anchors and intermediates)
+     * @param clock          the time for freshness and thisUpdate checks
+     * @param staleGrace     how long past nextUpdate a CRL still counts as fresh
+     */
+    public CrlStore(List<X509Certificate> trustedIssuers, Clock clock, Duration staleGrace) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.staleGrace = Objects.requireNonNull(staleGrace, "staleGrace");
+        if (staleGrace.isNegative()) {
+            throw new IllegalArgumentException("staleGrace must not be negative: " + staleGrace);
+        }
+        Map<X500Principal, List<TrustedIssuer>> byName = new LinkedHashMap<>();
+        for (X509Certificate ca : trustedIssuers) {
+            byName.computeIfAbsent(ca.getSubjectX500Principal(), k -> new ArrayList<>())
+                    .add(new TrustedIssuer(ca, keyId(ca)));
+        }
+        byName.replaceAll((k, v) -> List.copyOf(v));
+        this.trusted = Collections.unmodifiableMap(byName);
+    }
+
+    public void addListener(CrlListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    public void removeListener(CrlListener listener) {
+        listeners.remove(listener);
+    }
+
+    /** The issuers whose CRLs this store accepts. */
+    public Set<X500Principal> trustedIssuers() {
+        return trusted.keySet();
+    }
+
+    /** The stale grace given at construction. */
+    public Duration staleGrace() {
+        return staleGrace;
+    }
+
+    /**
+     * Offers a CRL (DER). Never throws for bad input: the result says whether it was accepted, and a
+     * rejected CRL leaves the one held in force.
+     *
+     * @param origin where it came from (URL, file, cache), for logs, listeners and {@link #info}
+     */
+    public CrlUpdate offer(byte[] crlDer, String origin) {
+        Objects.requireNonNull(crlDer, "crlDer");
+        Objects.requireNonNull(origin, "origin");
+        for (Held held : snapshot.byIssuer().values()) {
+            if (Arrays.equals(held.der(), crlDer)) {
+                return new CrlUpdate.Unchanged(held.issuer(), held.number());
+            }
+        }
+        CrlParser.Parsed parsed;
+        CrlParser.Content content;
+        X509CRL crl;
+        try {
+            parsed = CrlParser.parse(crlDer);
+            verifySignature(parsed);
+            content = CrlParser.content(parsed);
+            Instant latest = clock.instant().plus(MAX_CLOCK_SKEW);
+            if (content.thisUpdate().isAfter(latest)) {
+                throw new CrlRejection(RejectionReason.THIS_UPDATE_IN_FUTURE, "thisUpdate " + content.thisUpdate()
+                        + " is in the future (now " + clock.instant() + ", allowed skew " + MAX_CLOCK_SKEW.toMinutes()
+                        + " min); check the clocks of this host and the CA");
+            }
+            crl = toX509Crl(parsed);
+        } catch (CrlRejection r) {
+            return rejected(origin, r);
+        }
+        synchronized (updateLock) {
+            Snapshot current = snapshot;
+            Held held = current.byIssuer().get(parsed.issuer());
+            if (held != null) {
+                int cmp = content.number().compareTo(held.number());
+                if (cmp < 0) {
+                    return rejected(origin, new CrlRejection(RejectionReason.ROLLBACK, "CRL number " + content.number()
+                            + " is lower than " + held.number() + ", the number of the CRL held for " + parsed.issuer()));
+                }
+                if (cmp == 0 && !content.thisUpdate().isAfter(held.thisUpdate())) {
+                    return new CrlUpdate.Unchanged(held.issuer(), held.number());
+                }
+            }
+            Set<BigInteger> newlyRevoked = new HashSet<>();
+            for (BigInteger serial : content.revoked().keySet()) {
+                if (held == null || !held.revoked().containsKey(serial)) {
+                    newlyRevoked.add(serial);
+                }
+            }
+            Instant now = clock.instant();
+            Held next = new Held(crl, crlDer.clone(), parsed.issuer(), content.number(), content.thisUpdate(),
+                    content.nextUpdate(), content.nextUpdate().plus(staleGrace), content.userCertsOnly(),
+                    content.revoked(), origin, now);
+            Map<X500Principal, Held> byIssuer = new HashMap<>(current.byIssuer());
+            byIssuer.put(parsed.issuer(), next);
+            snapshot = new Snapshot(Collections.unmodifiableMap(byIssuer), current.generation() + 1);
+            CrlUpdate.Accepted accepted = new CrlUpdate.Accepted(crl, content.number(), newlyRevoked);
+            LOG.info("CRL accepted: issuer {}, number {}, thisUpdate {}, nextUpdate {}, {} entries, {} newly revoked, from {}{}",
+                    parsed.issuer().getName(), content.number(), content.thisUpdate(), content.nextUpdate(),
+                    content.revoked().size(), newlyRevoked.size(), origin,
+                    now.isAfter(next.staleAfter()) ? " (already past nextUpdate: its issuer's certificates are reported STALE)" : "");
+            for (CrlListener l : listeners) {
+                try {
+                    l.crlAccepted(parsed.issuer(), content.number(), accepted.newlyRevokedSerials());
+                } catch (RuntimeException e) {
+                    LOG.warn("CRL listener {} failed on crlAccepted", l, e);
+                }
+            }
+            return accepted;
+        }
+    }
+
+    /** The revocation status of a certificate according to the CRL of its issuer. Lock-free, O(1). */
+    public RevocationStatus status(X509Certificate certificate) {
+        Held held = snapshot.byIssuer().get(certificate.getIssuerX500Principal());
+        if (held == null || (held.userCertsOnly() && certificate.getBasicConstraints() >= 0)) {
+            return NO_CRL;
+        }
+        RevocationStatus.Revoked revoked = held.revoked().get(certificate.getSerialNumber());
+        if (revoked != null) {
+            return revoked;
+        }
+        return clock.instant().isAfter(held.staleAfter()) ? STALE : RevocationStatus.GOOD;
+    }
+
+    /** Counts accepted CRLs; caches of validation results compare it to notice a change. */
+    public long generation() {
+        return snapshot.generation();
+    }
+
+    public Optional<CrlInfo> info(X500Principal issuer) {
+        Held held = snapshot.byIssuer().get(issuer);
+        return held == null ? Optional.empty() : Optional.of(held.info());
+    }
+
+    /** What is held for every issuer, for status output. */
+    public List<CrlInfo> infos() {
+        return snapshot.byIssuer().values().stream().map(Held::info).toList();
+    }
+
+    /** The CRL held for the issuer. */
+    public Optional<X509CRL> crl(X500Principal issuer) {
+        Held held = snapshot.byIssuer().get(issuer);
+        return held == null ? Optional.empty() : Optional.of(held.crl());
+    }
+
+    /** The earliest nextUpdate among the CRLs held, if any (the refresher fetches again then). */
+    public Optional<Instant> earliestNextUpdate() {
+        return snapshot.byIssuer().values().stream().map(Held::nextUpdate).min(Instant::compareTo);
+    }
+
+    /**
+     * Checks every trusted issuer's CRL against the clock and reports changes: a loud WARN and
+     * {@link CrlListener#freshnessChanged} once when an issuer's CRL turns stale (or when a trusted issuer has
+     * no CRL at the first check), and INFO once when it is fresh again. Called by the refresher after each run.
+     *
+     * @return the issuers whose certificates cannot currently be checked (no CRL, or stale)
+     */
+    public Set<X500Principal> checkFreshness() {
+        Set<X500Principal> unavailable = new LinkedHashSet<>();
+        synchronized (updateLock) {
+            Instant now = clock.instant();
+            Map<X500Principal, Held> byIssuer = snapshot.byIssuer();
+            Set<X500Principal> issuers = new LinkedHashSet<>(trusted.keySet());
+            issuers.addAll(byIssuer.keySet());
+            for (X500Principal issuer : issuers) {
+                Held held = byIssuer.get(issuer);
+                boolean fresh = held != null && !now.isAfter(held.staleAfter());
+                if (!fresh) {
+                    unavailable.add(issuer);
+                }
+                Boolean before = reportedFresh.put(issuer, fresh);
+                if (before == null ? fresh : before == fresh) {
+                    continue;
+                }
+                if (fresh) {
+                    LOG.info("CRL of {} is fresh again (number {}, nextUpdate {}): revocation checks for its certificates resume",
+                            issuer.getName(), held.number(), held.nextUpdate());
+                } else if (held == null) {
+                    LOG.warn("No CRL held for trusted issuer {}: revocation status of its certificates is unavailable "
+                            + "(knocks with them are refused under fail-closed) until its CRL is fetched", issuer.getName());
+                } else {
+                    LOG.warn("CRL of {} is STALE: nextUpdate {} plus grace {} has passed (CRL number {}, from {}); "
+                            + "revocation status of its certificates is unavailable (knocks with them are refused under "
+                            + "fail-closed) until a fresh CRL is accepted", issuer.getName(), held.nextUpdate(), staleGrace,
+                            held.number(), held.origin());
+                }
+                for (CrlListener l : listeners) {
+                    try {
+                        l.freshnessChanged(issuer, fresh);
+                    } catch (RuntimeException e) {
+                        LOG.warn("CRL listener {} failed on freshnessChanged", l, e);
+                    }
+                }
+            }
+        }
+        return Collections.unmodifiableSet(unavailable);
+    }
+
+    private void verifySignature(CrlParser.Parsed parsed) throws CrlRejection {
+        List<TrustedIssuer> candidates = trusted.getOrDefault(parsed.issuer(), List.of()).stream()
+                .filter(t -> mayIssueCrls(t.certificate())).toList();
+        if (candidates.isEmpty()) {
+            throw new CrlRejection(RejectionReason.UNKNOWN_ISSUER, trusted.containsKey(parsed.issuer())
+                    ? "the trusted CA " + parsed.issuer().getName() + " may not sign CRLs (its keyUsage lacks cRLSign)"
+                    : "issuer " + parsed.issuer().getName() + " is not a trusted CA");
+        }
+        // the authority key identifier only picks the order: the signature decides
+        List<TrustedIssuer> ordered = new ArrayList<>(candidates);
+        if (parsed.authorityKeyId() != null) {
+            ordered.sort((a, b) -> Boolean.compare(!Arrays.equals(a.keyId(), parsed.authorityKeyId()),
+                    !Arrays.equals(b.keyId(), parsed.authorityKeyId())));
+        }
+        String failure = "it does not verify with the key of the trusted CA " + parsed.issuer().getName();
+        for (TrustedIssuer candidate : ordered) {
+            try {
+                ContentVerifierProvider verifier = new JcaContentVerifierProviderBuilder().setProvider(BC)
+                        .build(candidate.certificate().getPublicKey());
+                if (parsed.holder().isSignatureValid(verifier)) {
+                    return;
+                }
+            } catch (OperatorCreationException | CertException | RuntimeException e) {
+                failure = "it could not be verified with the key of the trusted CA " + parsed.issuer().getName() + ": "
+                        + CrlParser.describe(e);
+            }
+        }
+        throw new CrlRejection(RejectionReason.BAD_SIGNATURE, "bad CRL signature: " + failure);
+    }
+
+    private static boolean mayIssueCrls(X509Certificate ca) {
+        boolean[] keyUsage = ca.getKeyUsage();
+        return keyUsage == null || (keyUsage.length > 6 && keyUsage[6]);
+    }
+
+    private static X509CRL toX509Crl(CrlParser.Parsed parsed) throws CrlRejection {
+        try {
+            return new JcaX509CRLConverter().getCRL(parsed.holder());
+        } catch (CRLException | RuntimeException e) {
+            throw new CrlRejection(RejectionReason.UNPARSEABLE, "the platform's CRL parser refused it: " + CrlParser.describe(e));
+        }
+    }
+
+    private CrlUpdate.Rejected rejected(String origin, CrlRejection r) {
+        LOG.debug("CRL from {} rejected ({}): {}", origin, r.reason(), r.getMessage());
+        synchronized (updateLock) {
+            for (CrlListener l : listeners) {
+                try {
+                    l.crlRejected(origin, r.reason(), r.getMessage());
+                } catch (RuntimeException e) {
+                    LOG.warn("CRL listener {} failed on crlRejected", l, e);
+                }
+            }
+        }
+        return r.toResult();
+    }
+
+    /** The CA's subject key identifier, or the RFC 5280 method-1 key id (SHA-1 of the key) when it has none. */
+    private static byte[] keyId(X509Certificate ca) {
+        byte[] ski = ca.getExtensionValue("2.5.29.14");
+        if (ski != null) {
+            try {
+                return SubjectKeyIdentifier.getInstance(ASN1OctetString.getInstance(ski).getOctets()).getKeyIdentifier();
+            } catch (RuntimeException e) {
+                LOG.debug("malformed subject key identifier in {}", ca.getSubjectX500Principal(), e);
+            }
+        }
+        PublicKey key = ca.getPublicKey();
+        try {
+            byte[] bits = SubjectPublicKeyInfo.getInstance(key.getEncoded()).getPublicKeyData().getBytes();
+            return MessageDigest.getInstance("SHA-1").digest(bits);
+        } catch (NoSuchAlgorithmException | RuntimeException e) {
+            return new byte[0];
+        }
+    }
+}

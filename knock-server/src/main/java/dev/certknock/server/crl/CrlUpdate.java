@@ -1,0 +1,41 @@
+package dev.certknock.server.crl;
+
+import java.math.BigInteger;
+import java.security.cert.X509CRL;
+import java.util.Objects;
+import java.util.Set;
+import javax.security.auth.x500.X500Principal;
+
+/** The outcome of {@link CrlStore#offer}. */
+public sealed interface CrlUpdate {
+
+    /**
+     * The CRL is now the one held for its issuer.
+     *
+     * @param newlyRevokedSerials serials on this CRL that were not on the CRL held before (all of them for an
+     *                            issuer's first CRL)
+     */
+    record Accepted(X509CRL crl, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials) implements CrlUpdate {
+        public Accepted {
+            Objects.requireNonNull(crl, "crl");
+            Objects.requireNonNull(crlNumber, "crlNumber");
+            newlyRevokedSerials = Set.copyOf(newlyRevokedSerials);
+        }
+
+        public X500Principal issuer() {
+            return crl.getIssuerX500Principal();
+        }
+    }
+
+    /** The same CRL as held (same bytes), or one with the same CRL number that is not newer: nothing to learn. */
+    record Unchanged(X500Principal issuer, BigInteger crlNumber) implements CrlUpdate {
+    }
+
+    /** Refused; the CRL held before (if any) stays in force. The message is for operators. */
+    record Rejected(RejectionReason reason, String message) implements CrlUpdate {
+        public Rejected {
+            Objects.requireNonNull(reason, "reason");
+            Objects.requireNonNull(message, "message");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.certknock.server.crl;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.certknock.testing.pki.IssuedCertificate;
+import dev.certknock.testing.pki.TestCa;
+import dev.certknock.testing.time.MutableClock;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509CRL;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CrlCacheTest {
+
+    private final MutableClock clock = MutableClock.at(Instant.parse("2026-03-01T12:00:00Z"));
+    private final TestCa ca = TestCa.root("CN=cache test CA", clock);
+    private final TestCa other = TestCa.root("CN=untrusted CA", clock);
+    private final IssuedCertificate alice = ca.leaf("CN=alice").build();
+
+    @TempDir
+    Path dir;
+
+    private CrlStore newStore() {
+        return new CrlStore(List.of(ca.certificate()), clock, Duration.ZERO);
+    }
+
+    @Test
+    void aSavedCrlIsLoadedByTheNextStart() throws Exception {
+        X509CRL crl = ca.crl().number(4).revoke(alice.certificate()).build();
+        CrlCache cache = new CrlCache(dir.resolve("crl-cache"), 1 << 20);
+        Path file = cache.save(crl);
+        assertThat(file).isEqualTo(cache.fileFor(crl.getIssuerX500Principal())).hasBinaryContent(crl.getEncoded());
+
+        CrlStore restarted = newStore();
+        assertThat(new CrlCache(dir.resolve("crl-cache"), 1 << 20).loadInto(restarted)).isEqualTo(1);
+        assertThat(restarted.status(alice.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(restarted.info(crl.getIssuerX500Principal()).orElseThrow().origin()).startsWith("cache ");
+    }
+
+    @Test
+    void aNewerSaveReplacesTheFileOfTheSameIssuer() throws Exception {
+        CrlCache cache = new CrlCache(dir, 1 << 20);
+        cache.save(ca.crl().number(1).build());
+        X509CRL second = ca.crl().number(2).revoke(alice.certificate()).build();
+        cache.save(second);
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.toList()).containsExactly(cache.fileFor(second.getIssuerX500Principal()));
+        }
+        assertThat(cache.fileFor(second.getIssuerX500Principal())).hasBinaryContent(second.getEncoded());
+    }
+
+    @Test
+    void aFailedWriteLeavesTheOldFileAndNoTemporaryFile() throws Exception {
+        X509CRL first = ca.crl().number(1).build();
+        new CrlCache(dir, 1 << 20).save(first);
+        CrlCache failing = new CrlCache(dir, 1 << 20, temporary -> {
+            assertThat(temporary).exists().hasParent(dir);
+            throw new IOException("disk full (injected)");
+        });
+
+        assertThatThrownBy(() -> failing.save(ca.crl().number(2).revoke(alice.certificate()).build()))
+                .isInstanceOf(IOException.class).hasMessageContaining("injected");
+
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.toList()).containsExactly(failing.fileFor(first.getIssuerX500Principal()));
+        }
+        assertThat(failing.fileFor(first.getIssuerX500Principal())).hasBinaryContent(first.getEncoded());
+        CrlStore store = newStore();
+        failing.loadInto(store);
+        assertThat(store.info(first.getIssuerX500Principal()).orElseThrow().crlNumber()).isEqualTo(1);
+    }
+
+    @Test
+    void corruptRefusedOversizedAndLeftoverFilesAreSkippedNeverFatal() throws Exception {
+        CrlCache cache = new CrlCache(dir, 4096);
+        X509CRL good = ca.crl().number(3).revoke(alice.certificate()).build();
+        cache.save(good);
+        byte[] der = good.getEncoded();
+        Files.write(dir.resolve("garbage.crl"), new byte[] {1, 2, 3});
+        Files.write(dir.resolve("truncated.crl"), Arrays.copyOf(der, der.length / 2));
+        Files.write(dir.resolve("untrusted.crl"), other.crl().build().getEncoded());
+        Files.write(dir.resolve("huge.crl"), new byte[4097]);
+        Files.createDirectory(dir.resolve("a-directory.crl"));
+        Files.write(dir.resolve("README"), new byte[] {0});
+        Path leftover = dir.resolve(".crl-123.tmp");
+        Files.write(leftover, new byte[] {9});
+
+        CrlStore store = newStore();
+        assertThat(cache.loadInto(store)).isEqualTo(1);
+        assertThat(store.status(alice.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(leftover).doesNotExist();
+        assertThat(dir.resolve("README")).exists();
+    }
+
+    @Test
+    void anOlderCachedCrlDoesNotRollBackWhatTheStoreHolds() throws Exception {
+        CrlCache cache = new CrlCache(dir, 1 << 20);
+        cache.save(ca.crl().number(4).build());
+        CrlStore store = newStore();
+        store.offer(ca.crl().number(5).revoke(alice.certificate()).build().getEncoded(), "http://ca/crl");
+        assertThat(cache.loadInto(store)).isZero();
+        assertThat(store.info(ca.certificate().getSubjectX500Principal()).orElseThrow().crlNumber()).isEqualTo(5);
+    }
+
+    @Test
+    void aMissingDirectoryLoadsNothing() {
+        assertThat(new CrlCache(dir.resolve("not-there"), 1024).loadInto(newStore())).isZero();
+    }
+}
