@@ -9,7 +9,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code knock-server}: the certknock server. */
-@Command(name = "knock-server", mixinStandardHelpOptions = true, subcommands = {CheckConfigCommand.class}, versionProvider = ManifestVersionProvider.class,
+@Command(name = "knock-server", mixinStandardHelpOptions = true, subcommands = {RunCommand.class, CheckConfigCommand.class, VerifyCommand.class}, versionProvider = ManifestVersionProvider.class,
         description = "Validates knock packets against trust anchors and CRLs and opens the granted ports in the firewall for a limited time.",
         footer = "%nDocumentation: README.md and docs/ in the certknock repository.")
 public final class KnockServerCommand implements Callable<Integer> {

@@ -1,0 +1,169 @@
+package dev.certknock.server.app;
+
+import dev.certknock.protocol.knock.KnockOpener;
+import dev.certknock.server.capture.UdpSocketCapture;
+import dev.certknock.server.config.ServerConfig;
+import dev.certknock.server.crl.CrlListener;
+import dev.certknock.server.crl.RejectionReason;
+import dev.certknock.server.dispatch.KnockDispatcher;
+import dev.certknock.server.event.AuditLog;
+import dev.certknock.server.event.DropLog;
+import dev.certknock.server.event.KnockCounters;
+import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.firewall.Firewall;
+import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.firewall.LogFirewall;
+import dev.certknock.server.pipeline.KnockPipeline;
+import dev.certknock.server.pipeline.PipelineFactory;
+import dev.certknock.server.replay.ReplayGuard;
+import dev.certknock.server.trust.ChainValidator;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.security.auth.x500.X500Principal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running server: capture, bounded dispatch to the pipeline, CRLs on schedule, replay state,
+ * firewall, events. A new CRL closes the open grants of certificates it newly revokes.
+ */
+public final class KnockServer implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(KnockServer.class);
+
+    private final ServerMaterial material;
+    private final Clock clock;
+    private final KnockCounters counters = new KnockCounters();
+    private final CrlService crls;
+    private final ReplayGuard replay;
+    private final Firewall firewall;
+    private final AuditLog audit;
+    private final KnockEventListener events;
+    private final KnockDispatcher dispatcher;
+    private final UdpSocketCapture capture;
+    private final ScheduledExecutorService housekeeping;
+
+    private KnockServer(ServerMaterial material, Clock clock) throws IOException {
+        this.material = material;
+        this.clock = clock;
+        ServerConfig config = material.config();
+        List<KnockEventListener> listeners = new ArrayList<>();
+        listeners.add(counters);
+        listeners.add(new DropLog(clock, 10));
+        this.audit = config.logging().audit() != null ? AuditLog.open(config.logging().audit(), clock) : null;
+        if (audit != null) {
+            listeners.add(audit);
+        }
+        this.events = KnockEventListener.composite(listeners);
+        this.firewall = new LogFirewall(clock, events, config.knock().replayCapacity());
+        this.crls = CrlService.create(material, clock);
+        crls.store().addListener(new RevocationCloser());
+        this.replay = ReplayGuard.open(config.knock().replayJournal(), config.knock().timestampWindow(),
+                config.knock().replayCapacity(), clock);
+        ChainValidator chains = new ChainValidator(material.trust(), crls.store()::generation, 100_000);
+        var parts = new PipelineFactory.Parts(config, KnockOpener.of(material.keys()), chains, crls.store(), replay,
+                firewall, clock);
+        KnockPipeline pipeline = new KnockPipeline(PipelineFactory.live(parts), events, clock);
+        this.dispatcher = new KnockDispatcher(pipeline, counters, config.limits().queueCapacity(), config.limits().workers());
+        this.capture = new UdpSocketCapture(new InetSocketAddress(InetAddress.getByName(config.capture().address()),
+                config.capture().port()), clock);
+        this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "knock-housekeeping");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Loads CRLs (cache, then sources), opens the replay journal and starts capturing. */
+    public static KnockServer start(ServerMaterial material, Clock clock) throws IOException {
+        KnockServer s = new KnockServer(material, clock);
+        s.crls.start();
+        s.housekeeping.scheduleAtFixedRate(s::housekeeping, 1, 1, TimeUnit.SECONDS);
+        s.capture.start(s.dispatcher::offer);
+        LOG.info("knock-server {} started: {} knock key(s), protecting {}", material.config().server().name(),
+                material.keys().size(), material.config().protect());
+        return s;
+    }
+
+    private void housekeeping() {
+        try {
+            replay.sweep();
+            firewall.active(clock.instant());
+        } catch (RuntimeException e) {
+            LOG.warn("housekeeping failed: {}", e.toString());
+        }
+    }
+
+    /** Closes the open grants of certificates a newly accepted CRL revokes. */
+    private final class RevocationCloser implements CrlListener {
+        @Override
+        public void crlAccepted(X500Principal issuer, BigInteger crlNumber, Set<BigInteger> newlyRevoked) {
+            events.crlAccepted(issuer, crlNumber, newlyRevoked.size());
+            for (BigInteger serial : newlyRevoked) {
+                try {
+                    int closed = firewall.closeCertificate(issuer, serial);
+                    if (closed > 0) {
+                        LOG.info("closed {} open grant(s) of revoked certificate serial {}", closed, serial.toString(16));
+                    }
+                } catch (FirewallException e) {
+                    LOG.warn("could not close the grants of revoked serial {}: {}", serial.toString(16), e.getMessage());
+                }
+            }
+        }
+
+        @Override
+        public void crlRejected(String origin, RejectionReason reason, String message) {
+            events.crlFailed(origin, reason + ": " + message);
+        }
+    }
+
+    public InetSocketAddress knockAddress() {
+        return capture.localAddress();
+    }
+
+    public KnockCounters counters() {
+        return counters;
+    }
+
+    public Firewall firewall() {
+        return firewall;
+    }
+
+    public CrlService crls() {
+        return crls;
+    }
+
+    public ServerMaterial material() {
+        return material;
+    }
+
+    @Override
+    public void close() {
+        capture.close();
+        dispatcher.close();
+        housekeeping.shutdownNow();
+        crls.close();
+        replay.close();
+        if (material.config().firewall().onStop() == ServerConfig.OnStop.FLUSH) {
+            firewall.close();
+        }
+        if (audit != null) {
+            try {
+                audit.close();
+            } catch (IOException e) {
+                LOG.warn("closing the audit log: {}", e.getMessage());
+            }
+        }
+        LOG.info("knock-server stopped");
+    }
+
+}

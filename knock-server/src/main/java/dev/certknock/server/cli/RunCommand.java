@@ -1,0 +1,42 @@
+package dev.certknock.server.cli;
+
+import dev.certknock.cli.ExitCodes;
+import dev.certknock.cli.UserException;
+import dev.certknock.server.app.KnockServer;
+import dev.certknock.server.app.ServerMaterial;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code knock-server run}: the server, until stopped (SIGTERM or Ctrl-C). */
+@Command(name = "run", mixinStandardHelpOptions = true,
+        description = "Start the server: receive knocks, validate them and open the granted ports until stopped.",
+        footer = {"%nExample:%n  knock-server run --config /etc/certknock/config.yaml",
+            "%nLog level: CERTKNOCK_LOG_LEVEL=DEBUG shows every drop (rate-limited)."})
+public final class RunCommand implements Callable<Integer> {
+
+    @Option(names = "--config", required = true, paramLabel = "FILE", description = "The server configuration.")
+    Path config;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        ServerMaterial material = CheckConfigCommand.load(config);
+        KnockServer server;
+        try {
+            server = KnockServer.start(material, Clock.systemUTC());
+        } catch (IOException e) {
+            throw new UserException(ExitCodes.FAILURE, "cannot start: " + e.getMessage(), e);
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stopped.countDown();
+        }, "knock-server-shutdown"));
+        stopped.await();
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,116 @@
+package dev.certknock.server.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.server.ServerFixture;
+import dev.certknock.server.pipeline.DropReason;
+import dev.certknock.testing.http.CrlServer;
+import dev.certknock.testing.pki.IssuedCertificate;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The whole server on loopback: a UDP socket receives knocks, CRLs come from a real HTTP server on a
+ * one-second schedule, grants go to the log firewall, the replay journal is on disk.
+ */
+class KnockServerEndToEndTest {
+
+    @TempDir
+    Path dir;
+
+    private final ServerFixture f = new ServerFixture();
+
+    private static void send(InetSocketAddress to, byte[] datagram) throws Exception {
+        try (DatagramSocket s = new DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+            s.send(new DatagramPacket(datagram, datagram.length, to));
+        }
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    private Path config(CrlServer crlServer) throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "logging:\n  audit: audit.jsonl\n");
+        Files.writeString(config, Files.readString(config)
+                .replace("url: " + dir.resolve("crl.der").toUri(), "url: " + crlServer.uri("/ca.crl"))
+                .replace("  cacheDir: crl-cache", "  cacheDir: crl-cache\n  refreshInterval: 1s"));
+        return config;
+    }
+
+    @Test
+    void knockGrantRevokeAndReplayAcrossARestart() throws Exception {
+        IssuedCertificate alice = f.client("alice").build();
+        try (CrlServer crlServer = CrlServer.start()) {
+            crlServer.publish("/ca.crl", f.ca.crl().number(1).build().getEncoded());
+            ServerMaterial material = ServerMaterial.load(config(crlServer));
+            byte[] knock = f.knock(alice, ServerFixture.ssh(120));
+
+            try (KnockServer server = KnockServer.start(material, f.clock)) {
+                send(server.knockAddress(), knock);
+                await("the grant", () -> !server.firewall().active(f.clock.instant()).isEmpty());
+                var grant = server.firewall().active(f.clock.instant()).get(0);
+                assertThat(grant.address()).isEqualTo(java.net.InetAddress.getLoopbackAddress());
+                assertThat(grant.grants()).containsExactly(PortGrant.parse("tcp/22"));
+                assertThat(grant.duration()).isEqualTo(Duration.ofSeconds(120));
+
+                // Junk and the replayed datagram: no new grant, counted, and the server answers nothing.
+                send(server.knockAddress(), new byte[] {1, 2, 3});
+                send(server.knockAddress(), knock);
+                await("the drops", () -> server.counters().dropped(DropReason.REPLAY) == 1
+                        && server.counters().dropped(DropReason.UNSUPPORTED_SUITE) == 1);
+
+                // Revocation reaches the open door on the next scheduled refresh.
+                crlServer.publish("/ca.crl", f.ca.crl().number(2).revoke(alice.certificate()).build().getEncoded());
+                await("the revoked grant to close", () -> server.firewall().active(f.clock.instant()).isEmpty());
+                send(server.knockAddress(), f.knock(alice, ServerFixture.ssh(120)));
+                await("the revoked knock to be refused", () -> server.counters().dropped(DropReason.REVOKED) == 1);
+                assertThat(server.counters().accepted()).isEqualTo(1);
+            }
+
+            // After a restart the replayed datagram is still refused (the journal), a fresh knock by
+            // another client is accepted.
+            try (KnockServer server = KnockServer.start(material, f.clock)) {
+                send(server.knockAddress(), knock);
+                await("the replay after restart", () -> server.counters().dropped(DropReason.REPLAY) == 1);
+                send(server.knockAddress(), f.knock(f.client("bob").build(), ServerFixture.ssh(30)));
+                await("bob's grant", () -> server.counters().accepted() == 1);
+            }
+        }
+        List<String> audit = Files.readAllLines(dir.resolve("audit.jsonl"));
+        assertThat(audit).anySatisfy(l -> assertThat(l).contains("\"event\":\"accepted\"").contains("CN=alice"));
+        assertThat(audit).anySatisfy(l -> assertThat(l).contains("\"event\":\"grant-closed\"").contains("\"why\":\"revoked\""));
+        assertThat(audit).anySatisfy(l -> assertThat(l).contains("\"reason\":\"REPLAY\""));
+        assertThat(audit).anySatisfy(l -> assertThat(l).contains("\"event\":\"crl-accepted\""));
+        assertThat(audit).allSatisfy(l -> assertThat(l).contains("\"time\":\"" + Instant.parse("2026-11-22T10:00:00Z").toString().substring(0, 13)));
+    }
+
+    @Test
+    void withoutAnyCrlEveryKnockIsRefused() throws Exception {
+        try (CrlServer crlServer = CrlServer.start()) {
+            crlServer.fail("/ca.crl", 404);
+            ServerMaterial material = ServerMaterial.load(config(crlServer));
+            try (KnockServer server = KnockServer.start(material, f.clock)) {
+                send(server.knockAddress(), f.knock(f.client("alice").build(), ServerFixture.ssh(60)));
+                await("the refusal", () -> server.counters().dropped(DropReason.REVOCATION_UNAVAILABLE) == 1);
+                assertThat(server.firewall().active(f.clock.instant())).isEmpty();
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+package dev.certknock.server.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.certknock.server.ServerFixture;
+import dev.certknock.testing.pki.IssuedCertificate;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class VerifyCommandTest {
+
+    @TempDir
+    Path dir;
+
+    private final ServerFixture f = new ServerFixture();
+    private final StringWriter out = new StringWriter();
+    private final StringWriter err = new StringWriter();
+
+    private int run(String... args) {
+        return KnockServerCommand.run(new PrintWriter(out), new PrintWriter(err), args);
+    }
+
+    @Test
+    void anAcceptableKnockIsExplained() throws Exception {
+        IssuedCertificate alice = f.client("alice").build();
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        Path packet = dir.resolve("knock.bin");
+        Files.write(packet, f.knock(alice, ServerFixture.ssh(60)));
+        assertThat(run("verify", "--config", config.toString(), "--source", "198.51.100.7", "--at", "packet",
+                packet.toString())).isZero();
+        assertThat(out.toString()).contains("ACCEPTED at 2026-11-22T10:00:00Z: would open [tcp/22] for 198.51.100.7 for 60 s")
+                .contains("CN=alice").contains(alice.certificate().getSerialNumber().toString(16));
+        // Judged now (real time, weeks before the knock's timestamp): out of the window.
+        out.getBuffer().setLength(0);
+        assertThat(run("verify", "--config", config.toString(), "--source", "198.51.100.7", packet.toString()))
+                .isEqualTo(VerifyCommand.DROPPED);
+        assertThat(out.toString()).contains("DROPPED").contains("TIMESTAMP_");
+    }
+
+    @Test
+    void aRevokedKnockSaysWhyAsJson() throws Exception {
+        IssuedCertificate alice = f.client("alice").build();
+        Path config = f.writeConfig(dir, f.ca.crl().revoke(alice.certificate()).build(), "");
+        Path packet = dir.resolve("knock.bin");
+        Files.write(packet, f.knock(alice, ServerFixture.ssh(60)));
+        assertThat(run("verify", "--config", config.toString(), "--source", "2001:db8::7", "--at", "2026-11-22T10:00:05Z",
+                "--json", packet.toString())).isEqualTo(VerifyCommand.DROPPED);
+        assertThat(out.toString()).contains("\"verdict\" : \"dropped\"").contains("\"reason\" : \"REVOKED\"")
+                .contains("\"stage\" : \"RevocationCheck\"").contains("\"source\" : \"2001:db8:0:0:0:0:0:7\"");
+    }
+
+    @Test
+    void badInputIsRefusedClearly() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        Path packet = dir.resolve("junk.bin");
+        Files.write(packet, new byte[] {9, 9, 9});
+        assertThat(run("verify", "--config", config.toString(), "--source", "gw1.example.test", packet.toString()))
+                .isEqualTo(3);
+        assertThat(err.toString()).contains("--source must be an IPv4 or IPv6 address literal");
+        assertThat(run("verify", "--config", config.toString(), "--source", "127.0.0.1", "--at", "packet", packet.toString()))
+                .isEqualTo(3);
+        assertThat(err.toString()).contains("does not open with this server's key");
+        assertThat(run("verify", "--config", config.toString(), "--source", "127.0.0.1", packet.toString()))
+                .isEqualTo(VerifyCommand.DROPPED);
+        assertThat(out.toString()).contains("DROPPED").contains("UNSUPPORTED_VERSION");
+    }
+}
