@@ -339,6 +339,47 @@ class CrlStoreTest {
         assertThat(s.info(new X500Principal("CN=nobody"))).isEqualTo(Optional.empty());
     }
 
+    @Test
+    void lookUpsDuringUpdatesSeeOneWholeCrlOrTheNext() throws Exception {
+        List<byte[]> crls = new ArrayList<>();
+        for (int n = 1; n <= 20; n++) {
+            // odd CRLs revoke alice, even ones do not
+            crls.add(der(n % 2 == 1 ? ca.crl().number(n).revoke(alice.certificate()).build() : ca.crl().number(n).build()));
+        }
+        store.offer(crls.get(0), "test");
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<String> problem = new java.util.concurrent.atomic.AtomicReference<>();
+        List<Thread> readers = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            Thread reader = new Thread(() -> {
+                long lastGeneration = 0;
+                while (!done.get()) {
+                    long generation = store.generation();
+                    if (generation < lastGeneration) {
+                        problem.set("generation went back from " + lastGeneration + " to " + generation);
+                    }
+                    lastGeneration = generation;
+                    RevocationStatus a = store.status(alice.certificate());
+                    if (!(a instanceof RevocationStatus.Revoked) && a != RevocationStatus.GOOD) {
+                        problem.set("unexpected status " + a);
+                    }
+                }
+            });
+            reader.start();
+            readers.add(reader);
+        }
+        for (byte[] crl : crls.subList(1, crls.size())) {
+            assertThat(store.offer(crl, "test")).isInstanceOf(CrlUpdate.Accepted.class);
+        }
+        done.set(true);
+        for (Thread reader : readers) {
+            reader.join(5_000);
+        }
+        assertThat(problem.get()).isNull();
+        assertThat(store.generation()).isEqualTo(20);
+        assertThat(store.status(alice.certificate())).isEqualTo(RevocationStatus.GOOD);
+    }
+
     private static int indexOf(byte[] haystack, byte[] needle) {
         outer:
         for (int i = 0; i <= haystack.length - needle.length; i++) {

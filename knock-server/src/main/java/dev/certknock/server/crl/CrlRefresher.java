@@ -1,0 +1,362 @@
+package dev.certknock.server.crl;
+
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import org.quartz.DisallowConcurrentExecution;
+import org.quartz.Job;
+import org.quartz.JobBuilder;
+import org.quartz.JobDetail;
+import org.quartz.JobExecutionContext;
+import org.quartz.JobExecutionException;
+import org.quartz.JobKey;
+import org.quartz.Scheduler;
+import org.quartz.SchedulerException;
+import org.quartz.SimpleScheduleBuilder;
+import org.quartz.Trigger;
+import org.quartz.TriggerBuilder;
+import org.quartz.TriggerKey;
+import org.quartz.impl.StdSchedulerFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the store's CRLs current on a Quartz schedule: every refresh interval, and also at the earliest
+ * nextUpdate (and nextUpdate plus grace) of the CRLs held when that comes sooner. Each run loads the cache
+ * (first run only), fetches every source, offers what it fetched to the store, saves accepted CRLs to the
+ * cache, and lets the store report freshness changes.
+ *
+ * <p>Failures are logged at WARN once per change of a source's state (not on every run) and the CRL held
+ * stays in force; a source that works again is logged at INFO. The scheduler is private to this refresher:
+ * its own instance name, one worker thread, an in-memory job store.
+ */
+public final class CrlRefresher implements AutoCloseable {
+
+    /** Told about fetch failures (on every failed fetch, for metrics) and recoveries. */
+    public interface SourceListener {
+        void fetchFailed(URI source, String reason);
+
+        default void fetchRecovered(URI source) {
+        }
+    }
+
+    /** What one run did with one source; {@code update} is present when something was fetched. */
+    public record SourceOutcome(CrlSource source, FetchResult fetch, Optional<CrlUpdate> update) {
+    }
+
+    /** The Quartz job; it only calls back into the refresher that scheduled it. Not for direct use. */
+    @DisallowConcurrentExecution
+    public static final class RefreshJob implements Job {
+        @Override
+        public void execute(JobExecutionContext context) throws JobExecutionException {
+            try {
+                ((CrlRefresher) context.getScheduler().getContext().get(CONTEXT_KEY)).runScheduled();
+            } catch (SchedulerException e) {
+                throw new JobExecutionException(e);
+            }
+        }
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(CrlRefresher.class);
+    private static final String CONTEXT_KEY = "certknock.crlRefresher";
+    private static final AtomicInteger INSTANCES = new AtomicInteger();
+
+    private final CrlSettings settings;
+    private final CrlStore store;
+    private final Clock clock;
+    private final CrlFetcher fetcher;
+    private final CrlCache cache;
+    private final Scheduler scheduler;
+    private final JobKey jobKey = JobKey.jobKey("refresh", "crl");
+    private final TriggerKey intervalKey = TriggerKey.triggerKey("interval", "crl");
+    private final TriggerKey nextUpdateKey = TriggerKey.triggerKey("next-update", "crl");
+    private final ReentrantLock runLock = new ReentrantLock();
+    private final List<SourceListener> listeners = new CopyOnWriteArrayList<>();
+    /** The problem last logged per source (guarded by runLock). */
+    private final Map<URI, String> problems = new ConcurrentHashMap<>();
+    private boolean cacheLoaded;
+    private boolean started;
+    private boolean closed;
+
+    /**
+     * @param settings sources, interval, cache directory, timeouts and limits
+     * @param store    the store to keep current
+     * @param clock    the store's clock (nextUpdate is compared with it)
+     */
+    public CrlRefresher(CrlSettings settings, CrlStore store, Clock clock) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.store = Objects.requireNonNull(store, "store");
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.cache = new CrlCache(settings.cachePath(), settings.maxBytes());
+        this.fetcher = new CrlFetcher(settings);
+        try {
+            this.scheduler = new StdSchedulerFactory(quartzProperties()).getScheduler();
+            scheduler.getContext().put(CONTEXT_KEY, this);
+            JobDetail job = JobBuilder.newJob(RefreshJob.class).withIdentity(jobKey).storeDurably().build();
+            scheduler.addJob(job, true);
+        } catch (SchedulerException e) {
+            fetcher.close();
+            throw new IllegalStateException("could not create the CRL refresh scheduler: " + e.getMessage(), e);
+        }
+    }
+
+    private static Properties quartzProperties() {
+        Properties p = new Properties();
+        p.setProperty("org.quartz.scheduler.instanceName", "certknock-crl-" + INSTANCES.incrementAndGet());
+        p.setProperty("org.quartz.scheduler.instanceId", "NON_CLUSTERED");
+        p.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
+        p.setProperty("org.quartz.scheduler.makeSchedulerThreadDaemon", "true");
+        p.setProperty("org.quartz.scheduler.jmx.export", "false");
+        p.setProperty("org.quartz.threadPool.class", "org.quartz.simpl.SimpleThreadPool");
+        p.setProperty("org.quartz.threadPool.threadCount", "1");
+        p.setProperty("org.quartz.threadPool.threadPriority", "5");
+        p.setProperty("org.quartz.threadPool.makeThreadsDaemons", "true");
+        p.setProperty("org.quartz.threadPool.threadNamePrefix", "crl-refresh");
+        p.setProperty("org.quartz.jobStore.class", "org.quartz.simpl.RAMJobStore");
+        p.setProperty("org.quartz.jobStore.misfireThreshold", "5000");
+        return p;
+    }
+
+    public void addListener(SourceListener listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+    }
+
+    /** The cache this refresher loads and saves. */
+    public CrlCache cache() {
+        return cache;
+    }
+
+    /**
+     * Runs one refresh now, on the calling thread (waiting for a scheduled run in progress): at startup, to
+     * have CRLs before the first knock, and in tests. The first run loads the cache before fetching, so that
+     * the cached CRL numbers also guard against rollback by a source.
+     */
+    public List<SourceOutcome> refreshNow() {
+        List<SourceOutcome> outcomes = runOnce();
+        scheduleNextUpdateCheck();
+        return outcomes;
+    }
+
+    /**
+     * Starts the schedule. The first scheduled run is one interval from now (call {@link #refreshNow} first
+     * to fetch at once), or sooner if a held CRL's nextUpdate comes first.
+     */
+    public synchronized void start() {
+        if (closed) {
+            throw new IllegalStateException("the CRL refresher is closed");
+        }
+        if (started) {
+            return;
+        }
+        long intervalMillis = settings.refreshInterval().toMillis();
+        Trigger interval = TriggerBuilder.newTrigger().withIdentity(intervalKey).forJob(jobKey)
+                .startAt(new Date(System.currentTimeMillis() + intervalMillis))
+                .withSchedule(SimpleScheduleBuilder.simpleSchedule().withIntervalInMilliseconds(intervalMillis)
+                        .repeatForever().withMisfireHandlingInstructionNextWithRemainingCount())
+                .build();
+        try {
+            scheduler.scheduleJob(interval);
+            scheduler.start();
+        } catch (SchedulerException e) {
+            throw new IllegalStateException("could not start the CRL refresh scheduler: " + e.getMessage(), e);
+        }
+        started = true;
+        LOG.info("CRL refresh scheduled every {} for {} source(s); cache {}", settings.refreshInterval(),
+                settings.sources().size(), settings.cachePath());
+        scheduleNextUpdateCheck();
+    }
+
+    /** When the schedule fires next (interval or nextUpdate, whichever is sooner), if started. */
+    public Optional<Instant> nextRun() {
+        try {
+            Instant next = null;
+            for (TriggerKey key : List.of(intervalKey, nextUpdateKey)) {
+                Trigger t = scheduler.getTrigger(key);
+                Date fire = t == null ? null : t.getNextFireTime();
+                if (fire != null && (next == null || fire.toInstant().isBefore(next))) {
+                    next = fire.toInstant();
+                }
+            }
+            return Optional.ofNullable(next);
+        } catch (SchedulerException e) {
+            return Optional.empty();
+        }
+    }
+
+    void runScheduled() {
+        try {
+            runOnce();
+            scheduleNextUpdateCheck();
+        } catch (RuntimeException e) {
+            LOG.error("CRL refresh run failed unexpectedly; the CRLs held stay in force", e);
+        }
+    }
+
+    private List<SourceOutcome> runOnce() {
+        runLock.lock();
+        try {
+            if (!cacheLoaded) {
+                cacheLoaded = true;
+                int loaded = cache.loadInto(store);
+                LOG.info("Loaded {} CRL(s) from the cache {}", loaded, settings.cachePath());
+            }
+            List<SourceOutcome> outcomes = new ArrayList<>();
+            for (CrlSource source : settings.sources()) {
+                outcomes.add(refresh(source));
+            }
+            store.checkFreshness();
+            return outcomes;
+        } finally {
+            runLock.unlock();
+        }
+    }
+
+    private SourceOutcome refresh(CrlSource source) {
+        FetchResult fetched = fetcher.fetch(source);
+        if (fetched instanceof FetchResult.Failed failed) {
+            problem(source, "fetch failed: " + failed.reason());
+            for (SourceListener l : listeners) {
+                try {
+                    l.fetchFailed(source.uri(), failed.reason());
+                } catch (RuntimeException e) {
+                    LOG.warn("CRL source listener {} failed", l, e);
+                }
+            }
+            return new SourceOutcome(source, fetched, Optional.empty());
+        }
+        if (fetched instanceof FetchResult.NotModified) {
+            LOG.debug("CRL source {}: not modified", source);
+            recovered(source);
+            return new SourceOutcome(source, fetched, Optional.empty());
+        }
+        CrlUpdate update = store.offer(((FetchResult.Fetched) fetched).body(), source.toString());
+        if (update instanceof CrlUpdate.Rejected rejected) {
+            fetcher.forget(source); // fetch it in full next time: the store may take it then (e.g. clocks fixed)
+            problem(source, "CRL rejected (" + rejected.reason() + "): " + rejected.message());
+        } else {
+            recovered(source);
+            if (update instanceof CrlUpdate.Accepted accepted) {
+                save(accepted);
+            }
+        }
+        return new SourceOutcome(source, fetched, Optional.of(update));
+    }
+
+    private void save(CrlUpdate.Accepted accepted) {
+        try {
+            Path file = cache.save(accepted.crl());
+            LOG.debug("Saved CRL {} of {} to {}", accepted.crlNumber(), accepted.issuer().getName(), file);
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Could not save CRL {} of {} to the cache {}: {}; it is in force, but a restart without a "
+                    + "reachable source would not have it", accepted.crlNumber(), accepted.issuer().getName(),
+                    settings.cachePath(), CrlParser.describe(e));
+        }
+    }
+
+    private void problem(CrlSource source, String description) {
+        String before = problems.put(source.uri(), description);
+        if (description.equals(before)) {
+            LOG.debug("CRL source {} still failing: {}", source, description);
+            return;
+        }
+        LOG.warn("CRL source {}: {}; the CRLs held stay in force ({}); retrying every {}", source, description,
+                held(), settings.refreshInterval());
+    }
+
+    private void recovered(CrlSource source) {
+        if (problems.remove(source.uri()) == null) {
+            return;
+        }
+        LOG.info("CRL source {} works again", source);
+        for (SourceListener l : listeners) {
+            try {
+                l.fetchRecovered(source.uri());
+            } catch (RuntimeException e) {
+                LOG.warn("CRL source listener {} failed", l, e);
+            }
+        }
+    }
+
+    private String held() {
+        List<CrlInfo> infos = store.infos();
+        if (infos.isEmpty()) {
+            return "none";
+        }
+        StringBuilder b = new StringBuilder();
+        for (CrlInfo i : infos) {
+            b.append(b.length() == 0 ? "" : "; ").append(i.issuer().getName()).append(" number ").append(i.crlNumber())
+                    .append(" nextUpdate ").append(i.nextUpdate());
+        }
+        return b.toString();
+    }
+
+    /**
+     * Schedules a one-shot run at the earliest future nextUpdate, or nextUpdate plus grace, of the CRLs held
+     * when that comes before the next interval run; removes it otherwise.
+     */
+    private synchronized void scheduleNextUpdateCheck() {
+        if (closed) {
+            return;
+        }
+        Instant now = clock.instant();
+        Optional<Instant> due = store.infos().stream()
+                .flatMap(i -> java.util.stream.Stream.of(i.nextUpdate(), i.staleAfter()))
+                .filter(t -> t.isAfter(now))
+                .min(Instant::compareTo);
+        try {
+            Trigger interval = scheduler.getTrigger(intervalKey);
+            Date intervalFire = interval == null ? null : interval.getNextFireTime();
+            Date when = due.map(d -> new Date(System.currentTimeMillis() + Duration.between(now, d).toMillis()))
+                    .orElse(null);
+            if (when == null || intervalFire == null || !when.before(intervalFire)) {
+                scheduler.unscheduleJob(nextUpdateKey);
+                return;
+            }
+            Trigger oneShot = TriggerBuilder.newTrigger().withIdentity(nextUpdateKey).forJob(jobKey).startAt(when)
+                    .withSchedule(SimpleScheduleBuilder.simpleSchedule().withMisfireHandlingInstructionFireNow())
+                    .build();
+            if (scheduler.checkExists(nextUpdateKey)) {
+                scheduler.rescheduleJob(nextUpdateKey, oneShot);
+            } else {
+                scheduler.scheduleJob(oneShot);
+            }
+            LOG.debug("Extra CRL refresh scheduled at {} (a CRL's nextUpdate comes before the next interval run)",
+                    due.get());
+        } catch (SchedulerException e) {
+            LOG.warn("Could not schedule a CRL refresh at the next nextUpdate ({}): {}; the interval schedule goes on",
+                    due.orElse(null), e.getMessage());
+        }
+    }
+
+    /** Stops the schedule, waiting for a run in progress (bounded by the fetch timeouts), and closes the HTTP client. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
+        try {
+            scheduler.shutdown(true);
+        } catch (SchedulerException e) {
+            LOG.warn("Could not shut the CRL refresh scheduler down cleanly: {}", e.getMessage());
+        } finally {
+            fetcher.close();
+        }
+    }
+}
