@@ -26,21 +26,26 @@ public final class KnockVerifier {
 
     private final ServerMaterial material;
     private final CrlService crls;
+    private final Instant at;
 
-    private KnockVerifier(ServerMaterial material, CrlService crls) {
+    private KnockVerifier(ServerMaterial material, CrlService crls, Instant at) {
         this.material = material;
         this.crls = crls;
+        this.at = at;
     }
 
-    /** Loads CRLs once (cache, then each source) for the verdicts to come. */
-    public static KnockVerifier create(ServerMaterial material, Clock clock) {
-        CrlService crls = CrlService.create(material, clock);
+    /**
+     * A verifier that judges as the server would at {@code at}: certificate validity, timestamp window
+     * and CRL freshness all at that instant. Loads CRLs once (cache, then each source).
+     */
+    public static KnockVerifier at(ServerMaterial material, Instant at) {
+        CrlService crls = CrlService.create(material, Clock.fixed(at, ZoneOffset.UTC));
         crls.loadOnce();
-        return new KnockVerifier(material, crls);
+        return new KnockVerifier(material, crls, at);
     }
 
     /** The instant the packet claims (its timestamp), if it opens with the server's key. */
-    public Optional<Instant> claimedTime(byte[] datagram) {
+    public static Optional<Instant> claimedTime(ServerMaterial material, byte[] datagram) {
         try {
             return Optional.of(KnockOpener.of(material.keys()).open(KnockFrame.parse(datagram)).claimedContent().timestamp());
         } catch (KnockRejectedException e) {
@@ -48,8 +53,8 @@ public final class KnockVerifier {
         }
     }
 
-    /** The verdict for the datagram from this source, as the server would reach it at {@code at}. */
-    public Verdict verify(byte[] datagram, InetSocketAddress source, Instant at) {
+    /** The verdict for the datagram from this source. */
+    public Verdict verify(byte[] datagram, InetSocketAddress source) {
         Clock clock = Clock.fixed(at, ZoneOffset.UTC);
         var config = material.config();
         ReplayGuard replay = ReplayGuard.inMemory(config.knock().timestampWindow(), 16, clock);

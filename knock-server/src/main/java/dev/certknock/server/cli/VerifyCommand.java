@@ -72,14 +72,13 @@ public final class VerifyCommand implements Callable<Integer> {
             throw new UserException(ExitCodes.BAD_INPUT, "cannot read " + packet + ": " + e.getMessage(), e);
         }
         InetSocketAddress from = new InetSocketAddress(literal(source), 0);
-        KnockVerifier verifier = KnockVerifier.create(material, Clock.systemUTC());
         Instant when = switch (at) {
-            case "now" -> Instant.now();
-            case "packet" -> verifier.claimedTime(datagram).orElseThrow(() -> new UserException(ExitCodes.BAD_INPUT,
+            case "now" -> Clock.systemUTC().instant();
+            case "packet" -> KnockVerifier.claimedTime(material, datagram).orElseThrow(() -> new UserException(ExitCodes.BAD_INPUT,
                     "--at packet: the datagram does not open with this server's key, so it has no readable timestamp"));
             default -> parseInstant(at);
         };
-        Verdict v = verifier.verify(datagram, from, when);
+        Verdict v = KnockVerifier.at(material, when).verify(datagram, from);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(toJson(v, when));

@@ -71,7 +71,7 @@ class KnockServerEndToEndTest {
                 assertThat(grant.duration()).isEqualTo(Duration.ofSeconds(120));
 
                 // Junk and the replayed datagram: no new grant, counted, and the server answers nothing.
-                send(server.knockAddress(), new byte[] {1, 2, 3});
+                send(server.knockAddress(), new byte[] {1, 9, 3});
                 send(server.knockAddress(), knock);
                 await("the drops", () -> server.counters().dropped(DropReason.REPLAY) == 1
                         && server.counters().dropped(DropReason.UNSUPPORTED_SUITE) == 1);
