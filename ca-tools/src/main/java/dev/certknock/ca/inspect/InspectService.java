@@ -196,6 +196,7 @@ public final class InspectService {
                         reason));
             }
         }
+        revoked.sort(java.util.Comparator.comparing(RevokedInfo::revocationDate).thenComparing(RevokedInfo::serial));
         Long number = null;
         byte[] n = crl.getExtensionValue(Extension.cRLNumber.getId());
         if (n != null) {

@@ -31,7 +31,7 @@ public final class Bundles {
         try {
             KeyStore ks = KeyStore.getInstance("PKCS12");
             ks.load(null, null);
-            ks.setKeyEntry(alias, key, password, chain.toArray(new Certificate[0]));
+            ks.setKeyEntry(alias, Pki.portable(key), password, chain.toArray(new Certificate[0]));
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             ks.store(out, password);
             der = out.toByteArray();

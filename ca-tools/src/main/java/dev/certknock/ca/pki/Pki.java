@@ -75,6 +75,29 @@ public final class Pki {
         }
     }
 
+    /**
+     * The key as OpenSSL 3.0 reads it. Bouncy Castle encodes Ed25519 and X25519 private keys as PKCS#8 v2 with the
+     * public key attached, which OpenSSL 3.0 refuses inside PKCS#12 bags; the JDK's key of the same bytes encodes
+     * the plain v1 form. Other keys are returned as they are.
+     */
+    public static PrivateKey portable(PrivateKey key) {
+        String alg = key.getAlgorithm();
+        if (!(alg.equals("Ed25519") || alg.equals("X25519") || alg.equals("EdDSA") || alg.equals("XDH"))) {
+            return key;
+        }
+        try {
+            org.bouncycastle.asn1.pkcs.PrivateKeyInfo info = org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(key.getEncoded());
+            org.bouncycastle.asn1.pkcs.PrivateKeyInfo v1 = new org.bouncycastle.asn1.pkcs.PrivateKeyInfo(
+                    info.getPrivateKeyAlgorithm(), info.parsePrivateKey());
+            String jdkAlg = info.getPrivateKeyAlgorithm().getAlgorithm()
+                    .equals(org.bouncycastle.asn1.edec.EdECObjectIdentifiers.id_Ed25519) ? "Ed25519" : "X25519";
+            return java.security.KeyFactory.getInstance(jdkAlg)
+                    .generatePrivate(new java.security.spec.PKCS8EncodedKeySpec(v1.getEncoded()));
+        } catch (GeneralSecurityException | IOException e) {
+            throw new IllegalStateException("cannot re-encode the " + alg + " key", e);
+        }
+    }
+
     /** PEM text of certificates, CRLs, requests or public objects. */
     public static String pem(Object... objects) {
         StringWriter w = new StringWriter();

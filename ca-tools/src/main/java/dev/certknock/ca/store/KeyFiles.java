@@ -43,7 +43,7 @@ public final class KeyFiles {
                     .setPassword(password)
                     .setProvider(Pki.PROVIDER)
                     .build();
-            PemObject pem = new JcaPKCS8Generator(key, encryptor).generate();
+            PemObject pem = new JcaPKCS8Generator(Pki.portable(key), encryptor).generate();
             return Pki.pem(pem).getBytes(StandardCharsets.US_ASCII);
         } catch (OperatorCreationException | IOException e) {
             throw new IllegalStateException("cannot encrypt the private key", e);
