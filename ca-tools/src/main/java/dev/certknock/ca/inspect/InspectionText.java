@@ -84,7 +84,7 @@ public final class InspectionText {
     }
 
     private static void line(StringBuilder s, String indent, String label, String value) {
-        s.append(indent).append(String.format("%-19s", label + ":")).append(value).append('\n');
+        s.append(indent).append(String.format("%-21s", label + ":")).append(value).append('\n');
     }
 
     private static void list(StringBuilder s, String indent, String label, List<String> values) {
