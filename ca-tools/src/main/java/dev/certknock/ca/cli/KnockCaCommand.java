@@ -4,6 +4,7 @@ import dev.certknock.cli.CommandRunner;
 import dev.certknock.cli.ManifestVersionProvider;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import picocli.AutoComplete;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
@@ -11,7 +12,13 @@ import picocli.CommandLine.Spec;
 /** {@code knock-ca}: the certknock certificate authority toolkit. */
 @Command(name = "knock-ca", mixinStandardHelpOptions = true, versionProvider = ManifestVersionProvider.class,
         description = "Issues certknock client certificates with port grants and server certificates with knock keys, revokes them and publishes CRLs.",
-        footer = "%nDocumentation: README.md and docs/ in the certknock repository.")
+        subcommands = {InitCommand.class, IssueServerCommand.class, IssueClientCommand.class, CsrCommand.class,
+            BundleCommand.class, RevokeCommand.class, CrlCommand.class, ListCommand.class, InspectCommand.class,
+            AutoComplete.GenerateCompletion.class},
+        footer = {"%nThe CA directory comes from --dir, else $KNOCK_CA_DIR, else the current directory.",
+            "Passwords come from --*-password-file FILE, --*-password-env NAME, or a prompt without echo; never from the command line.",
+            "Shell completion: source <(knock-ca generate-completion)",
+            "Documentation: docs/CA.md in the certknock repository."})
 public final class KnockCaCommand implements Callable<Integer> {
 
     @Spec

@@ -1,0 +1,65 @@
+package dev.certknock.ca.cli;
+
+import dev.certknock.ca.issue.IssueResult;
+import dev.certknock.ca.issue.IssueService;
+import dev.certknock.ca.issue.ServerRequest;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "issue-server", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Issue a server certificate: the server's DNS name (CN and subjectAltName), EKU id-kp-certknockServer, "
+                + "and a fresh knock key (P-256 or X25519, keyUsage keyAgreement). Writes a PKCS#12 bundle (knock key, "
+                + "certificate, CA chain) for the server and the certificate alone as PEM for the clients."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  knock-ca issue-server --dir ca gw1.example.test --out gw1.p12",
+                "  knock-ca issue-server --dir ca gw2.example.test --key-type x25519 --days 365 --out gw2.p12 \\",
+                "      --cert-out gw2-for-clients.pem --ca-password-file ca.pass --out-password-file gw2.pass"})
+public final class IssueServerCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    CaCli.CaDir dir;
+
+    @Parameters(index = "0", paramLabel = "DNS-NAME", description = "The server's DNS name, e.g. gw1.example.test.")
+    String dnsName;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "The PKCS#12 bundle to write (must not exist).")
+    Path out;
+
+    @Option(names = "--cert-out", paramLabel = "FILE", description = "The certificate alone, PEM (default: FILE with .pem for .p12).")
+    Path certOut;
+
+    @Option(names = "--key-type", defaultValue = "p256", paramLabel = "TYPE", description = "Knock key: p256 or x25519 (default: ${DEFAULT-VALUE}).")
+    String keyType;
+
+    @Option(names = "--days", defaultValue = "365", paramLabel = "DAYS", description = "Validity (default: ${DEFAULT-VALUE}).")
+    int days;
+
+    @ArgGroup(exclusive = false, heading = "%nCA key password (asked on the terminal otherwise):%n")
+    PasswordOptions.Ca caPassword = new PasswordOptions.Ca();
+
+    @ArgGroup(exclusive = false, heading = "%nBundle password (asked twice on the terminal otherwise):%n")
+    PasswordOptions.Out outPassword = new PasswordOptions.Out();
+
+    @Mixin
+    CaCli.ExitCodeHelp exitCodes;
+
+    @Override
+    public Integer call() {
+        char[] ca = caPassword.read(false);
+        char[] bundle = outPassword.read("bundle");
+        IssueResult r = CaCli.call(() -> new IssueService(CaCli.CLOCK, CaCli.random()).issueServer(
+                new ServerRequest(dir.dir, ca, dnsName, days, keyType, out, certOut, bundle)));
+        IssueClientCommand.print(spec.commandLine().getOut(), r);
+        return 0;
+    }
+}

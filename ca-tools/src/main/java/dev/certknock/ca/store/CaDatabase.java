@@ -1,0 +1,49 @@
+package dev.certknock.ca.store;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The CA database: every certificate issued, with its revocation state, and the number of the last CRL.
+ * Immutable; changes make a new value that {@link CaStore} writes atomically.
+ */
+public record CaDatabase(int formatVersion, long lastCrlNumber, List<IssuedEntry> entries) {
+
+    public static final int FORMAT_VERSION = 1;
+
+    public CaDatabase {
+        entries = List.copyOf(entries);
+    }
+
+    public static CaDatabase empty() {
+        return new CaDatabase(FORMAT_VERSION, 0, List.of());
+    }
+
+    public Optional<IssuedEntry> find(String serialHex) {
+        return entries.stream().filter(e -> e.serial().equals(serialHex)).findFirst();
+    }
+
+    public boolean containsSerial(String serialHex) {
+        return find(serialHex).isPresent();
+    }
+
+    public CaDatabase with(IssuedEntry entry) {
+        if (containsSerial(entry.serial())) {
+            throw new IllegalStateException("serial " + entry.serial() + " is already in the database");
+        }
+        List<IssuedEntry> all = new ArrayList<>(entries);
+        all.add(entry);
+        return new CaDatabase(formatVersion, lastCrlNumber, all);
+    }
+
+    public CaDatabase replace(IssuedEntry entry) {
+        List<IssuedEntry> all = new ArrayList<>(entries);
+        all.replaceAll(e -> e.serial().equals(entry.serial()) ? entry : e);
+        return new CaDatabase(formatVersion, lastCrlNumber, all);
+    }
+
+    public CaDatabase withLastCrlNumber(long number) {
+        return new CaDatabase(formatVersion, number, entries);
+    }
+}

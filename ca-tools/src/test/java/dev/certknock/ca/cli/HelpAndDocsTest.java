@@ -1,0 +1,53 @@
+package dev.certknock.ca.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.api.Test;
+import picocli.AutoComplete;
+import picocli.CommandLine;
+import picocli.codegen.docgen.manpage.ManPageGenerator;
+
+/**
+ * Every command's --help has examples and the exit codes; the man pages (AsciiDoc, under target/man) and the
+ * bash completion script (target/completion/knock-ca.bash) are generated from the picocli model at every build.
+ */
+class HelpAndDocsTest {
+
+    @ParameterizedTest
+    @ValueSource(strings = {"init", "issue-server", "issue-client", "csr", "bundle", "revoke", "crl", "list", "inspect"})
+    void everyCommandHasHelpWithExamplesAndExitCodes(String command) {
+        CaTestSupport.Result r = CaTestSupport.run(command, "--help").ok();
+        assertThat(r.out()).contains("Usage: knock-ca " + command).contains("Examples:").contains("knock-ca " + command)
+                .contains("Exit codes:").contains("  4   Credentials unusable").contains(" 70   Internal error");
+    }
+
+    @Test
+    void topLevelHelpListsTheCommands() {
+        String out = CaTestSupport.run("--help").ok().out();
+        assertThat(out).contains("init", "issue-server", "issue-client", "revoke", "crl", "list", "inspect", "generate-completion");
+    }
+
+    @Test
+    void completionScriptFromTheModel() throws Exception {
+        CaTestSupport.Result r = CaTestSupport.run("generate-completion").ok();
+        assertThat(r.out()).contains("complete -F _complete_knock-ca").contains("issue-client").contains("--grant");
+        Path dir = Files.createDirectories(Path.of("target", "completion"));
+        Files.writeString(dir.resolve("knock-ca.bash"), AutoComplete.bash("knock-ca", new CommandLine(new KnockCaCommand())));
+        assertThat(Files.readString(dir.resolve("knock-ca.bash"))).contains("--crl-url");
+    }
+
+    @Test
+    void manPagesFromTheModel() throws Exception {
+        Path dir = Files.createDirectories(Path.of("target", "man"));
+        CommandLine cl = new CommandLine(new KnockCaCommand());
+        int code = ManPageGenerator.generateManPage(dir.toFile(), null, new boolean[0], true, cl.getCommandSpec());
+        assertThat(code).isZero();
+        assertThat(Files.readString(dir.resolve("knock-ca.adoc"))).contains(":doctype: manpage").contains("knock-ca-issue-client");
+        assertThat(Files.readString(dir.resolve("knock-ca-issue-client.adoc"))).contains("*--grant*").contains("Examples");
+        assertThat(Files.readString(dir.resolve("knock-ca-crl.adoc"))).contains("Exit codes");
+    }
+}
