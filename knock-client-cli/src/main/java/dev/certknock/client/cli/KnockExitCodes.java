@@ -18,6 +18,7 @@ public final class KnockExitCodes {
     /** The codes knock adds to the shared ones, for --help and the man page. */
     static final String HELP = "%nExit codes specific to knock:%n"
             + "   10   --wait or ssh-proxy: the port did not open in time (the knock was sent).%n"
-            + "   11   Your certificate does not permit this request (grant, duration, server, declared address).%n"
+            + "   11   Your certificate does not permit this request%n"
+            + "        (a grant, the duration, the server, a declared address).%n"
             + "A knock that was sent exits 0 (with --wait: sent and the port opened).%n";
 }

@@ -27,10 +27,19 @@ import picocli.CommandLine.Spec;
                 + "that connection: an ssh ProxyCommand that knocks by itself. Writes only the connection's bytes "
                 + "to standard output; messages go to standard error.",
             "Without GRANTs it asks for the target's default grants, else for tcp/PORT."},
-        footer = {"%nExample (~/.ssh/config):",
+        footerHeading = "%nExample (~/.ssh/config):%n",
+        footer = {
             "  Host gw1.example.test",
-            "      ProxyCommand knock ssh-proxy gw1 %p",
-            "%nExit codes: 0 relayed until the server closed; 10 the port did not open in time; others as for knock."})
+            "      ProxyCommand knock ssh-proxy gw1 %%p"},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {" 0:Relayed until the server closed the connection.",
+            " 1:Failed (network); the message says why.",
+            " 2:Invalid command line.",
+            " 3:Invalid input (a certificate file, the targets file).",
+            " 4:Credentials unusable (wrong password, expired certificate).",
+            "10:The port did not open in time (the knock was sent).",
+            "11:Your certificate does not permit this request.",
+            "70:Internal error (please report it)."})
 public final class SshProxyCommand implements Callable<Integer> {
 
     @Spec
