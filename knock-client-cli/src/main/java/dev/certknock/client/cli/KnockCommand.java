@@ -19,7 +19,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.Map;
+import java.util.Stack;
 import picocli.AutoComplete;
+import picocli.CommandLine.IParameterPreprocessor;
+import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -59,6 +63,7 @@ public final class KnockCommand implements Callable<Integer> {
     KnockArgs args;
 
     @Option(names = "--wait", arity = "0..1", fallbackValue = "30", paramLabel = "SECONDS",
+            preprocessor = WaitSeconds.class,
             description = "After knocking, wait up to SECONDS (default 30) until the first TCP grant's port accepts "
                     + "connections, knocking again up to 3 times; exit 10 if it does not.")
     Integer waitSeconds;
@@ -154,6 +159,26 @@ public final class KnockCommand implements Callable<Integer> {
             throw Failures.of(e);
         }
     }
+
+    /**
+     * Lets {@code --wait} stand without its optional value before a grant: {@code knock gw1 --wait tcp/22}
+     * waits the default 30 s rather than failing to read "tcp/22" as seconds.
+     */
+    static final class WaitSeconds implements IParameterPreprocessor {
+        @Override
+        public boolean preprocess(Stack<String> args, CommandSpec commandSpec, ArgSpec argSpec, Map<String, Object> info) {
+            if (!" ".equals(info.get("separator"))) {
+                return false; // --wait=N: picocli reads N
+            }
+            if (!args.isEmpty() && args.peek().matches("[0-9]+")) {
+                return false; // --wait N
+            }
+            argSpec.setValue(Integer.valueOf(DEFAULT_WAIT_SECONDS));
+            return true;
+        }
+    }
+
+    static final int DEFAULT_WAIT_SECONDS = 30;
 
     static int firstTcpPort(List<PortGrant> grants) {
         for (PortGrant g : grants) {

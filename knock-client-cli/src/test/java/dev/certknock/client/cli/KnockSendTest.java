@@ -230,6 +230,18 @@ class KnockSendTest {
     }
 
     @Test
+    void waitWithoutAValueBeforeAGrantWaitsTheDefault() throws Exception {
+        try (ServerSocket listening = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            String tcp = "tcp/" + listening.getLocalPort();
+            int rc = pki.knock(pki.credentials("127.0.0.1", "--wait", tcp, "--knock-port", knockPort));
+            assertThat(rc).as(pki.err.toString()).isZero();
+            assertThat(receive().grants()).containsExactly(PortGrant.parse(tcp));
+            assertThat(pki.err.toString()).contains("knock: waiting up to 30 s for 127.0.0.1 " + tcp);
+            assertThat(pki.out.toString()).contains("open: 127.0.0.1 " + tcp);
+        }
+    }
+
+    @Test
     void waitWithoutATcpGrantIsAUsageError() {
         int rc = pki.knock(pki.credentials("127.0.0.1", "udp/8000", "--wait"));
         assertThat(rc).isEqualTo(2);
