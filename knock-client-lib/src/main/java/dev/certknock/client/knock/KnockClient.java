@@ -190,17 +190,21 @@ public final class KnockClient {
             }
             elapsed = System.nanoTime() - start;
             listener.attemptFailed(attempts, Duration.ofNanos(elapsed));
-            int resends = knocks - 1;
-            if (resends < maxResends && elapsed >= timeoutNanos / (maxResends + 1) * (resends + 1)) {
+            if (knocks - 1 < maxResends && elapsed >= resendDue(knocks - 1, timeoutNanos)) {
                 KnockReceipt again = send(new PreparedKnock(seal(sent.request()), sent.target()));
                 knocks++;
                 listener.knockResent(again, knocks, Duration.ofNanos(elapsed));
             }
             long pause = retryPause.toNanos() - (System.nanoTime() - attemptStart);
-            long left = timeoutNanos - (System.nanoTime() - start);
+            long now = System.nanoTime() - start;
+            long left = timeoutNanos - now;
+            if (knocks - 1 < maxResends) {
+                // Wake up in time for the next resend, so that none is skipped however long the pause.
+                pause = Math.min(pause, resendDue(knocks - 1, timeoutNanos) - now);
+            }
             if (pause > 0 && left > 0) {
                 try {
-                    Thread.sleep(Duration.ofNanos(Math.min(pause, left)).toMillis());
+                    Thread.sleep(Math.max(1, Duration.ofNanos(Math.min(pause, left)).toMillis()));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return new AwaitedConnection(new OpenConfirmation(false,
@@ -208,6 +212,11 @@ public final class KnockClient {
                 }
             }
         }
+    }
+
+    /** When resend number {@code done + 1} is due: evenly spread, the last one before the deadline. */
+    private long resendDue(int done, long timeoutNanos) {
+        return timeoutNanos / (maxResends + 1) * (done + 1);
     }
 
     private static Socket tryConnect(InetSocketAddress address, long timeoutMillis) {
