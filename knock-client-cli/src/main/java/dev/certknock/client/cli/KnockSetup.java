@@ -1,0 +1,141 @@
+package dev.certknock.client.cli;
+
+import dev.certknock.cli.ExitCodes;
+import dev.certknock.cli.UserException;
+import dev.certknock.client.cli.target.TargetEntry;
+import dev.certknock.client.cli.target.TargetStore;
+import dev.certknock.client.identity.ClientIdentity;
+import dev.certknock.client.identity.IdentityException;
+import dev.certknock.client.knock.IpPreference;
+import dev.certknock.client.knock.KnockClient;
+import dev.certknock.client.knock.KnockException;
+import dev.certknock.client.knock.KnockOptions;
+import dev.certknock.client.knock.KnockTarget;
+import dev.certknock.protocol.grant.PortGrant;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * Turns the command line (and the named target, if any) into a ready {@link KnockClient}, the grants and the
+ * options: the part every knocking command shares. Knows nothing of output.
+ */
+final class KnockSetup {
+
+    /** What to knock with, where, and for what. */
+    record Plan(KnockClient client, List<PortGrant> grants, KnockOptions options, Optional<String> targetName,
+            Path bundle) {
+    }
+
+    private KnockSetup() {
+    }
+
+    /**
+     * @param hostOrTarget a target name from the targets file, or a host
+     * @param grantTexts grants named on the command line (may be empty)
+     * @param fallbackGrants grants when none are named and the target has none; null: that is an error
+     */
+    static Plan plan(KnockArgs args, CliContext context, String hostOrTarget, List<String> grantTexts,
+            Supplier<List<PortGrant>> fallbackGrants) {
+        TargetStore store = new TargetStore(TargetStore.locate(args.targets, context.env(), context.home()));
+        Optional<TargetEntry> named = store.find(hostOrTarget);
+        TargetEntry t = named.orElse(null);
+        String host = t != null ? t.host() : hostOrTarget;
+        Path bundle = args.bundle != null ? args.bundle : t != null && t.bundle() != null ? Path.of(t.bundle()) : null;
+        Path serverCert = args.serverCert != null ? args.serverCert
+                : t != null && t.serverCert() != null ? Path.of(t.serverCert()) : null;
+        Path caCert = args.caCert != null ? args.caCert : t != null && t.caCert() != null ? Path.of(t.caCert()) : null;
+        String alias = args.alias != null ? args.alias : t != null ? t.alias() : null;
+        if (bundle == null || serverCert == null) {
+            String missing = bundle == null && serverCert == null ? "--bundle and --server-cert"
+                    : bundle == null ? "--bundle" : "--server-cert";
+            throw new UserException(ExitCodes.USAGE, "'" + hostOrTarget + "' is not a target in " + store.file()
+                    + (named.isPresent() ? " with a bundle and a server certificate" : "")
+                    + ": to knock on it as a host, give " + missing + " (or add it: knock target add)");
+        }
+        int knockPort = args.knockPort != null ? args.knockPort
+                : t != null && t.port() != null ? t.port() : KnockTarget.DEFAULT_KNOCK_PORT;
+        if (args.ipv4 && args.ipv6) {
+            throw new UserException(ExitCodes.USAGE, "give -4 or -6, not both");
+        }
+        IpPreference preference = args.ipv4 ? IpPreference.IPV4 : args.ipv6 ? IpPreference.IPV6 : IpPreference.ANY;
+
+        List<PortGrant> grants = parseGrants(grantTexts);
+        if (grants.isEmpty() && t != null && !t.grants().isEmpty()) {
+            grants = parseGrants(t.grants());
+        }
+        if (grants.isEmpty() && fallbackGrants != null) {
+            grants = fallbackGrants.get();
+        }
+        if (grants.isEmpty()) {
+            throw new UserException(ExitCodes.USAGE, "no grants to ask for: name them, e.g. knock " + hostOrTarget
+                    + " tcp/22" + (t != null ? ", or give the target default grants (knock target add --grant)" : ""));
+        }
+        KnockOptions options = KnockOptions.defaults();
+        Integer duration = args.duration != null ? args.duration : t != null ? t.duration() : null;
+        if (duration != null) {
+            options = options.withDurationSeconds(duration);
+        }
+        for (String d : args.declare) {
+            options = "auto".equalsIgnoreCase(d) ? options.withRouteAddressDeclared()
+                    : options.withDeclaredAddress(parseAddress(d));
+        }
+
+        List<X509Certificate> serverCertificates = CertificateFiles.read(serverCert, "server certificate");
+        KnockTarget target;
+        try {
+            target = new KnockTarget(host, knockPort, serverCertificates, preference);
+        } catch (IllegalArgumentException e) {
+            throw new UserException(ExitCodes.BAD_INPUT, e.getMessage(), e);
+        }
+        char[] password = Passwords.read(args, context, bundle);
+        ClientIdentity identity;
+        try {
+            identity = ClientIdentity.fromPkcs12(bundle, password, alias);
+        } catch (IdentityException e) {
+            throw Failures.of(e);
+        } finally {
+            Arrays.fill(password, '\0');
+        }
+        if (caCert != null) {
+            identity = identity.withTrustAnchors(CertificateFiles.read(caCert, "CA certificate"));
+        }
+        try {
+            return new Plan(KnockClient.builder(identity, target).build(), grants, options,
+                    named.map(x -> hostOrTarget), bundle);
+        } catch (KnockException e) {
+            throw Failures.of(e);
+        }
+    }
+
+    static List<PortGrant> parseGrants(List<String> texts) {
+        List<PortGrant> grants = new ArrayList<>();
+        for (String g : texts) {
+            try {
+                grants.add(PortGrant.parse(g));
+            } catch (IllegalArgumentException e) {
+                throw new UserException(ExitCodes.USAGE, e.getMessage(), e);
+            }
+        }
+        return grants;
+    }
+
+    /** An IP literal only: a declared address is never looked up by name. */
+    private static InetAddress parseAddress(String text) {
+        boolean literal = text.indexOf(':') >= 0 || text.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
+        if (literal) {
+            try {
+                return InetAddress.getByName(text);
+            } catch (UnknownHostException e) {
+                // fall through to the message below
+            }
+        }
+        throw new UserException(ExitCodes.USAGE, "--declare-ip " + text + " is not an IPv4 or IPv6 address (or 'auto')");
+    }
+}

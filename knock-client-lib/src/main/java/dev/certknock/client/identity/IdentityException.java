@@ -1,0 +1,42 @@
+package dev.certknock.client.identity;
+
+/**
+ * A client identity could not be loaded. The {@link #reason()} says what kind of problem it is (a caller maps
+ * it to an exit code or a dialog); the message says what exactly, without secrets.
+ */
+public final class IdentityException extends Exception {
+
+    private static final long serialVersionUID = 1L;
+
+    /** What went wrong. */
+    public enum Reason {
+        /** The bundle file cannot be read (missing, unreadable). */
+        UNREADABLE,
+        /** The bundle is not a PKCS#12 file, or is corrupt. */
+        MALFORMED,
+        /** The password does not open the bundle or the key. */
+        WRONG_PASSWORD,
+        /** No private key entry (or not the alias asked for). */
+        NO_KEY,
+        /** Several private keys and no alias to choose one. */
+        AMBIGUOUS_KEY,
+        /** The key or its certificate cannot sign knocks (not EC P-256 or Ed25519, or they do not match). */
+        UNSUPPORTED_KEY
+    }
+
+    private final Reason reason;
+
+    public IdentityException(Reason reason, String message) {
+        super(message);
+        this.reason = reason;
+    }
+
+    public IdentityException(Reason reason, String message, Throwable cause) {
+        super(message, cause);
+        this.reason = reason;
+    }
+
+    public Reason reason() {
+        return reason;
+    }
+}
