@@ -11,7 +11,12 @@ work="${CERTKNOCK_DEMO_DIR:-$root/demo-work}"
 port="${CERTKNOCK_DEMO_PORT:-62201}"
 step() { printf '\n== %s\n' "$*"; }
 server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; true; }
+cleanup() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+}
 trap cleanup EXIT
 
 step "1. Build certknock (Maven wrapper; needs only a JDK 17+)"
@@ -24,7 +29,7 @@ umask 077
 head -c 18 /dev/urandom | base64 > ca.pass
 head -c 18 /dev/urandom | base64 > bundle.pass
 export CA_PASS="$(cat ca.pass)"
-knock-ca init --dir ca --name 'certknock demo CA' --crl-url "file://$work/ca/publish/certknock.crl" \
+knock-ca init --dir ca --name 'certknock demo CA' --crl-url http://ca.demo.test/certknock.crl \
   --ca-password-file ca.pass | sed 's/^/   /'
 knock-ca issue-server --dir ca gw1.demo.test --out gw1.p12 --ca-password-env CA_PASS --out-password-file bundle.pass \
   | sed 's/^/   /'
@@ -94,7 +99,8 @@ for _ in $(seq 1 50); do grep -q '"reason":"REVOKED"' audit.jsonl && break; slee
 grep '"reason":"REVOKED"' audit.jsonl | tail -n 1 | sed 's/^/   audit: /'
 
 step "9. The admin asks why: knock-server verify"
-knock-server verify --config config.yaml --source 127.0.0.1 --at packet knock2.bin | sed 's/^/   /' || true
+CERTKNOCK_LOG_LEVEL=WARN knock-server verify --config config.yaml --source 127.0.0.1 --at packet knock2.bin \
+  | sed 's/^/   /' || true
 
 step "Done"
 echo "   Everything is in $work (server.log, audit.jsonl, the CA in ca/)."
