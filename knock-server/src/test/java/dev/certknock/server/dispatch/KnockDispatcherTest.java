@@ -1,0 +1,94 @@
+package dev.certknock.server.dispatch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.certknock.server.event.KnockCounters;
+import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.pipeline.DropReason;
+import dev.certknock.server.pipeline.KnockPipeline;
+import dev.certknock.server.pipeline.Outcome;
+import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.pipeline.Stage;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+class KnockDispatcherTest {
+
+    private static ReceivedDatagram datagram() {
+        return ReceivedDatagram.of(new byte[] {1}, new InetSocketAddress("192.0.2.1", 1), Instant.EPOCH);
+    }
+
+    @Test
+    void aFullQueueDropsAndCountsWithoutBlockingTheCapture() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicInteger processed = new AtomicInteger();
+        Stage slow = ctx -> {
+            try {
+                release.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            processed.incrementAndGet();
+            return Outcome.drop(DropReason.TRUNCATED, "test");
+        };
+        KnockCounters counters = new KnockCounters();
+        KnockPipeline pipeline = new KnockPipeline(List.of(slow), counters, Clock.systemUTC());
+        try (KnockDispatcher d = new KnockDispatcher(pipeline, counters, 4, 1)) {
+            long start = System.nanoTime();
+            int accepted = 0;
+            for (int i = 0; i < 100; i++) {
+                if (d.offer(datagram())) {
+                    accepted++;
+                }
+            }
+            long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+            // One datagram may be taken by the worker, four wait in the queue; the rest are dropped at once.
+            assertThat(accepted).isBetween(4, 5);
+            assertThat(counters.dropped(DropReason.QUEUE_FULL)).isEqualTo(100 - accepted);
+            assertThat(elapsedMs).as("offer never waited for the worker").isLessThan(5_000);
+            release.countDown();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (processed.get() < accepted && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(processed.get()).isEqualTo(accepted);
+        }
+    }
+
+    @Test
+    void aStageThatThrowsIsCountedAndTheWorkerLivesOn() throws Exception {
+        AtomicInteger calls = new AtomicInteger();
+        Stage buggy = ctx -> {
+            if (calls.incrementAndGet() == 1) {
+                throw new IllegalStateException("bug");
+            }
+            return Outcome.drop(DropReason.TRUNCATED, "test");
+        };
+        KnockCounters counters = new KnockCounters();
+        AtomicInteger errors = new AtomicInteger();
+        KnockEventListener events = KnockEventListener.composite(List.of(counters, new KnockEventListener() {
+            @Override
+            public void internalError(String where, Throwable error) {
+                errors.incrementAndGet();
+            }
+        }));
+        KnockPipeline pipeline = new KnockPipeline(List.of(buggy), events, Clock.systemUTC());
+        try (KnockDispatcher d = new KnockDispatcher(pipeline, counters, 16, 1)) {
+            d.offer(datagram());
+            d.offer(datagram());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (counters.dropped(DropReason.TRUNCATED) < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+        }
+        assertThat(counters.dropped(DropReason.INTERNAL_ERROR)).isEqualTo(1);
+        assertThat(counters.dropped(DropReason.TRUNCATED)).isEqualTo(1);
+        assertThat(errors.get()).isEqualTo(1);
+    }
+}

@@ -1,0 +1,193 @@
+package dev.certknock.server.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.certknock.protocol.grant.CertknockGrants;
+import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.protocol.knock.KnockFrame;
+import dev.certknock.protocol.knock.KnockOpener;
+import dev.certknock.server.ServerFixture;
+import dev.certknock.server.config.ServerConfig.DeclaredAddressPolicy;
+import dev.certknock.server.firewall.Firewall;
+import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.ratelimit.SourceRateLimiter;
+import dev.certknock.server.ratelimit.TokenBucket;
+import dev.certknock.testing.pki.IssuedCertificate;
+import java.math.BigInteger;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import javax.security.auth.x500.X500Principal;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+/** Each stage on its own, with a context prepared the way the stages before it would leave it. */
+class StagesTest {
+
+    private final ServerFixture f = new ServerFixture();
+    private final KnockOpener opener = KnockOpener.of(f.serverKey);
+    private final IssuedCertificate alice = f.client("alice").build();
+
+    private KnockContext context(byte[] datagram) {
+        return new KnockContext(ReceivedDatagram.of(datagram, new InetSocketAddress("198.51.100.7", 4000),
+                f.clock.instant()), f.clock.instant());
+    }
+
+    /** A context that has passed the frame check and HPKE open. */
+    private KnockContext opened(byte[] datagram) {
+        KnockContext ctx = context(datagram);
+        assertThat(new FrameCheck(opener).apply(ctx)).isEqualTo(Outcome.CONTINUE);
+        assertThat(new HpkeOpen(opener).apply(ctx)).isEqualTo(Outcome.CONTINUE);
+        return ctx;
+    }
+
+    private static DropReason reason(Outcome o) {
+        assertThat(o).isInstanceOf(Outcome.Drop.class);
+        return ((Outcome.Drop) o).reason();
+    }
+
+    @Nested
+    class FrameCheckStage {
+        @Test
+        void passesAKnockForItsKeyAndDropsOthersWithoutCryptography() {
+            KnockContext ok = context(f.knock(alice, ServerFixture.ssh(60)));
+            assertThat(new FrameCheck(opener).apply(ok)).isEqualTo(Outcome.CONTINUE);
+            assertThat(ok.frame()).isNotNull();
+            assertThat(reason(new FrameCheck(opener).apply(context(new byte[] {7, 1})))).isEqualTo(DropReason.UNSUPPORTED_VERSION);
+            var other = f.ca.leaf("CN=gw2").build();
+            byte[] toOther = f.knock(alice, ServerFixture.ssh(60),
+                    dev.certknock.protocol.knock.ServerPublicKey.fromCertificate(other.certificate()));
+            assertThat(reason(new FrameCheck(opener).apply(context(toOther)))).isEqualTo(DropReason.UNKNOWN_SERVER_KEY);
+        }
+    }
+
+    @Nested
+    class HpkeOpenStage {
+        @Test
+        void opensAndFingerprintsOrDropsUndecryptable() throws Exception {
+            KnockContext ctx = opened(f.knock(alice, ServerFixture.ssh(60)));
+            assertThat(ctx.unverified().claimedContent().grants()).containsExactly(PortGrant.parse("tcp/22"));
+            assertThat(ctx.leafFingerprint()).hasSize(32);
+            byte[] d = f.knock(alice, ServerFixture.ssh(60));
+            d[d.length - 1] ^= 1;
+            KnockContext bad = context(d);
+            bad.frame = KnockFrame.parse(d);
+            assertThat(reason(new HpkeOpen(opener).apply(bad))).isEqualTo(DropReason.DECRYPTION_FAILED);
+        }
+    }
+
+    @Nested
+    class TimestampWindowStage {
+        @Test
+        void acceptsTheWindowInclusiveAndDropsBeyondEachSide() {
+            TimestampWindow stage = new TimestampWindow(Duration.ofSeconds(30));
+            byte[] d = f.knock(alice, ServerFixture.ssh(60));
+            Instant sealedAt = f.clock.instant();
+            for (long offset : new long[] {-30_000, 0, 30_000}) {
+                KnockContext ctx = opened(d);
+                KnockContext shifted = new KnockContext(ctx.datagram(), sealedAt.plusMillis(-offset));
+                shifted.unverified = ctx.unverified;
+                assertThat(stage.apply(shifted)).as("offset %d", offset).isEqualTo(Outcome.CONTINUE);
+            }
+            KnockContext ctx = opened(d);
+            KnockContext late = new KnockContext(ctx.datagram(), sealedAt.plusMillis(30_001));
+            late.unverified = ctx.unverified;
+            assertThat(reason(stage.apply(late))).isEqualTo(DropReason.TIMESTAMP_TOO_OLD);
+            KnockContext early = new KnockContext(ctx.datagram(), sealedAt.minusMillis(30_001));
+            early.unverified = ctx.unverified;
+            assertThat(reason(stage.apply(early))).isEqualTo(DropReason.TIMESTAMP_IN_FUTURE);
+        }
+    }
+
+    @Nested
+    class RateStages {
+        @Test
+        void sourceLimitIsPerIpv4AddressAndPerIpv6Slash64() throws Exception {
+            SourceRateLimiter limiter = new SourceRateLimiter(1, 1, 100, f.clock);
+            assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("2001:db8:1:2::1"))).isTrue();
+            assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("2001:db8:1:2::99"))).as("same /64").isFalse();
+            assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("2001:db8:1:3::1"))).as("other /64").isTrue();
+            assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("192.0.2.1"))).isTrue();
+            assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("192.0.2.2"))).as("other /32").isTrue();
+            SourceRateLimit stage = new SourceRateLimit(limiter);
+            assertThat(stage.apply(context(new byte[1]))).isEqualTo(Outcome.CONTINUE);
+            assertThat(reason(stage.apply(context(new byte[1])))).isEqualTo(DropReason.SOURCE_RATE_LIMITED);
+        }
+
+        @Test
+        void trackedSourcesAreBounded() throws Exception {
+            SourceRateLimiter limiter = new SourceRateLimiter(1, 1, 16, f.clock);
+            for (int i = 0; i < 1000; i++) {
+                limiter.tryAcquire(java.net.InetAddress.getByAddress(new byte[] {10, 0, (byte) (i >> 8), (byte) i}));
+            }
+            assertThat(limiter.tracked()).isEqualTo(16);
+        }
+
+        @Test
+        void theGlobalBudgetRefillsWithTime() {
+            PublicKeyBudget stage = new PublicKeyBudget(new TokenBucket(2, 2, f.clock));
+            KnockContext ctx = context(new byte[1]);
+            assertThat(stage.apply(ctx)).isEqualTo(Outcome.CONTINUE);
+            assertThat(stage.apply(ctx)).isEqualTo(Outcome.CONTINUE);
+            assertThat(reason(stage.apply(ctx))).isEqualTo(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED);
+            f.clock.advance(Duration.ofMillis(500));
+            assertThat(stage.apply(ctx)).isEqualTo(Outcome.CONTINUE);
+            assertThat(reason(stage.apply(ctx))).isEqualTo(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED);
+        }
+    }
+
+    @Nested
+    class SignatureAndAuthorizationStages {
+        private KnockContext verified(IssuedCertificate client, dev.certknock.protocol.knock.KnockRequest request)
+                throws Exception {
+            KnockContext ctx = opened(f.knock(client, request));
+            assertThat(new SignatureCheck().apply(ctx)).isEqualTo(Outcome.CONTINUE);
+            ctx.certificateGrants = dev.certknock.protocol.grant.GrantsExtension.fromCertificate(client.certificate()).orElseThrow();
+            return ctx;
+        }
+
+        @Test
+        void authorizationDecidesAddressGrantsAndDuration() throws Exception {
+            Authorization stage = new Authorization(ServerFixture.SERVER_NAME, List.of(PortGrant.parse("tcp/22")), 60, 3600,
+                    DeclaredAddressPolicy.USE_SOURCE);
+            KnockContext ctx = verified(alice, ServerFixture.ssh(200));
+            assertThat(stage.apply(ctx)).isEqualTo(Outcome.CONTINUE);
+            assertThat(ctx.decision().grants()).containsExactly(PortGrant.parse("tcp/22"));
+            assertThat(ctx.decision().duration()).isEqualTo(Duration.ofSeconds(200)); // certificate allows 300
+            assertThat(ctx.decision().address().getHostAddress()).isEqualTo("198.51.100.7");
+            IssuedCertificate wide = ServerFixture.client(f.ca, "wide", CertknockGrants.of(PortGrant.parse("udp/1-65535"))).build();
+            assertThat(reason(stage.apply(verified(wide, dev.certknock.protocol.knock.KnockRequest.of(10,
+                    List.of(PortGrant.parse("udp/53"))))))).isEqualTo(DropReason.GRANT_NOT_PROTECTED);
+        }
+
+        @Test
+        void theFirewallStageTurnsARefusalIntoADrop() throws Exception {
+            Authorization auth = new Authorization(ServerFixture.SERVER_NAME, List.of(PortGrant.parse("tcp/22")), 60, 3600,
+                    DeclaredAddressPolicy.USE_SOURCE);
+            KnockContext ctx = verified(alice, ServerFixture.ssh(30));
+            auth.apply(ctx);
+            Firewall refusing = new Firewall() {
+                @Override
+                public void open(GrantDecision decision) throws FirewallException {
+                    throw new FirewallException("nft: table is busy", null);
+                }
+
+                @Override
+                public int closeCertificate(X500Principal issuer, BigInteger serial) {
+                    return 0;
+                }
+
+                @Override
+                public List<GrantDecision> active(Instant now) {
+                    return List.of();
+                }
+
+                @Override
+                public void close() {
+                }
+            };
+            assertThat(reason(new GrantIssue(refusing).apply(ctx))).isEqualTo(DropReason.FIREWALL_FAILED);
+        }
+    }
+}
