@@ -88,6 +88,13 @@ fi
 
 "$java" -jar "$jar" "${args[@]}" "$@" 2>&1 | tee -a "$log"
 
+# Other processes on the same cores lower and scatter the scores; say so in the log.
+load_end="$(cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo 0)"
+echo "# load average at the end: $load_end (1 min), on $(nproc) cores" | tee -a "$log"
+if awk -v load="$load_end" -v cores="$(nproc)" 'BEGIN { exit !(load > cores - 0.5) }'; then
+    echo "# Warning: the load suggests other work competed for the cores; scores are low and noisy, repeat when quiet." | tee -a "$log"
+fi
+
 if [[ "$custom_result" == true || ! -s "$json" ]]; then
     echo "Log: $log"
     exit 0
