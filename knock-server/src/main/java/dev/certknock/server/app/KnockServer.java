@@ -40,6 +40,9 @@ public final class KnockServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(KnockServer.class);
 
+    /** Most (address, port range) elements open at once; beyond it grants are refused (FIREWALL_FAILED). */
+    static final int MAX_OPEN_ELEMENTS = 100_000;
+
     private final ServerMaterial material;
     private final Clock clock;
     private final KnockCounters counters = new KnockCounters();
@@ -64,7 +67,7 @@ public final class KnockServer implements AutoCloseable {
             listeners.add(audit);
         }
         this.events = KnockEventListener.composite(listeners);
-        this.firewall = new LogFirewall(clock, events, config.knock().replayCapacity());
+        this.firewall = new LogFirewall(clock, events, MAX_OPEN_ELEMENTS);
         this.crls = CrlService.create(material, clock);
         crls.store().addListener(new RevocationCloser());
         this.replay = ReplayGuard.open(config.knock().replayJournal(), config.knock().timestampWindow(),
