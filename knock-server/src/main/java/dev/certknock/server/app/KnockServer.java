@@ -127,6 +127,11 @@ public final class KnockServer implements AutoCloseable {
         public void crlRejected(String origin, RejectionReason reason, String message) {
             events.crlFailed(origin, reason + ": " + message);
         }
+
+        @Override
+        public void freshnessChanged(X500Principal issuer, boolean fresh) {
+            events.crlFreshness(issuer, fresh);
+        }
     }
 
     public InetSocketAddress knockAddress() {

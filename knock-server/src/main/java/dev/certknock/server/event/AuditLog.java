@@ -138,6 +138,13 @@ public final class AuditLog implements KnockEventListener, AutoCloseable {
         write(n);
     }
 
+    @Override
+    public void crlFreshness(javax.security.auth.x500.X500Principal issuer, boolean fresh) {
+        ObjectNode n = event(fresh ? "crl-fresh" : "crl-stale");
+        n.put("issuer", issuer.getName());
+        write(n);
+    }
+
     private synchronized void write(ObjectNode n) {
         try {
             out.write(JSON.writeValueAsString(n));

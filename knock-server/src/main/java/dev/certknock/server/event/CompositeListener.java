@@ -63,6 +63,11 @@ final class CompositeListener implements KnockEventListener {
     }
 
     @Override
+    public void crlFreshness(X500Principal issuer, boolean fresh) {
+        each(l -> l.crlFreshness(issuer, fresh));
+    }
+
+    @Override
     public void internalError(String where, Throwable error) {
         each(l -> l.internalError(where, error));
     }

@@ -15,6 +15,8 @@ public final class KnockCounters implements KnockEventListener {
     private final LongAdder received = new LongAdder();
     private final LongAdder accepted = new LongAdder();
     private final AtomicLongArray drops = new AtomicLongArray(DropReason.values().length);
+    private final java.util.Set<javax.security.auth.x500.X500Principal> staleIssuers =
+            java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @Override
     public void received(InetSocketAddress source, int length) {
@@ -34,6 +36,20 @@ public final class KnockCounters implements KnockEventListener {
     @Override
     public void accepted(Verdict.Accepted verdict, KnockContext context) {
         accepted.increment();
+    }
+
+    @Override
+    public void crlFreshness(javax.security.auth.x500.X500Principal issuer, boolean fresh) {
+        if (fresh) {
+            staleIssuers.remove(issuer);
+        } else {
+            staleIssuers.add(issuer);
+        }
+    }
+
+    /** Issuers whose knocks are refused now for want of a fresh CRL (a gauge). */
+    public int staleCrlIssuers() {
+        return staleIssuers.size();
     }
 
     public long received() {

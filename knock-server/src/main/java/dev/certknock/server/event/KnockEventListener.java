@@ -36,6 +36,10 @@ public interface KnockEventListener {
     default void crlFailed(String origin, String reason) {
     }
 
+    /** An issuer's CRL became stale or missing ({@code fresh == false}: its knocks are refused), or fresh again. */
+    default void crlFreshness(X500Principal issuer, boolean fresh) {
+    }
+
     default void internalError(String where, Throwable error) {
     }
 

@@ -110,6 +110,7 @@ class KnockServerEndToEndTest {
                 send(server.knockAddress(), f.knock(f.client("alice").build(), ServerFixture.ssh(60)));
                 await("the refusal", () -> server.counters().dropped(DropReason.REVOCATION_UNAVAILABLE) == 1);
                 assertThat(server.firewall().active(f.clock.instant())).isEmpty();
+                await("the stale-CRL gauge", () -> server.counters().staleCrlIssuers() == 1);
             }
         }
     }
