@@ -1,0 +1,298 @@
+package dev.certknock.server.firewall.nftables;
+
+import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.firewall.Firewall;
+import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.pipeline.GrantDecision;
+import java.math.BigInteger;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import javax.security.auth.x500.X500Principal;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code nftables} backend. Grants are elements of the sets {@code allow4}/{@code allow6} of the
+ * server's own table, each with a timeout: the kernel closes every grant on time by itself, even if the
+ * server is killed. Every change is one atomic {@code nft -f -} batch.
+ *
+ * <p>An in-memory index maps each element to the decisions (one per certificate) that hold it, so a
+ * repeated knock refreshes its elements instead of duplicating them, an element shared by two
+ * certificates stays open until the later of their expiries, and a revocation deletes exactly the
+ * revoked certificate's elements. Each element also carries a comment naming its certificate (serial
+ * and a hash of the issuer, hex only), so after a restart, with the index empty, a revocation still
+ * finds the elements opened before. Limits: the comment is set when the element is created and names
+ * that certificate; a later certificate refreshing the same element is found only through the index.
+ *
+ * <p>Thread-safe: every method holds the object's lock, including while nft runs (about 3 ms).
+ */
+public final class NftablesFirewall implements Firewall {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NftablesFirewall.class);
+
+    /** Who holds an element: one entry per certificate. */
+    private record CertKey(X500Principal issuer, BigInteger serial) {
+    }
+
+    private final NftSettings settings;
+    private final NftExecutor executor;
+    private final NftRenderer renderer;
+    private final Clock clock;
+    private final KnockEventListener listener;
+    private final Map<NftElement, Map<CertKey, GrantDecision>> holders = new LinkedHashMap<>();
+    private boolean started;
+
+    public NftablesFirewall(NftSettings settings, NftExecutor executor, Clock clock, KnockEventListener listener) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.executor = Objects.requireNonNull(executor, "executor");
+        this.renderer = new NftRenderer(settings.table());
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.listener = Objects.requireNonNull(listener, "listener");
+    }
+
+    /** Runs {@code nft} as a child process, after the settings' command prefix. */
+    public NftablesFirewall(NftSettings settings, Clock clock, KnockEventListener listener) {
+        this(settings, new ProcessNftExecutor(settings.commandPrefix()), clock, listener);
+    }
+
+    /**
+     * Creates the table or reconciles it with the settings, idempotently (see
+     * {@link NftRenderer#setup}). Grants already in the sets are kept and expire on their own schedule.
+     */
+    public synchronized void start() throws FirewallException {
+        executor.apply(renderer.setup(settings));
+        started = true;
+        int kept = kernelElements().size();
+        LOG.info("nftables: table inet {} ready (input priority {}, knock port udp/{} dropped, {} {}); {} grant elements kept from before",
+                settings.table(), NftRenderer.PRIORITY, settings.knockPort(), settings.reject() ? "rejecting" : "dropping",
+                settings.protect(), kept);
+    }
+
+    @Override
+    public synchronized void open(GrantDecision d) throws FirewallException {
+        Instant now = clock.instant();
+        expire(now);
+        if (!d.expiresAt().isAfter(now)) {
+            LOG.debug("not opening {} {}: it expired at {}", d.address().getHostAddress(), d.grants(), d.expiresAt());
+            return;
+        }
+        CertKey key = key(d);
+        Map<NftElement, Map<CertKey, GrantDecision>> changed = new LinkedHashMap<>();
+        for (PortGrant g : d.grants()) {
+            NftElement element = new NftElement(d.address(), g);
+            Map<CertKey, GrantDecision> h = new LinkedHashMap<>(holders.getOrDefault(element, Map.of()));
+            h.put(key, d);
+            changed.put(element, h);
+        }
+        List<NftEntry> entries = new ArrayList<>();
+        changed.forEach((element, h) -> entries.add(entry(element, h, now)));
+        executor.apply(renderer.add(entries));
+        holders.putAll(changed);
+        LOG.info("GRANT {} {} for {} s (until {}) to {} serial {}", d.address().getHostAddress(), d.grants(),
+                d.duration().toSeconds(), d.expiresAt(), d.subject().getName(), d.serial().toString(16));
+        listener.grantOpened(d);
+    }
+
+    @Override
+    public synchronized int closeCertificate(X500Principal issuer, BigInteger serial) throws FirewallException {
+        Instant now = clock.instant();
+        expire(now);
+        CertKey key = new CertKey(issuer, serial);
+        Set<NftElement> remove = new LinkedHashSet<>();
+        List<NftEntry> keep = new ArrayList<>();
+        Map<NftElement, Map<CertKey, GrantDecision>> after = new LinkedHashMap<>();
+        Set<GrantDecision> closed = new LinkedHashSet<>();
+        holders.forEach((element, h) -> {
+            GrantDecision d = h.get(key);
+            if (d == null) {
+                return;
+            }
+            closed.add(d);
+            Map<CertKey, GrantDecision> rest = new LinkedHashMap<>(h);
+            rest.remove(key);
+            after.put(element, rest);
+            remove.add(element);
+            if (!rest.isEmpty()) {
+                // Deleted and added again in the same batch: the other certificate keeps it, with its own
+                // expiry and comment, and no packet ever sees it missing.
+                keep.add(entry(element, rest, now));
+            }
+        });
+        int orphans = 0;
+        String tag = tag(key);
+        try {
+            for (NftListing.Listed listed : kernelElements()) {
+                if (tag.equals(listed.comment()) && !holders.containsKey(listed.element())
+                        && remove.add(listed.element())) {
+                    orphans++;
+                }
+            }
+        } catch (FirewallException e) {
+            LOG.warn("cannot list table inet {} to find grants opened before the restart by serial {}: {}",
+                    settings.table(), serial.toString(16), e.getMessage());
+        }
+        if (remove.isEmpty()) {
+            return 0;
+        }
+        executor.apply(renderer.delete(remove) + renderer.add(keep));
+        after.forEach((element, rest) -> {
+            if (rest.isEmpty()) {
+                holders.remove(element);
+            } else {
+                holders.put(element, rest);
+            }
+        });
+        for (GrantDecision d : closed) {
+            LOG.info("CLOSE {} {} (certificate serial {} revoked)", d.address().getHostAddress(), d.grants(),
+                    serial.toString(16));
+            listener.grantClosed(d, "revoked");
+        }
+        if (orphans > 0) {
+            LOG.info("CLOSE {} grant elements opened before the restart (certificate serial {} revoked)", orphans,
+                    serial.toString(16));
+        }
+        return closed.size() + orphans;
+    }
+
+    /**
+     * The grants this server opened that the kernel still holds (at least one of their elements is in
+     * the sets). Grants opened before a restart are not decisions this process knows; see
+     * {@link #kernelElements()}. When nft cannot be run, the index alone answers and a warning is logged.
+     */
+    @Override
+    public synchronized List<GrantDecision> active(Instant now) {
+        expire(now);
+        Set<NftElement> present;
+        try {
+            present = new HashSet<>();
+            for (NftListing.Listed listed : kernelElements()) {
+                present.add(listed.element());
+            }
+        } catch (FirewallException e) {
+            LOG.warn("cannot list table inet {}, answering from memory: {}", settings.table(), e.getMessage());
+            present = null;
+        }
+        Set<GrantDecision> out = new LinkedHashSet<>();
+        for (Map.Entry<NftElement, Map<CertKey, GrantDecision>> e : holders.entrySet()) {
+            if (present == null || present.contains(e.getKey())) {
+                out.addAll(e.getValue().values());
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    /** Every element the kernel holds in the grant sets now, including those opened before a restart. */
+    public synchronized List<NftListing.Listed> kernelElements() throws FirewallException {
+        String json = executor.query(renderer.listArguments());
+        try {
+            return NftListing.parse(json, settings.table());
+        } catch (IllegalArgumentException e) {
+            throw new FirewallException("cannot read the listing of table inet " + settings.table() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Stops: with {@code flushOnStop} empties the grant sets (every grant closes now), otherwise leaves
+     * them to expire in the kernel. The table and its rules stay, so protected ports stay closed.
+     */
+    @Override
+    public synchronized void close() {
+        Set<GrantDecision> open = new LinkedHashSet<>();
+        holders.values().forEach(h -> open.addAll(h.values()));
+        holders.clear();
+        if (!started) {
+            return;
+        }
+        started = false;
+        if (!settings.flushOnStop()) {
+            LOG.info("nftables: {} grants stay open until the kernel expires them", open.size());
+            return;
+        }
+        try {
+            executor.apply(renderer.flushSets());
+            open.forEach(d -> listener.grantClosed(d, "stopped"));
+            LOG.info("nftables: grant sets of table inet {} flushed", settings.table());
+        } catch (FirewallException e) {
+            LOG.error("nftables: cannot flush the grant sets of table inet {}; they expire on their own: {}",
+                    settings.table(), e.getMessage());
+        }
+    }
+
+    /** Forgets what has expired (the kernel has dropped those elements by itself) and reports it. */
+    private void expire(Instant now) {
+        Set<GrantDecision> gone = new LinkedHashSet<>();
+        Set<GrantDecision> alive = new HashSet<>();
+        for (Iterator<Map.Entry<NftElement, Map<CertKey, GrantDecision>>> it = holders.entrySet().iterator(); it.hasNext();) {
+            Map<CertKey, GrantDecision> h = it.next().getValue();
+            for (Iterator<GrantDecision> ds = h.values().iterator(); ds.hasNext();) {
+                GrantDecision d = ds.next();
+                if (!d.expiresAt().isAfter(now)) {
+                    ds.remove();
+                    gone.add(d);
+                } else {
+                    alive.add(d);
+                }
+            }
+            if (h.isEmpty()) {
+                it.remove();
+            }
+        }
+        gone.removeAll(alive);
+        gone.forEach(d -> listener.grantClosed(d, "expired"));
+    }
+
+    /** The element with the timing of the holder that expires last, tagged with that holder. */
+    private NftEntry entry(NftElement element, Map<CertKey, GrantDecision> h, Instant now) {
+        Map.Entry<CertKey, GrantDecision> latest = null;
+        for (Map.Entry<CertKey, GrantDecision> e : h.entrySet()) {
+            if (latest == null || e.getValue().expiresAt().isAfter(latest.getValue().expiresAt())) {
+                latest = e;
+            }
+        }
+        Duration left = Duration.between(now, latest.getValue().expiresAt());
+        Duration expires = Duration.ofMillis(Math.max(1, (left.toNanos() + 999_999) / 1_000_000));
+        Duration timeout = latest.getValue().duration().truncatedTo(ChronoUnit.MILLIS);
+        if (timeout.compareTo(expires) < 0) {
+            timeout = expires;
+        }
+        return new NftEntry(element, timeout, expires, tag(latest.getKey()));
+    }
+
+    private static CertKey key(GrantDecision d) {
+        return new CertKey(d.issuer(), d.serial());
+    }
+
+    /**
+     * The comment that names a certificate in the kernel: its serial and the first 8 bytes of SHA-256 over
+     * the issuer's DER name, hex only (nothing from the certificate reaches the script as text).
+     */
+    static String tag(X500Principal issuer, BigInteger serial) {
+        return tag(new CertKey(issuer, serial));
+    }
+
+    private static String tag(CertKey key) {
+        byte[] hash;
+        try {
+            hash = MessageDigest.getInstance("SHA-256").digest(key.issuer().getEncoded());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is missing from the JDK", e);
+        }
+        return "certknock s=" + key.serial().toString(16) + " i=" + HexFormat.of().formatHex(hash, 0, 8);
+    }
+}

@@ -1,0 +1,252 @@
+package dev.certknock.server.firewall.nftables;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.testing.time.MutableClock;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+import javax.security.auth.x500.X500Principal;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The backend's bookkeeping, against a fake nft that records scripts and serves a listing. */
+class NftablesFirewallTest {
+
+    static final X500Principal CA = new X500Principal("CN=Test CA");
+    static final X500Principal OTHER_CA = new X500Principal("CN=Other CA");
+    static final Instant T0 = Instant.parse("2030-01-01T00:00:00Z");
+
+    /** Records every script; lists whatever {@link #kernel} holds; fails when told to. */
+    static final class FakeNft implements NftExecutor {
+        final List<String> scripts = new ArrayList<>();
+        final List<NftListing.Listed> kernel = new ArrayList<>();
+        boolean fail;
+
+        @Override
+        public void apply(String script) throws FirewallException {
+            if (fail) {
+                throw new FirewallException("nft failed (exit status 1): Error: Could not process rule", null);
+            }
+            scripts.add(script);
+        }
+
+        @Override
+        public void check(String script) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public String query(List<String> arguments) throws FirewallException {
+            if (fail) {
+                throw new FirewallException("nft failed", null);
+            }
+            String elems = kernel.stream().map(l -> {
+                String port = l.element().ports().isSinglePort() ? Integer.toString(l.element().ports().firstPort())
+                        : "{\"range\": [" + l.element().ports().firstPort() + ", " + l.element().ports().lastPort() + "]}";
+                return "{\"elem\": {\"val\": {\"concat\": [\"" + NftAddresses.format(l.element().address()) + "\", \""
+                        + l.element().ports().protocol().label() + "\", " + port + "]}, \"timeout\": "
+                        + l.timeout().toSeconds() + ", \"expires\": " + l.expires().toSeconds()
+                        + (l.comment() == null ? "" : ", \"comment\": \"" + l.comment() + "\"") + "}}";
+            }).collect(Collectors.joining(", "));
+            return "{\"nftables\": [{\"set\": {\"family\": \"inet\", \"name\": \"allow4\", \"table\": \"certknock\", \"elem\": ["
+                    + elems + "]}}, {\"set\": {\"family\": \"inet\", \"name\": \"allow6\", \"table\": \"certknock\", \"elem\": ["
+                    + elems + "]}}]}";
+        }
+
+        String last() {
+            return scripts.get(scripts.size() - 1);
+        }
+    }
+
+    /** Collects listener calls as text. */
+    static final class Events implements KnockEventListener {
+        final List<String> seen = new ArrayList<>();
+
+        @Override
+        public void grantOpened(GrantDecision d) {
+            seen.add("opened " + d.serial());
+        }
+
+        @Override
+        public void grantClosed(GrantDecision d, String why) {
+            seen.add("closed " + d.serial() + " " + why);
+        }
+    }
+
+    FakeNft nft;
+    MutableClock clock;
+    Events events;
+    NftablesFirewall firewall;
+
+    static GrantDecision decision(String address, Instant openedAt, long seconds, long serial, X500Principal issuer,
+            String... grants) throws Exception {
+        List<PortGrant> g = new ArrayList<>();
+        for (String s : grants) {
+            g.add(PortGrant.parse(s));
+        }
+        return new GrantDecision(InetAddress.getByName(address), g, Duration.ofSeconds(seconds), openedAt,
+                new X500Principal("CN=client " + serial), issuer, BigInteger.valueOf(serial));
+    }
+
+    NftablesFirewall firewall(boolean flushOnStop) {
+        return new NftablesFirewall(new NftSettings("certknock", 62201, NftRendererTest.PROTECT, false, flushOnStop,
+                List.of()), nft, clock, events);
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        nft = new FakeNft();
+        clock = MutableClock.at(T0);
+        events = new Events();
+        firewall = firewall(false);
+        firewall.start();
+    }
+
+    @Test
+    void startAppliesTheSetup() {
+        assertThat(nft.scripts).containsExactly(new NftRenderer("certknock").setup(new NftSettings("certknock", 62201,
+                NftRendererTest.PROTECT, false, false, List.of())));
+    }
+
+    @Test
+    void openAddsEveryGrantInOneBatchWithTimeoutExpiresAndTag() throws Exception {
+        clock.advance(Duration.ofMillis(500));
+        firewall.open(decision("198.51.100.7", T0, 60, 0x1f, CA, "tcp/22", "udp/8000-8100"));
+        String tag = NftablesFirewall.tag(CA, BigInteger.valueOf(0x1f));
+        assertThat(nft.last()).isEqualTo("add element inet certknock allow4 { "
+                + "198.51.100.7 . tcp . 22 timeout 60s expires 59500ms comment \"" + tag + "\", "
+                + "198.51.100.7 . udp . 8000-8100 timeout 60s expires 59500ms comment \"" + tag + "\" }\n");
+        assertThat(tag).matches("certknock s=1f i=[0-9a-f]{16}");
+        assertThat(events.seen).containsExactly("opened 31");
+    }
+
+    @Test
+    void reopeningRefreshesAndDoesNotDuplicate() throws Exception {
+        firewall.open(decision("2001:db8::7", T0, 60, 1, CA, "tcp/22"));
+        clock.advance(Duration.ofSeconds(30));
+        GrantDecision again = decision("2001:db8::7", clock.instant(), 60, 1, CA, "tcp/22");
+        firewall.open(again);
+        assertThat(nft.last()).startsWith("add element inet certknock allow6 { 2001:db8::7 . tcp . 22 timeout 60s expires 60s ");
+        nft.kernel.add(new NftListing.Listed(new NftElement(again.address(), PortGrant.parse("tcp/22")),
+                Duration.ofSeconds(60), Duration.ofSeconds(60), null));
+        assertThat(firewall.active(clock.instant())).containsExactly(again);
+    }
+
+    @Test
+    void activeReportsOnlyWhatTheKernelStillHolds() throws Exception {
+        GrantDecision a = decision("198.51.100.7", T0, 60, 1, CA, "tcp/22");
+        GrantDecision b = decision("198.51.100.8", T0, 60, 2, CA, "tcp/22");
+        firewall.open(a);
+        firewall.open(b);
+        nft.kernel.add(new NftListing.Listed(new NftElement(a.address(), PortGrant.parse("tcp/22")), Duration.ofSeconds(60),
+                Duration.ofSeconds(60), null));
+        assertThat(firewall.active(clock.instant())).containsExactly(a);
+        nft.fail = true; // nft unavailable: the index answers
+        assertThat(firewall.active(clock.instant())).containsExactly(a, b);
+    }
+
+    @Test
+    void expiryIsReportedOnceAndForgotten() throws Exception {
+        firewall.open(decision("198.51.100.7", T0, 10, 1, CA, "tcp/22", "tcp/443"));
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(firewall.active(clock.instant())).isEmpty();
+        assertThat(events.seen).containsExactly("opened 1", "closed 1 expired");
+        assertThat(firewall.closeCertificate(CA, BigInteger.ONE)).isZero();
+    }
+
+    @Test
+    void anAlreadyExpiredDecisionOpensNothing() throws Exception {
+        clock.advance(Duration.ofSeconds(61));
+        int before = nft.scripts.size();
+        firewall.open(decision("198.51.100.7", T0, 60, 1, CA, "tcp/22"));
+        assertThat(nft.scripts).hasSize(before);
+        assertThat(events.seen).isEmpty();
+    }
+
+    @Test
+    void closeCertificateDeletesExactlyItsElements() throws Exception {
+        firewall.open(decision("198.51.100.7", T0, 60, 1, CA, "tcp/22", "udp/8000-8100"));
+        firewall.open(decision("2001:db8::7", T0, 60, 1, CA, "tcp/22"));
+        firewall.open(decision("198.51.100.8", T0, 60, 2, CA, "tcp/22"));
+        firewall.open(decision("198.51.100.9", T0, 60, 1, OTHER_CA, "tcp/22")); // same serial, other issuer
+        assertThat(firewall.closeCertificate(CA, BigInteger.ONE)).isEqualTo(2);
+        assertThat(nft.last()).isEqualTo(new NftRenderer("certknock").delete(List.of(
+                NftRendererTest.element("198.51.100.7", "tcp/22"), NftRendererTest.element("198.51.100.7", "udp/8000-8100"),
+                NftRendererTest.element("2001:db8::7", "tcp/22"))));
+        assertThat(events.seen).contains("closed 1 revoked").doesNotContain("closed 2 revoked");
+        assertThat(firewall.closeCertificate(CA, BigInteger.ONE)).isZero();
+    }
+
+    @Test
+    void anElementSharedWithAnotherCertificateStaysOpenWithThatCertificatesExpiry() throws Exception {
+        firewall.open(decision("198.51.100.7", T0, 300, 1, CA, "tcp/22"));
+        firewall.open(decision("198.51.100.7", T0, 60, 2, CA, "tcp/22"));
+        // shared: the later expiry (300 s, certificate 1) stays in force
+        assertThat(nft.last()).contains("timeout 300s expires 300s comment \"" + NftablesFirewall.tag(CA, BigInteger.ONE));
+        clock.advance(Duration.ofSeconds(10));
+        assertThat(firewall.closeCertificate(CA, BigInteger.ONE)).isEqualTo(1);
+        NftRenderer r = new NftRenderer("certknock");
+        NftElement e = NftRendererTest.element("198.51.100.7", "tcp/22");
+        assertThat(nft.last()).isEqualTo(r.delete(List.of(e)) + r.add(List.of(new NftEntry(e, Duration.ofSeconds(60),
+                Duration.ofSeconds(50), NftablesFirewall.tag(CA, BigInteger.TWO)))));
+    }
+
+    @Test
+    void afterARestartARevocationFindsItsElementsByComment() throws Exception {
+        NftElement mine = NftRendererTest.element("198.51.100.7", "tcp/22");
+        NftElement notMine = NftRendererTest.element("198.51.100.8", "tcp/22");
+        nft.kernel.add(new NftListing.Listed(mine, Duration.ofSeconds(60), Duration.ofSeconds(40),
+                NftablesFirewall.tag(CA, BigInteger.valueOf(7))));
+        nft.kernel.add(new NftListing.Listed(notMine, Duration.ofSeconds(60), Duration.ofSeconds(40),
+                NftablesFirewall.tag(OTHER_CA, BigInteger.valueOf(7))));
+        assertThat(firewall.closeCertificate(CA, BigInteger.valueOf(7))).isEqualTo(1);
+        assertThat(nft.last()).isEqualTo(new NftRenderer("certknock").delete(List.of(mine)));
+    }
+
+    @Test
+    void aFailedBatchChangesNothing() throws Exception {
+        nft.fail = true;
+        assertThatThrownBy(() -> firewall.open(decision("198.51.100.7", T0, 60, 1, CA, "tcp/22")))
+                .isInstanceOf(FirewallException.class).hasMessageContaining("Could not process rule");
+        nft.fail = false;
+        assertThat(firewall.active(clock.instant())).isEmpty();
+        assertThat(events.seen).isEmpty();
+        firewall.open(decision("198.51.100.7", T0, 60, 1, CA, "tcp/22"));
+        nft.fail = true;
+        assertThatThrownBy(() -> firewall.closeCertificate(CA, BigInteger.ONE)).isInstanceOf(FirewallException.class);
+        nft.fail = false;
+        assertThat(firewall.closeCertificate(CA, BigInteger.ONE)).isEqualTo(1); // still known, closed now
+    }
+
+    @Test
+    void closeKeepsGrantsByDefault() throws Exception {
+        firewall.open(decision("198.51.100.7", T0, 60, 1, CA, "tcp/22"));
+        int before = nft.scripts.size();
+        firewall.close();
+        assertThat(nft.scripts).hasSize(before);
+        assertThat(events.seen).containsExactly("opened 1");
+    }
+
+    @Test
+    void closeFlushesWhenConfigured() throws Exception {
+        NftablesFirewall flushing = firewall(true);
+        flushing.start();
+        flushing.open(decision("198.51.100.7", T0, 60, 1, CA, "tcp/22"));
+        flushing.close();
+        assertThat(nft.last()).isEqualTo(new NftRenderer("certknock").flushSets());
+        assertThat(events.seen).containsExactly("opened 1", "closed 1 stopped");
+        int before = nft.scripts.size();
+        flushing.close(); // idempotent
+        assertThat(nft.scripts).hasSize(before);
+    }
+}
