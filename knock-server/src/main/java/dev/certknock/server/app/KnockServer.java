@@ -13,6 +13,8 @@ import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.LogFirewall;
+import dev.certknock.server.firewall.nftables.NftSettings;
+import dev.certknock.server.firewall.nftables.NftablesFirewall;
 import dev.certknock.server.pipeline.KnockPipeline;
 import dev.certknock.server.pipeline.PipelineFactory;
 import dev.certknock.server.replay.ReplayGuard;
@@ -67,7 +69,7 @@ public final class KnockServer implements AutoCloseable {
             listeners.add(audit);
         }
         this.events = KnockEventListener.composite(listeners);
-        this.firewall = new LogFirewall(clock, events, MAX_OPEN_ELEMENTS);
+        this.firewall = firewall(config, clock, events);
         this.crls = CrlService.create(material, clock);
         crls.store().addListener(new RevocationCloser());
         this.replay = ReplayGuard.open(config.knock().replayJournal(), config.knock().timestampWindow(),
@@ -84,6 +86,24 @@ public final class KnockServer implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    private static Firewall firewall(ServerConfig config, Clock clock, KnockEventListener events) throws IOException {
+        ServerConfig.Firewall fw = config.firewall();
+        return switch (fw.backend()) {
+            case LOG -> new LogFirewall(clock, events, MAX_OPEN_ELEMENTS);
+            case NFTABLES -> {
+                NftablesFirewall nft = new NftablesFirewall(new NftSettings(fw.table(), config.capture().port(),
+                        config.protect(), fw.reject(), fw.onStop() == ServerConfig.OnStop.FLUSH, List.of()), clock, events);
+                try {
+                    nft.start();
+                } catch (FirewallException e) {
+                    throw new IOException("cannot set up the nftables table inet " + fw.table() + ": " + e.getMessage()
+                            + " (the server needs CAP_NET_ADMIN and the nft command)", e);
+                }
+                yield nft;
+            }
+        };
     }
 
     /** Loads CRLs (cache, then sources), opens the replay journal and starts capturing. */
@@ -161,9 +181,7 @@ public final class KnockServer implements AutoCloseable {
         housekeeping.shutdownNow();
         crls.close();
         replay.close();
-        if (material.config().firewall().onStop() == ServerConfig.OnStop.FLUSH) {
-            firewall.close();
-        }
+        firewall.close();
         if (audit != null) {
             try {
                 audit.close();

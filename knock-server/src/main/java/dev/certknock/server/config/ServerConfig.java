@@ -137,9 +137,10 @@ public record ServerConfig(
         }
     }
 
-    /** Where grants go. nftables, iptables and command backends arrive with the network-edge issue. */
+    /** Where grants go. */
     public enum FirewallBackend {
-        @JsonProperty("log") LOG
+        @JsonProperty("log") LOG,
+        @JsonProperty("nftables") NFTABLES
     }
 
     public enum OnStop {
@@ -147,8 +148,9 @@ public record ServerConfig(
         @JsonProperty("flush") FLUSH
     }
 
-    public record Firewall(FirewallBackend backend, String table, OnStop onStop) {
-        static final Firewall DEFAULT = new Firewall(null, null, null);
+    /** @param reject answer closed protected ports with a TCP reset / ICMP instead of dropping silently */
+    public record Firewall(FirewallBackend backend, String table, OnStop onStop, Boolean reject) {
+        static final Firewall DEFAULT = new Firewall(null, null, null, null);
 
         public Firewall {
             backend = backend != null ? backend : FirewallBackend.LOG;
@@ -157,6 +159,7 @@ public record ServerConfig(
                 throw new InvalidValueException("firewall.table", "firewall.table '" + table + "' is not a valid nftables table name");
             }
             onStop = onStop != null ? onStop : OnStop.KEEP_UNTIL_EXPIRY;
+            reject = reject != null && reject;
         }
     }
 
