@@ -34,11 +34,23 @@ public final class ServerFixture {
     public static final String SERVER_NAME = "gw1.example.test";
     public static final char[] PASSWORD = "bundle password".toCharArray();
 
-    public final MutableClock clock = MutableClock.at(Instant.parse("2026-11-22T10:00:00Z"));
-    public final TestCa ca = TestCa.root("CN=certknock test CA", clock);
-    public final IssuedCertificate server = ca.leaf("CN=" + SERVER_NAME).dnsName(SERVER_NAME)
-            .extendedKeyUsage(CertknockOids.KP_SERVER.getId()).build();
-    public final ServerPrivateKey serverKey = ServerPrivateKey.of(server.privateKey(), server.certificate());
+    public final MutableClock clock;
+    public final TestCa ca;
+    public final IssuedCertificate server;
+    public final ServerPrivateKey serverKey;
+
+    /** A world at 2026-11-22T10:00:00Z, on a clock that moves only when told. */
+    public ServerFixture() {
+        this(Instant.parse("2026-11-22T10:00:00Z"));
+    }
+
+    /** A world whose certificates are valid around {@code now}: for tests against processes on the real clock. */
+    public ServerFixture(Instant now) {
+        clock = MutableClock.at(now);
+        ca = TestCa.root("CN=certknock test CA", clock);
+        server = ca.leaf("CN=" + SERVER_NAME).dnsName(SERVER_NAME).extendedKeyUsage(CertknockOids.KP_SERVER.getId()).build();
+        serverKey = ServerPrivateKey.of(server.privateKey(), server.certificate());
+    }
 
     /** A client builder with the client EKU and these grants (tcp/22 and udp/8000-8100, 300 s, this server). */
     public CertificateBuilder client(String cn) {

@@ -1,7 +1,9 @@
 package dev.certknock.server.app;
 
 import dev.certknock.protocol.knock.KnockOpener;
+import dev.certknock.server.capture.PacketSource;
 import dev.certknock.server.capture.UdpSocketCapture;
+import dev.certknock.server.capture.pcap.PcapCapture;
 import dev.certknock.server.config.ServerConfig;
 import dev.certknock.server.crl.CrlListener;
 import dev.certknock.server.crl.RejectionReason;
@@ -54,7 +56,7 @@ public final class KnockServer implements AutoCloseable {
     private final AuditLog audit;
     private final KnockEventListener events;
     private final KnockDispatcher dispatcher;
-    private final UdpSocketCapture capture;
+    private final PacketSource capture;
     private final ScheduledExecutorService housekeeping;
 
     private KnockServer(ServerMaterial material, Clock clock) throws IOException {
@@ -79,8 +81,11 @@ public final class KnockServer implements AutoCloseable {
                 firewall, clock);
         KnockPipeline pipeline = new KnockPipeline(PipelineFactory.live(parts), events, clock);
         this.dispatcher = new KnockDispatcher(pipeline, counters, config.limits().queueCapacity(), config.limits().workers());
-        this.capture = new UdpSocketCapture(new InetSocketAddress(InetAddress.getByName(config.capture().address()),
-                config.capture().port()), clock);
+        this.capture = switch (config.capture().mode()) {
+            case UDP_SOCKET -> new UdpSocketCapture(new InetSocketAddress(InetAddress.getByName(config.capture().address()),
+                    config.capture().port()), clock);
+            case PCAP -> new PcapCapture(PcapCapture.Settings.of(config.capture().iface(), config.capture().port()), clock);
+        };
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "knock-housekeeping");
             t.setDaemon(true);
@@ -154,8 +159,12 @@ public final class KnockServer implements AutoCloseable {
         }
     }
 
+    /** The UDP socket's address (with {@code capture.mode udp-socket}). */
     public InetSocketAddress knockAddress() {
-        return capture.localAddress();
+        if (capture instanceof UdpSocketCapture udp) {
+            return udp.localAddress();
+        }
+        throw new IllegalStateException("knockAddress() is for udp-socket capture");
     }
 
     public KnockCounters counters() {

@@ -38,6 +38,10 @@ public record ServerConfig(
         firewall = firewall != null ? firewall : Firewall.DEFAULT;
         limits = limits != null ? limits : Limits.DEFAULT;
         logging = logging != null ? logging : Logging.DEFAULT;
+        if (firewall.backend() == FirewallBackend.NFTABLES && capture.mode() != CaptureMode.PCAP) {
+            throw new InvalidValueException("firewall.backend", "firewall backend nftables drops the knock port so the "
+                    + "host stays silent, which a UDP socket would then never see: use capture.mode pcap with it");
+        }
     }
 
     public record Server(@JsonProperty(required = true) String name,
@@ -122,9 +126,10 @@ public record ServerConfig(
         }
     }
 
-    /** How knocks are received. pcap capture arrives with the network-edge issue. */
+    /** How knocks are received: pcap (no socket, before netfilter) or a plain UDP socket. */
     public enum CaptureMode {
-        @JsonProperty("udp-socket") UDP_SOCKET
+        @JsonProperty("udp-socket") UDP_SOCKET,
+        @JsonProperty("pcap") PCAP
     }
 
     public record Capture(CaptureMode mode, @JsonProperty("interface") String iface, String address, Integer port) {
@@ -134,6 +139,13 @@ public record ServerConfig(
             mode = mode != null ? mode : CaptureMode.UDP_SOCKET;
             address = address != null ? address : "0.0.0.0";
             port = range("capture.port", port, 62201, 0, 65535); // 0: any free port (tests)
+            if (mode == CaptureMode.PCAP && (iface == null || iface.isBlank())) {
+                throw new InvalidValueException("capture.mode",
+                        "capture.mode pcap needs capture.interface: the interface knocks arrive on, e.g. eth0 (or any)");
+            }
+            if (mode == CaptureMode.PCAP && port == 0) {
+                throw new InvalidValueException("capture.port", "capture.port must be a real port with pcap capture");
+            }
         }
     }
 

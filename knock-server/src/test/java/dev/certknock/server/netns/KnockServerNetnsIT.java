@@ -1,0 +1,260 @@
+package dev.certknock.server.netns;
+
+import static dev.certknock.server.netns.TestNetwork.in;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.protocol.knock.KnockRequest;
+import dev.certknock.server.ServerFixture;
+import dev.certknock.testing.pki.IssuedCertificate;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.cert.X509CRL;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The real thing: knock-server in its own network namespace, capturing with pcap and enforcing with
+ * nftables, a TCP service on a protected port, a CRL served over HTTP inside the namespace, and two
+ * client namespaces on their own links. Runs as root with ip, nft, python3 and tcpdump (CI installs
+ * them); skipped with a message otherwise. Every namespace is deleted afterwards, also on failure.
+ */
+class KnockServerNetnsIT {
+
+    private static final int KNOCK_PORT = 62201;
+    private static final String SERVICE = String.join("\n",
+            "import socket, threading",
+            "s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)",
+            "s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)",
+            "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)",
+            "s.bind(('::', 22)); s.listen(64)",
+            "def echo(c):",
+            "    with c:",
+            "        while True:",
+            "            d = c.recv(4096)",
+            "            if not d: return",
+            "            c.sendall(d)",
+            "while True:",
+            "    c, _ = s.accept()",
+            "    threading.Thread(target=echo, args=(c,), daemon=True).start()");
+    private static final String CONNECT = String.join("\n",
+            "import socket, sys",
+            "try:",
+            "    c = socket.create_connection((sys.argv[1], 22), timeout=1.0)",
+            "    c.sendall(b'ping'); ok = c.recv(4) == b'ping'; c.close()",
+            "    sys.exit(0 if ok else 2)",
+            "except OSError:",
+            "    sys.exit(1)");
+    private static final String SEND = String.join("\n",
+            "import socket, sys",
+            "a = sys.argv[1]; data = bytes.fromhex(sys.argv[2]); n = int(sys.argv[3]) if len(sys.argv) > 3 else 1",
+            "s = socket.socket(socket.AF_INET6 if ':' in a else socket.AF_INET, socket.SOCK_DGRAM)",
+            "for i in range(n): s.sendto(data, (a, " + KNOCK_PORT + "))");
+
+    @TempDir
+    Path dir;
+
+    private TestNetwork net;
+    private final List<Process> processes = new ArrayList<>();
+    private Process server;
+    private ServerFixture f;
+    private Path config;
+    private Path serverLog;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        TestNetwork.requireRoot("ip", "nft", "python3", "tcpdump");
+        net = TestNetwork.create();
+        f = new ServerFixture(Instant.now());
+        Files.createDirectories(dir.resolve("www"));
+        config = f.writeConfig(dir, f.ca.crl().build(), "logging:\n  audit: audit.jsonl\n");
+        publishCrl(f.ca.crl().number(1).build());
+        Files.writeString(config, Files.readString(config)
+                .replace("url: " + dir.resolve("crl.der").toUri(), "url: http://127.0.0.1:8081/ca.crl")
+                .replace("  cacheDir: crl-cache", "  cacheDir: crl-cache\n  refreshInterval: 1s")
+                .replace("capture:\n  address: 127.0.0.1\n  port: 0\n",
+                        "capture:\n  mode: pcap\n  interface: any\n  port: " + KNOCK_PORT + "\n")
+                + "firewall:\n  backend: nftables\n");
+        start(in(net.server, "python3", "-m", "http.server", "8081", "--bind", "127.0.0.1", "--directory",
+                dir.resolve("www").toString()));
+        start(in(net.server, "python3", "-c", SERVICE));
+        await("the CRL web server and the TCP service", () -> TestNetwork.exitCode(in(net.server, "python3", "-c",
+                "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8081/ca.crl', timeout=1)")) == 0
+                && TestNetwork.exitCode(in(net.server, "python3", "-c", CONNECT, "127.0.0.1")) == 0);
+        serverLog = dir.resolve("server.log");
+        startServer();
+    }
+
+    private void startServer() throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> argv = in(net.server, java, "-Dlogback.configurationFile="
+                        + Path.of("src/main/resources/logback.xml").toAbsolutePath(),
+                "-cp", System.getProperty("java.class.path"),
+                "dev.certknock.server.cli.KnockServerCommand", "run", "--config", config.toString());
+        server = new ProcessBuilder(argv).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(serverLog.toFile())).start();
+        processes.add(server);
+        long before = Files.exists(serverLog) ? Files.readString(serverLog).split("started:", -1).length : 0;
+        await("knock-server to start", () -> log().split("started:", -1).length > before || !server.isAlive());
+        assertThat(server.isAlive()).as("knock-server runs; its log:%n%s", log()).isTrue();
+    }
+
+    private void start(List<String> argv) throws IOException {
+        processes.add(new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+    }
+
+    @AfterEach
+    void tearDown() {
+        for (Process p : processes) {
+            p.destroyForcibly();
+        }
+        if (net != null) {
+            net.close();
+        }
+    }
+
+    private String log() {
+        try {
+            return Files.exists(serverLog) ? Files.readString(serverLog) : "";
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private String audit() throws IOException {
+        Path a = dir.resolve("audit.jsonl");
+        return Files.exists(a) ? Files.readString(a) : "";
+    }
+
+    private void publishCrl(X509CRL crl) throws Exception {
+        Path tmp = dir.resolve("www/ca.crl.tmp");
+        Files.write(tmp, crl.getEncoded());
+        Files.move(tmp, dir.resolve("www/ca.crl"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    private byte[] knock(IssuedCertificate client, int seconds) {
+        f.clock.set(Instant.now());
+        return f.knock(client, KnockRequest.of(seconds, List.of(PortGrant.parse("tcp/22"))));
+    }
+
+    private void send(String ns, String address, byte[] datagram, int times) {
+        assertThat(TestNetwork.exitCode(in(ns, "python3", "-c", SEND, address, HexFormat.of().formatHex(datagram),
+                Integer.toString(times)))).isZero();
+    }
+
+    private boolean reachable(String ns, String address) {
+        return TestNetwork.exitCode(in(ns, "python3", "-c", CONNECT, address)) == 0;
+    }
+
+    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("timed out waiting for " + what);
+            }
+            Thread.sleep(100);
+        }
+    }
+
+    @Test
+    void aKnockOpensThePortForTheKnockerOnlyUntilItExpiresOverIpv4AndIpv6() throws Exception {
+        IssuedCertificate alice = f.client("alice").build();
+        for (String[] addr : List.of(new String[] {TestNetwork.SERVER4_LINK1, TestNetwork.SERVER4_LINK2},
+                new String[] {TestNetwork.SERVER6_LINK1, TestNetwork.SERVER6_LINK2})) {
+            assertThat(reachable(net.client1, addr[0])).as("closed before the knock: " + addr[0]).isFalse();
+            send(net.client1, addr[0], knock(alice, 4), 1);
+            await("the port to open for client 1 at " + addr[0], () -> reachable(net.client1, addr[0]));
+            assertThat(reachable(net.client2, addr[1])).as("still closed for client 2").isFalse();
+            await("the grant to expire", () -> !reachable(net.client1, addr[0]));
+        }
+        assertThat(audit()).contains("\"event\":\"accepted\"");
+    }
+
+    @Test
+    void replayRevocationAndSilence() throws Exception {
+        IssuedCertificate alice = f.client("alice").build();
+        // tcpdump in client 1's namespace sees every packet from the server: there must be none.
+        Path pcapOut = dir.resolve("client1.txt");
+        Process dump = new ProcessBuilder(in(net.client1, "tcpdump", "-n", "-l", "-i", "ck-c1", "src", "host",
+                TestNetwork.SERVER4_LINK1, "and", "not", "tcp")).redirectErrorStream(true)
+                .redirectOutput(pcapOut.toFile()).start();
+        processes.add(dump);
+        await("tcpdump to listen", () -> {
+            try {
+                return Files.readString(pcapOut).contains("listening");
+            } catch (IOException e) {
+                return false;
+            }
+        });
+
+        byte[] first = knock(alice, 60);
+        send(net.client1, TestNetwork.SERVER4_LINK1, first, 1);
+        await("the grant", () -> reachable(net.client1, TestNetwork.SERVER4_LINK1));
+        send(net.client1, TestNetwork.SERVER4_LINK1, first, 1);
+        await("the replay to be audited", () -> audit().contains("\"reason\":\"REPLAY\""));
+        send(net.client1, TestNetwork.SERVER4_LINK1, new byte[] {1, 2, 3, 4}, 5);
+
+        publishCrl(f.ca.crl().number(2).revoke(alice.certificate()).build());
+        await("the revoked certificate's grant to close", () -> !reachable(net.client1, TestNetwork.SERVER4_LINK1));
+        send(net.client1, TestNetwork.SERVER4_LINK1, knock(alice, 60), 1);
+        await("the revoked knock to be refused", () -> audit().contains("\"reason\":\"REVOKED\""));
+        assertThat(reachable(net.client1, TestNetwork.SERVER4_LINK1)).isFalse();
+
+        dump.destroy();
+        dump.waitFor(5, TimeUnit.SECONDS);
+        List<String> seen = Files.readAllLines(pcapOut, StandardCharsets.UTF_8).stream()
+                .filter(l -> l.contains(TestNetwork.SERVER4_LINK1 + ".") || l.contains("ICMP")).toList();
+        assertThat(seen).as("packets from the server in answer to knocks (only TCP to the service may pass)").isEmpty();
+    }
+
+    @Test
+    void grantsCloseOnTimeAfterSigkillAndReplaysStayRefusedAfterRestart() throws Exception {
+        IssuedCertificate bob = f.client("bob").build();
+        byte[] knock = knock(bob, 5);
+        send(net.client1, TestNetwork.SERVER4_LINK1, knock, 1);
+        await("the grant", () -> reachable(net.client1, TestNetwork.SERVER4_LINK1));
+        server.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        assertThat(reachable(net.client1, TestNetwork.SERVER4_LINK1)).as("still open: the kernel holds the grant").isTrue();
+        await("the kernel to close the grant on time", () -> !reachable(net.client1, TestNetwork.SERVER4_LINK1));
+
+        startServer();
+        send(net.client1, TestNetwork.SERVER4_LINK1, knock, 1);
+        await("the replay after restart to be refused", () -> audit().split("\"reason\":\"REPLAY\"", -1).length > 1);
+        assertThat(reachable(net.client1, TestNetwork.SERVER4_LINK1)).isFalse();
+    }
+
+    @Test
+    void aValidKnockOpensDuringAJunkFlood() throws Exception {
+        IssuedCertificate carol = f.client("carol").build();
+        byte[] junk = new byte[700];
+        new java.util.Random(7).nextBytes(junk);
+        junk[0] = 1;
+        junk[1] = 1; // a plausible header: junk that reaches the key-id check
+        int flood = 20_000;
+        long start = System.nanoTime();
+        Process flooder = new ProcessBuilder(in(net.client2, "python3", "-c", SEND, TestNetwork.SERVER4_LINK2,
+                HexFormat.of().formatHex(junk), Integer.toString(flood))).start();
+        processes.add(flooder);
+        send(net.client1, TestNetwork.SERVER4_LINK1, knock(carol, 30), 1);
+        long sent = System.nanoTime();
+        await("the port to open during the flood", () -> reachable(net.client1, TestNetwork.SERVER4_LINK1));
+        long opened = System.nanoTime();
+        flooder.waitFor(60, TimeUnit.SECONDS);
+        double floodSeconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf("flood: %d junk datagrams in %.2f s (%.0f/s) from client 2; the valid knock opened tcp/22 "
+                + "%.0f ms after it was sent%n", flood, floodSeconds, flood / floodSeconds, (opened - sent) / 1e6);
+        assertThat(flooder.exitValue()).isZero();
+    }
+}
