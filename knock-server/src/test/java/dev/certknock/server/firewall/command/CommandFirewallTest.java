@@ -169,7 +169,7 @@ class CommandFirewallTest {
         CommandFirewall fw = start(settings());
         fw.open(grant("192.0.2.12", Duration.ofSeconds(1), ALICE, ISSUER, 1, "tcp/22"));
         Thread.sleep(500);
-        GrantDecision again = grant("192.0.2.12", Duration.ofMillis(1500), ALICE, ISSUER, 1, "tcp/22");
+        GrantDecision again = grant("192.0.2.12", Duration.ofSeconds(3), ALICE, ISSUER, 1, "tcp/22");
         fw.open(again);
         assertThat(calls("open")).hasSize(1);
         Thread.sleep(1000);
@@ -239,7 +239,7 @@ class CommandFirewallTest {
 
     @Test
     void failedCloseIsRetriedUntilItSucceeds() throws Exception {
-        CommandFirewall fw = start(settings());
+        CommandFirewall fw = start(settings().withRetryDelay(Duration.ofMillis(1500)));
         fw.open(grant("192.0.2.17", Duration.ofMillis(500), ALICE, ISSUER, 1, "tcp/22"));
         Files.createFile(Path.of(log + ".fail-close"));
         Thread.sleep(700);
