@@ -1,0 +1,72 @@
+package dev.certknock.server.firewall.command;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ProcessRunnerTest {
+
+    private final ProcessRunner runner = new ProcessRunner(List.of(), Duration.ofSeconds(5));
+
+    @Test
+    void capturesExitCodeStdoutAndStderr() throws Exception {
+        var r = runner.run(List.of("/bin/sh", "-c", "echo out; echo err >&2; exit 3"));
+        assertThat(r.exitCode()).isEqualTo(3);
+        assertThat(r.succeeded()).isFalse();
+        assertThat(r.stdout()).isEqualTo("out\n");
+        assertThat(r.stderr()).isEqualTo("err\n");
+        assertThat(r.describe()).contains("exited with 3: err");
+    }
+
+    @Test
+    void feedsStandardInput() throws Exception {
+        var r = runner.run(List.of("/bin/cat"), "line one\nline two\n");
+        assertThat(r.succeeded()).isTrue();
+        assertThat(r.stdout()).isEqualTo("line one\nline two\n");
+    }
+
+    @Test
+    void largeInputAndOutputDoNotDeadlock() throws Exception {
+        String big = "x".repeat(1 << 20) + "\n";
+        var r = runner.run(List.of("/bin/sh", "-c", "cat; cat /dev/zero | head -c 300000 >&2"), big);
+        assertThat(r.succeeded()).isTrue();
+        assertThat(r.stdout()).hasSize(ProcessRunner.CAPTURE_LIMIT);
+        assertThat(r.stderr()).hasSize(ProcessRunner.CAPTURE_LIMIT);
+    }
+
+    @Test
+    void prefixIsPrepended() throws Exception {
+        var r = new ProcessRunner(List.of("/usr/bin/env", "CK=prefixed"), Duration.ofSeconds(5))
+                .run(List.of("/bin/sh", "-c", "echo $CK"));
+        assertThat(r.stdout()).isEqualTo("prefixed\n");
+        assertThat(r.argv()).startsWith("/usr/bin/env", "CK=prefixed");
+    }
+
+    @Test
+    void timeoutKillsTheProgramAndItsChildren(@TempDir Path dir) throws Exception {
+        Path pidFile = dir.resolve("child.pid");
+        var quick = new ProcessRunner(List.of(), Duration.ofMillis(300));
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> quick.run(List.of("/bin/sh", "-c", "sleep 30 & echo $! > " + pidFile + "; wait")))
+                .isInstanceOf(ProcessRunner.RunException.class).hasMessageContaining("did not finish within 300 ms");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        long child = Long.parseLong(Files.readString(pidFile).strip());
+        long deadline = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+        while (ProcessHandle.of(child).map(ProcessHandle::isAlive).orElse(false)) {
+            assertThat(System.nanoTime()).as("child %d still alive", child).isLessThan(deadline);
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void missingProgramIsARunException() {
+        assertThatThrownBy(() -> runner.run(List.of("/nonexistent/certknock-fw")))
+                .isInstanceOf(ProcessRunner.RunException.class).hasMessageContaining("could not start");
+    }
+}
