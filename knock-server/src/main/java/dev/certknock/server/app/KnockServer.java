@@ -15,6 +15,11 @@ import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.LogFirewall;
+import dev.certknock.server.firewall.command.CommandFirewall;
+import dev.certknock.server.firewall.command.CommandSettings;
+import dev.certknock.server.firewall.command.CommandTemplate;
+import dev.certknock.server.firewall.iptables.IptablesFirewall;
+import dev.certknock.server.firewall.iptables.IptablesSettings;
 import dev.certknock.server.firewall.nftables.NftSettings;
 import dev.certknock.server.firewall.nftables.NftablesFirewall;
 import dev.certknock.server.pipeline.KnockPipeline;
@@ -108,7 +113,27 @@ public final class KnockServer implements AutoCloseable {
                 }
                 yield nft;
             }
+            case IPTABLES -> start("iptables", () -> IptablesFirewall.start(
+                    IptablesSettings.of(config.capture().port(), config.protect()).withReject(fw.reject())
+                            .withFlushOnClose(fw.onStop() == ServerConfig.OnStop.FLUSH), clock, events));
+            case COMMAND -> start("command", () -> CommandFirewall.start(CommandSettings.of(
+                    CommandTemplate.parse("firewall.command.open", fw.command().open()),
+                    CommandTemplate.parse("firewall.command.close", fw.command().close()), fw.command().stateFile())
+                    .withCommandTimeout(fw.command().timeout())
+                    .withCloseOnStop(fw.onStop() == ServerConfig.OnStop.FLUSH), clock, events));
         };
+    }
+
+    private interface FirewallStart {
+        Firewall start() throws FirewallException;
+    }
+
+    private static Firewall start(String backend, FirewallStart start) throws IOException {
+        try {
+            return start.start();
+        } catch (FirewallException e) {
+            throw new IOException("cannot start the " + backend + " firewall backend: " + e.getMessage(), e);
+        }
     }
 
     /** Loads CRLs (cache, then sources), opens the replay journal and starts capturing. */

@@ -38,9 +38,11 @@ public record ServerConfig(
         firewall = firewall != null ? firewall : Firewall.DEFAULT;
         limits = limits != null ? limits : Limits.DEFAULT;
         logging = logging != null ? logging : Logging.DEFAULT;
-        if (firewall.backend() == FirewallBackend.NFTABLES && capture.mode() != CaptureMode.PCAP) {
-            throw new InvalidValueException("firewall.backend", "firewall backend nftables drops the knock port so the "
-                    + "host stays silent, which a UDP socket would then never see: use capture.mode pcap with it");
+        boolean dropsKnockPort = firewall.backend() == FirewallBackend.NFTABLES || firewall.backend() == FirewallBackend.IPTABLES;
+        if (dropsKnockPort && capture.mode() != CaptureMode.PCAP) {
+            throw new InvalidValueException("firewall.backend", "firewall backend " + firewall.backend().name().toLowerCase(
+                    java.util.Locale.ROOT) + " drops the knock port so the host stays silent, which a UDP socket would then "
+                    + "never see: use capture.mode pcap with it");
         }
     }
 
@@ -152,7 +154,20 @@ public record ServerConfig(
     /** Where grants go. */
     public enum FirewallBackend {
         @JsonProperty("log") LOG,
-        @JsonProperty("nftables") NFTABLES
+        @JsonProperty("nftables") NFTABLES,
+        @JsonProperty("iptables") IPTABLES,
+        @JsonProperty("command") COMMAND
+    }
+
+    /** The command backend: argv templates (never a shell string) and where open grants are remembered. */
+    public record Command(@JsonProperty(required = true) List<String> open, @JsonProperty(required = true) List<String> close,
+            Path stateFile, Duration timeout) {
+        public Command {
+            open = List.copyOf(open);
+            close = List.copyOf(close);
+            stateFile = stateFile != null ? stateFile : Path.of("/var/lib/certknock/command-grants.json");
+            timeout = atLeast("firewall.command.timeout", timeout, Duration.ofSeconds(10), Duration.ofMillis(100));
+        }
     }
 
     public enum OnStop {
@@ -161,8 +176,8 @@ public record ServerConfig(
     }
 
     /** @param reject answer closed protected ports with a TCP reset / ICMP instead of dropping silently */
-    public record Firewall(FirewallBackend backend, String table, OnStop onStop, Boolean reject) {
-        static final Firewall DEFAULT = new Firewall(null, null, null, null);
+    public record Firewall(FirewallBackend backend, String table, OnStop onStop, Boolean reject, Command command) {
+        static final Firewall DEFAULT = new Firewall(null, null, null, null, null);
 
         public Firewall {
             backend = backend != null ? backend : FirewallBackend.LOG;
@@ -172,6 +187,18 @@ public record ServerConfig(
             }
             onStop = onStop != null ? onStop : OnStop.KEEP_UNTIL_EXPIRY;
             reject = reject != null && reject;
+            if (backend == FirewallBackend.COMMAND && command == null) {
+                throw new InvalidValueException("firewall.backend",
+                        "firewall backend command needs firewall.command with open and close templates");
+            }
+            if (command != null) {
+                try {
+                    dev.certknock.server.firewall.command.CommandTemplate.parse("firewall.command.open", command.open());
+                    dev.certknock.server.firewall.command.CommandTemplate.parse("firewall.command.close", command.close());
+                } catch (IllegalArgumentException e) {
+                    throw new InvalidValueException("firewall.command", e.getMessage());
+                }
+            }
         }
     }
 
