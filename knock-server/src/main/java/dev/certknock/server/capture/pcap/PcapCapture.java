@@ -187,6 +187,9 @@ public final class PcapCapture implements PacketSource {
             throw new IOException(e.getMessage(), e);
         }
         Opened initial = first;
+        synchronized (lock) {
+            current = first; // capturing from now on, not only once the thread runs
+        }
         thread = new Thread(() -> run(sink, initial), "knock-capture-pcap");
         thread.setDaemon(true);
         thread.start();

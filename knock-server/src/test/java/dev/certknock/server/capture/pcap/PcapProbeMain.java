@@ -12,7 +12,7 @@ import java.util.Map;
 /**
  * Runs a {@link PcapCapture} in its own JVM (for {@link PcapCaptureIT}, started with {@code ip netns exec} so
  * it captures inside a network namespace) and reports on stdout, one line each:
- * {@code READY}, {@code DATAGRAM <address> <port> <hex payload>}, {@code STATS <CaptureStats>},
+ * {@code READY} (or {@code START-FAILED <message>}), {@code DATAGRAM <address> <port> <hex payload>}, {@code STATS <CaptureStats>},
  * {@code SKIPPED <reason> <count>} and {@code CLOSED}. Commands on stdin: {@code STATS}, {@code STOP}.
  *
  * <p>Arguments: interface, knock port, longest run in seconds (then it stops by itself).
@@ -30,13 +30,18 @@ public final class PcapProbeMain {
         PcapCapture capture = new PcapCapture(PcapCapture.Settings.of(iface, port)
                 .withBackoff(Duration.ofMillis(200), Duration.ofSeconds(2)), Clock.systemUTC());
         HexFormat hex = HexFormat.of();
-        capture.start(d -> {
-            synchronized (out) {
-                out.println("DATAGRAM " + d.source().getAddress().getHostAddress() + " " + d.source().getPort() + " "
-                        + hex.formatHex(Payloads.of(d)));
-            }
-            return true;
-        });
+        try {
+            capture.start(d -> {
+                synchronized (out) {
+                    out.println("DATAGRAM " + d.source().getAddress().getHostAddress() + " " + d.source().getPort()
+                            + " " + hex.formatHex(Payloads.of(d)));
+                }
+                return true;
+            });
+        } catch (java.io.IOException e) {
+            out.println("START-FAILED " + e.getMessage());
+            System.exit(4);
+        }
         long deadline = System.nanoTime() + Duration.ofSeconds(maxSeconds).toNanos();
         while (!capture.stats().capturing()) {
             if (System.nanoTime() > deadline) {
