@@ -133,9 +133,13 @@ class KnockServerNetnsIT {
         }
     }
 
-    private String audit() throws IOException {
+    private String audit() {
         Path a = dir.resolve("audit.jsonl");
-        return Files.exists(a) ? Files.readString(a) : "";
+        try {
+            return Files.exists(a) ? Files.readString(a) : "";
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     private void publishCrl(X509CRL crl) throws Exception {
