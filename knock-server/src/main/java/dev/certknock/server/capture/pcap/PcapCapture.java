@@ -147,7 +147,7 @@ public final class PcapCapture implements PacketSource {
     private long pastReceived;
     private long pastDropped;
     private long pastIfDropped;
-    private Thread thread;
+    private volatile Thread thread;
 
     public PcapCapture(Settings settings, Clock clock) {
         this.settings = Objects.requireNonNull(settings, "settings");
