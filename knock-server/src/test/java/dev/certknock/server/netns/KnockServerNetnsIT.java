@@ -57,6 +57,13 @@ class KnockServerNetnsIT {
             "    sys.exit(0 if ok else 2)",
             "except OSError:",
             "    sys.exit(1)");
+    /** Connects, echoes once, waits past the grant's expiry, echoes again on the same connection. */
+    private static final String HOLD = String.join("\n",
+            "import socket, sys, time",
+            "c = socket.create_connection((sys.argv[1], 22), timeout=2.0)",
+            "c.sendall(b'one!'); assert c.recv(4) == b'one!'",
+            "time.sleep(float(sys.argv[2]))",
+            "c.settimeout(5.0); c.sendall(b'two!'); sys.exit(0 if c.recv(4) == b'two!' else 3)");
     private static final String SEND = String.join("\n",
             "import socket, sys",
             "a = sys.argv[1]; data = bytes.fromhex(sys.argv[2]); n = int(sys.argv[3]) if len(sys.argv) > 3 else 1",
@@ -180,8 +187,12 @@ class KnockServerNetnsIT {
             assertThat(reachable(net.client1, addr[0])).as("closed before the knock: " + addr[0]).isFalse();
             send(net.client1, addr[0], knock(alice, 4), 1);
             await("the port to open for client 1 at " + addr[0], () -> reachable(net.client1, addr[0]));
+            Process held = new ProcessBuilder(in(net.client1, "python3", "-c", HOLD, addr[0], "6")).start();
+            processes.add(held);
             assertThat(reachable(net.client2, addr[1])).as("still closed for client 2").isFalse();
             await("the grant to expire", () -> !reachable(net.client1, addr[0]));
+            assertThat(held.waitFor(20, TimeUnit.SECONDS)).isTrue();
+            assertThat(held.exitValue()).as("the connection opened during the grant survives its expiry").isZero();
         }
         assertThat(audit()).contains("\"event\":\"accepted\"");
     }
