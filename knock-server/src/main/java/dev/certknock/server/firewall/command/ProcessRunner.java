@@ -131,9 +131,16 @@ public final class ProcessRunner {
         return new Result(List.copyOf(full), process.exitValue(), out.text(), err.text());
     }
 
+    /**
+     * Kills the program first and its descendants after. The other order lets a shell script go on for a
+     * moment once its {@code sleep} (or hung child) is killed, and run its next command (say, the real
+     * firewall change) after we have given up on it and undone it. The descendants are listed before the
+     * program dies, since they are re-parented (and no longer ours to find) once it has.
+     */
     private static void kill(Process process) {
-        process.descendants().forEach(ProcessHandle::destroyForcibly);
+        List<ProcessHandle> descendants = process.descendants().toList();
         process.destroyForcibly();
+        descendants.forEach(ProcessHandle::destroyForcibly);
         try {
             process.waitFor(2, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

@@ -64,6 +64,23 @@ class ProcessRunnerTest {
         }
     }
 
+    /**
+     * A timed-out open command must not get to run its next step. Killing the hung step before the
+     * script let the script go on to the command after it: in CI an "open" ran after its own undo. The hung
+     * step here is a shell with a hundred children, so that killing the children first (the old order)
+     * takes long enough for the script to win that race every time.
+     */
+    @Test
+    void aKilledScriptRunsNothingAfterItsHungStep(@TempDir Path dir) throws Exception {
+        Path after = dir.resolve("after");
+        var quick = new ProcessRunner(List.of(), Duration.ofMillis(1000));
+        String hung = "i=0; while [ $i -lt 100 ]; do sleep 30 & i=$((i+1)); done; sleep 30";
+        assertThatThrownBy(() -> quick.run(List.of("/bin/sh", "-c", "/bin/sh -c '" + hung + "'; echo ran >> " + after)))
+                .isInstanceOf(ProcessRunner.RunException.class);
+        Thread.sleep(300);
+        assertThat(after).as("the step after the hung one ran").doesNotExist();
+    }
+
     @Test
     void missingProgramIsARunException() {
         assertThatThrownBy(() -> runner.run(List.of("/nonexistent/certknock-fw")))
