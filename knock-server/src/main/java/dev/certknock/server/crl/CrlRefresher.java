@@ -1,5 +1,6 @@
 package dev.certknock.server.crl;
 
+import dev.certknock.server.schedule.PrivateScheduler;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
@@ -12,10 +13,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.quartz.DisallowConcurrentExecution;
 import org.quartz.Job;
@@ -30,7 +29,6 @@ import org.quartz.SimpleScheduleBuilder;
 import org.quartz.Trigger;
 import org.quartz.TriggerBuilder;
 import org.quartz.TriggerKey;
-import org.quartz.impl.StdSchedulerFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,7 +71,6 @@ public final class CrlRefresher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CrlRefresher.class);
     private static final String CONTEXT_KEY = "certknock.crlRefresher";
-    private static final AtomicInteger INSTANCES = new AtomicInteger();
 
     private final CrlSettings settings;
     private final CrlStore store;
@@ -104,7 +101,7 @@ public final class CrlRefresher implements AutoCloseable {
         this.cache = new CrlCache(settings.cachePath(), settings.maxBytes());
         this.fetcher = new CrlFetcher(settings);
         try {
-            this.scheduler = new StdSchedulerFactory(quartzProperties()).getScheduler();
+            this.scheduler = PrivateScheduler.create("crl-refresh", Duration.ofSeconds(5));
             scheduler.getContext().put(CONTEXT_KEY, this);
             JobDetail job = JobBuilder.newJob(RefreshJob.class).withIdentity(jobKey).storeDurably().build();
             scheduler.addJob(job, true);
@@ -112,23 +109,6 @@ public final class CrlRefresher implements AutoCloseable {
             fetcher.close();
             throw new IllegalStateException("could not create the CRL refresh scheduler: " + e.getMessage(), e);
         }
-    }
-
-    private static Properties quartzProperties() {
-        Properties p = new Properties();
-        p.setProperty("org.quartz.scheduler.instanceName", "certknock-crl-" + INSTANCES.incrementAndGet());
-        p.setProperty("org.quartz.scheduler.instanceId", "NON_CLUSTERED");
-        p.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
-        p.setProperty("org.quartz.scheduler.makeSchedulerThreadDaemon", "true");
-        p.setProperty("org.quartz.scheduler.jmx.export", "false");
-        p.setProperty("org.quartz.threadPool.class", "org.quartz.simpl.SimpleThreadPool");
-        p.setProperty("org.quartz.threadPool.threadCount", "1");
-        p.setProperty("org.quartz.threadPool.threadPriority", "5");
-        p.setProperty("org.quartz.threadPool.makeThreadsDaemons", "true");
-        p.setProperty("org.quartz.threadPool.threadNamePrefix", "crl-refresh");
-        p.setProperty("org.quartz.jobStore.class", "org.quartz.simpl.RAMJobStore");
-        p.setProperty("org.quartz.jobStore.misfireThreshold", "5000");
-        return p;
     }
 
     public void addListener(SourceListener listener) {

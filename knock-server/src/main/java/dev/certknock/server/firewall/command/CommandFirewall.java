@@ -6,9 +6,11 @@ import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.command.CommandState.Element;
 import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.schedule.PrivateScheduler;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
@@ -17,9 +19,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Properties;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.security.auth.x500.X500Principal;
 import org.quartz.DisallowConcurrentExecution;
 import org.quartz.Job;
@@ -34,7 +34,6 @@ import org.quartz.SimpleScheduleBuilder;
 import org.quartz.Trigger;
 import org.quartz.TriggerBuilder;
 import org.quartz.TriggerKey;
-import org.quartz.impl.StdSchedulerFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -78,7 +77,6 @@ public final class CommandFirewall implements Firewall {
     private static final String DATA_ELEMENT = "element";
     private static final String DATA_EXPIRY = "expiry";
     private static final String GROUP = "command-close";
-    private static final AtomicInteger INSTANCES = new AtomicInteger();
 
     private final CommandSettings settings;
     private final Clock clock;
@@ -101,7 +99,7 @@ public final class CommandFirewall implements Firewall {
         this.state = new CommandState(settings.stateFile());
         this.open = loaded;
         loaded.keySet().forEach(e -> byKey.put(e.key(), e));
-        this.scheduler = new StdSchedulerFactory(quartzProperties()).getScheduler();
+        this.scheduler = PrivateScheduler.create("command-close", Duration.ofSeconds(1));
         scheduler.getContext().put(CONTEXT_KEY, this);
         scheduler.addJob(JobBuilder.newJob(CloseJob.class).withIdentity(jobKey).storeDurably().build(), true);
     }
@@ -136,22 +134,6 @@ public final class CommandFirewall implements Firewall {
             throw new FirewallException("could not start the close scheduler: " + e.getMessage(), e);
         }
         return fw;
-    }
-
-    private static Properties quartzProperties() {
-        Properties p = new Properties();
-        p.setProperty("org.quartz.scheduler.instanceName", "certknock-command-" + INSTANCES.incrementAndGet());
-        p.setProperty("org.quartz.scheduler.instanceId", "NON_CLUSTERED");
-        p.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
-        p.setProperty("org.quartz.scheduler.makeSchedulerThreadDaemon", "true");
-        p.setProperty("org.quartz.scheduler.jmx.export", "false");
-        p.setProperty("org.quartz.threadPool.class", "org.quartz.simpl.SimpleThreadPool");
-        p.setProperty("org.quartz.threadPool.threadCount", "1");
-        p.setProperty("org.quartz.threadPool.makeThreadsDaemons", "true");
-        p.setProperty("org.quartz.threadPool.threadNamePrefix", "command-close");
-        p.setProperty("org.quartz.jobStore.class", "org.quartz.simpl.RAMJobStore");
-        p.setProperty("org.quartz.jobStore.misfireThreshold", "1000");
-        return p;
     }
 
     private synchronized void reconcile() {
