@@ -55,8 +55,8 @@ knock-ca issue-client --dir ca alice --grant tcp/22 --grant tcp/8080-8081 --max-
   --days 30 --out alice.p12 --ca-password-env CA_PASS --out-password-file bundle.pass | sed 's/^/   /'
 knock-ca crl --dir ca --ca-password-env CA_PASS | sed 's/^/   /'
 
-loopback_story() {
-step "3. The server's configuration, checked before it starts"
+# The server's configuration; $1 is the capture section's body, $2 the firewall backend.
+write_config() {
 cat > config.yaml <<CFG
 server:
   name: gw1.demo.test
@@ -74,14 +74,19 @@ knock:
   replayJournal: replay.journal
 protect: [tcp/22, tcp/8080-8081]
 capture:
-  address: 127.0.0.1
-  port: $port
+$1
 firewall:
-  backend: log
+  backend: $2
 logging:
   audit: audit.jsonl
 CFG
 knock-server check-config config.yaml | sed 's/^/   /'
+}
+
+loopback_story() {
+step "3. The server's configuration, checked before it starts"
+write_config "  address: 127.0.0.1
+  port: $port" log
 
 step "4. knock-server starts on udp 127.0.0.1:$port (log: $work/server.log)"
 knock-server run --config config.yaml > server.log 2>&1 &
@@ -137,32 +142,9 @@ echo "   made ck-demo-srv and ck-demo-cli (deleted at the end)"
 step "4. A web service on the server's tcp/8080, and the server's configuration (pcap + nftables)"
 ip netns exec $srv python3 -m http.server 8080 --bind 0.0.0.0 --directory "$work" >/dev/null 2>&1 &
 service_pid=$!
-cat > config.yaml <<CFG
-server:
-  name: gw1.demo.test
-  identities:
-    - bundle: gw1.p12
-      passwordFile: bundle.pass
-trust:
-  anchors: [ca/ca.pem]
-crl:
-  sources:
-    - url: file:ca/publish/certknock.crl
-  refreshInterval: 2s
-  cacheDir: crl-cache
-knock:
-  replayJournal: replay.journal
-protect: [tcp/22, tcp/8080-8081]
-capture:
-  mode: pcap
+write_config "  mode: pcap
   interface: any
-  port: $port
-firewall:
-  backend: nftables
-logging:
-  audit: audit.jsonl
-CFG
-knock-server check-config config.yaml | sed 's/^/   /'
+  port: $port" nftables
 
 step "5. knock-server starts in the server namespace (log: $work/server.log)"
 ip netns exec $srv env PATH="$PATH" knock-server run --config config.yaml > server.log 2>&1 &
