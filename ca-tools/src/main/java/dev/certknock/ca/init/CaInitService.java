@@ -109,8 +109,8 @@ public final class CaInitService {
         AtomicFiles.createDirectory(dir.privateDir(), AtomicFiles.PRIVATE_DIR);
         KeyFiles.writeEncrypted(dir.keyFile(), keys.getPrivate(), r.password());
         AtomicFiles.createDirectory(dir.issuedDir(), java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
-        AtomicFiles.write(dir.certificateFile(), pemBytes(List.of(cert)), AtomicFiles.PUBLIC);
-        AtomicFiles.write(dir.chainFile(), pemBytes(chain), AtomicFiles.PUBLIC);
+        AtomicFiles.writeNew(dir.certificateFile(), pemBytes(List.of(cert)), AtomicFiles.PUBLIC);
+        AtomicFiles.writeNew(dir.chainFile(), pemBytes(chain), AtomicFiles.PUBLIC);
         String publish = r.publishDir() == null ? "publish" : r.publishDir().toString();
         CaStore store = new CaStore(dir);
         store.createDatabase(CaDatabase.empty());

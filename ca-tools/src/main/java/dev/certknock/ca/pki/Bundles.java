@@ -38,7 +38,7 @@ public final class Bundles {
         } catch (GeneralSecurityException | IOException e) {
             throw new IllegalStateException("cannot make the PKCS#12 bundle " + file, e);
         }
-        AtomicFiles.write(file, der, AtomicFiles.SECRET);
+        AtomicFiles.writeNew(file, der, AtomicFiles.SECRET);
     }
 
     /** Loads a bundle; a wrong password is {@link CaException.Kind#BAD_CREDENTIALS}. */

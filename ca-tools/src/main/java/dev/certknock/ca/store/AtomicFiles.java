@@ -20,6 +20,11 @@ import java.util.Set;
  * Writes files so that a reader (or a crash) sees either the old content or the new, never a mix: the
  * content goes to a temporary file in the same directory, is forced to disk, renamed over the target in one
  * atomic step, and the directory is forced too. Secret files are created 0600 from the start.
+ *
+ * <p>Files that must never be overwritten (keys, bundles, certificates handed out) are published with
+ * {@link #writeNew}: the forced temporary file is hard-linked to the target, which the kernel refuses in one
+ * step when the target exists (whatever appeared there since the first check), and then the temporary name
+ * is removed. A rename cannot do this from Java: on Linux it replaces an existing target.
  */
 public final class AtomicFiles {
 
@@ -50,14 +55,7 @@ public final class AtomicFiles {
         Path dir = absolute.getParent();
         Path tmp = null;
         try {
-            tmp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp", attributes(permissions));
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                OutputStream out = Channels.newOutputStream(ch);
-                writer.writeTo(out);
-                out.flush();
-                ch.force(true);
-            }
-            Files.setPosixFilePermissions(tmp, permissions);
+            tmp = writeTemporary(absolute, writer, permissions);
             Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE);
             tmp = null;
             forceDirectory(dir);
@@ -66,26 +64,85 @@ public final class AtomicFiles {
         } catch (IOException e) {
             throw CaException.failure("cannot write " + target + ": " + e + " (the previous content, if any, is unchanged)");
         } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the temporary file is left behind; it never replaces the target
-                }
-            }
+            deleteQuietly(tmp);
         }
     }
 
     /** Like {@link #write(Path, byte[], Set)} but refuses to replace an existing file. */
     public static void writeNew(Path target, byte[] content, Set<PosixFilePermission> permissions) {
-        requireAbsent(target);
-        write(target, content, permissions);
+        writeNew(target, out -> out.write(content), permissions);
     }
 
-    /** Refuses an output path that already exists, so that no key or bundle is ever overwritten. */
+    /**
+     * Writes a new file {@code target} with what {@code writer} writes, refusing to replace anything: a file
+     * that exists before the call, or one that appears while the content is being written, is left as it is and
+     * the call fails with "already exists". The target appears complete (forced to disk) or not at all.
+     */
+    public static void writeNew(Path target, ContentWriter writer, Set<PosixFilePermission> permissions) {
+        requireAbsent(target);
+        Path absolute = target.toAbsolutePath();
+        Path dir = absolute.getParent();
+        Path tmp = null;
+        try {
+            tmp = writeTemporary(absolute, writer, permissions);
+            // link(2) fails with EEXIST when the target exists, even as a dangling symbolic link: atomic, no replace.
+            Files.createLink(absolute, tmp);
+            Files.delete(tmp);
+            tmp = null;
+            forceDirectory(dir);
+        } catch (FileAlreadyExistsException e) {
+            throw alreadyExists(target);
+        } catch (UnsupportedOperationException e) {
+            throw CaException.failure("cannot create " + target + " without risk of overwriting: this file system has no "
+                    + "hard links; write the output to a local POSIX file system");
+        } catch (IOException e) {
+            throw CaException.failure("cannot write " + target + ": " + e + " (nothing was written there)");
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    /** A temporary file beside {@code absolute} with the content, forced to disk, with the permissions. */
+    private static Path writeTemporary(Path absolute, ContentWriter writer, Set<PosixFilePermission> permissions)
+            throws IOException {
+        Path tmp = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName() + ".", ".tmp",
+                attributes(permissions));
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                OutputStream out = Channels.newOutputStream(ch);
+                writer.writeTo(out);
+                out.flush();
+                ch.force(true);
+            }
+            Files.setPosixFilePermissions(tmp, permissions);
+            return tmp;
+        } catch (IOException | RuntimeException e) {
+            deleteQuietly(tmp);
+            throw e;
+        }
+    }
+
+    private static void deleteQuietly(Path tmp) {
+        if (tmp != null) {
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException ignored) {
+                // the temporary file is left behind; it is never read and never replaces the target
+            }
+        }
+    }
+
+    private static CaException alreadyExists(Path target) {
+        return CaException.failure(target + " already exists: choose another output path or move the old file away");
+    }
+
+    /**
+     * Refuses an output path that already exists, before any work (key generation, issuance) is done for it.
+     * This early check alone does not prevent an overwrite: {@link #writeNew} does, at the moment it writes.
+     */
     public static void requireAbsent(Path target) {
         if (Files.exists(target, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-            throw CaException.failure(target + " already exists: choose another output path or move the old file away");
+            throw alreadyExists(target);
         }
         Path parent = target.toAbsolutePath().getParent();
         if (!Files.isDirectory(parent)) {
