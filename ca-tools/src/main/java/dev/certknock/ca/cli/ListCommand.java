@@ -14,7 +14,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "list", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"The inventory of the CA: every certificate it issued with serial, kind, subject, grants or server "
-                + "name, notAfter and status (valid, expired, revoked)."},
+                + "name, notAfter and status (valid, expired, revoked). "
+                + "--json gives for a client certificate also grants ([{protocol, first, last}]), maxOpenSeconds, servers "
+                + "and sources as inspect --json shows them (null for server and CA certificates)."},
         footerHeading = "%nExamples:%n",
         footer = {"  knock-ca list --dir ca", "  knock-ca list --dir ca --kind client --json"})
 public final class ListCommand implements Callable<Integer> {
@@ -28,7 +30,8 @@ public final class ListCommand implements Callable<Integer> {
     @Option(names = "--kind", paramLabel = "KIND", description = "Only client, server or ca certificates.")
     String kind;
 
-    @Option(names = "--json", description = "Print a JSON array instead of a table.")
+    @Option(names = "--json", description = "Print a JSON array instead of a table, with the grants of client "
+            + "certificates as structured fields.")
     boolean json;
 
     @Mixin

@@ -177,6 +177,63 @@ class WorkflowTest {
     }
 
     @Test
+    void listJsonCarriesTheGrantsOfClientCertificatesAsInspectShowsThem() throws Exception {
+        t.init().ok();
+        String alice = CaTestSupport.serialOf(t.issueClient("alice", "--grant", "tcp/22", "--grant", "udp/8000-8100",
+                "--max-open", "300", "--server", "gw1.example.test", "--source", "203.0.113.0/24",
+                "--source", "2001:db8::/32").ok());
+        String bob = CaTestSupport.serialOf(t.issueClient("bob", "--grant", "tcp/443").ok());
+        String gw = CaTestSupport.serialOf(t.issueServer("gw1.example.test").ok());
+
+        JsonNode rows = t.run("list", "--dir", t.ca.toString(), "--json").ok().json();
+        assertThat(rows).hasSize(3);
+        JsonNode a = rows.get(0);
+        assertThat(a.get("serial").asText()).isEqualTo(alice);
+        assertThat(a.get("grants").toString()).isEqualTo(
+                "[{\"protocol\":\"tcp\",\"first\":22,\"last\":22},{\"protocol\":\"udp\",\"first\":8000,\"last\":8100}]");
+        assertThat(a.get("maxOpenSeconds").asInt()).isEqualTo(300);
+        assertThat(a.get("servers").toString()).isEqualTo("[\"gw1.example.test\"]");
+        assertThat(a.get("sources").toString()).isEqualTo("[\"203.0.113.0/24\",\"2001:db8::/32\"]");
+        assertThat(a.get("grantsError").isNull()).isTrue();
+        assertThat(a.get("detail").asText()).startsWith("tcp/22 udp/8000-8100; max-open 300s");
+        // The same shaping as inspect --json of the certificate handed out.
+        JsonNode inspected = t.inspect(tmp.resolve("alice.pem"));
+        for (String field : new String[] {"grants", "maxOpenSeconds", "servers", "sources"}) {
+            assertThat(a.get(field)).as(field).isEqualTo(inspected.get(field));
+        }
+
+        JsonNode b = rows.get(1);
+        assertThat(b.get("serial").asText()).isEqualTo(bob);
+        assertThat(b.get("grants").toString()).isEqualTo("[{\"protocol\":\"tcp\",\"first\":443,\"last\":443}]");
+        assertThat(b.get("maxOpenSeconds").isNull()).as("absent: the server's limit").isTrue();
+        assertThat(b.get("servers").toString()).isEqualTo("[]");
+        assertThat(b.get("sources").toString()).isEqualTo("[]");
+
+        JsonNode server = rows.get(2);
+        assertThat(server.get("serial").asText()).isEqualTo(gw);
+        assertThat(server.get("kind").asText()).isEqualTo("server");
+        for (String field : new String[] {"grants", "maxOpenSeconds", "servers", "sources", "grantsError"}) {
+            assertThat(server.get(field).isNull()).as(field).isTrue();
+        }
+        assertThat(server.get("detail").asText()).isEqualTo("dns gw1.example.test; knock key p256");
+
+        // The table keeps the human detail.
+        assertThat(t.run("list", "--dir", t.ca.toString()).ok().out())
+                .contains("tcp/22 udp/8000-8100; max-open 300s").contains("dns gw1.example.test; knock key p256");
+
+        // Without the CA's copy of bob's certificate the grants are unknown, and the row says why.
+        Files.delete(t.ca.resolve("certs/" + bob + ".pem"));
+        JsonNode after = t.run("list", "--dir", t.ca.toString(), "--json", "--kind", "client").ok().json();
+        assertThat(after.get(0).get("grants")).isEqualTo(a.get("grants"));
+        JsonNode lost = after.get(1);
+        assertThat(lost.get("grants").isNull()).isTrue();
+        assertThat(lost.get("servers").isNull()).isTrue();
+        assertThat(lost.get("grantsError").asText()).isEqualTo("the CA's copy of the certificate cannot be read: "
+                + t.ca.resolve("certs/" + bob + ".pem") + " does not exist");
+        assertThat(lost.get("detail").asText()).isEqualTo("tcp/443");
+    }
+
+    @Test
     void csrPathKeepsTheKeyWithTheClient() throws Exception {
         t.init().ok();
         t.run("csr", "bob", "--key", tmp.resolve("bob.key").toString(), "--out", tmp.resolve("bob.csr").toString(),
