@@ -63,6 +63,7 @@ public final class KnockServer implements AutoCloseable {
     private final KnockDispatcher dispatcher;
     private final PacketSource capture;
     private final ScheduledExecutorService housekeeping;
+    private final StatsReport stats;
 
     private KnockServer(ServerMaterial material, Clock clock) throws IOException {
         this.material = material;
@@ -91,6 +92,7 @@ public final class KnockServer implements AutoCloseable {
                     config.capture().port()), clock);
             case PCAP -> new PcapCapture(PcapCapture.Settings.of(config.capture().iface(), config.capture().port()), clock);
         };
+        this.stats = new StatsReport(counters, capture, firewall, clock);
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "knock-housekeeping");
             t.setDaemon(true);
@@ -141,9 +143,15 @@ public final class KnockServer implements AutoCloseable {
         KnockServer s = new KnockServer(material, clock);
         s.crls.start();
         s.housekeeping.scheduleAtFixedRate(s::housekeeping, 1, 1, TimeUnit.SECONDS);
+        long every = material.config().logging().statsInterval().toMillis();
+        s.housekeeping.scheduleAtFixedRate(s::logStats, every, every, TimeUnit.MILLISECONDS);
         s.capture.start(s.dispatcher::offer);
         LOG.info("knock-server {} started: {} knock key(s), protecting {}", material.config().server().name(),
                 material.keys().size(), material.config().protect());
+        if (material.config().firewall().backend() == ServerConfig.FirewallBackend.LOG) {
+            LOG.warn("firewall backend 'log': grants are recorded, not enforced; set firewall.backend (nftables, "
+                    + "iptables or command) to protect {}", material.config().protect());
+        }
         return s;
     }
 
@@ -154,6 +162,22 @@ public final class KnockServer implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warn("housekeeping failed: {}", e.toString());
         }
+    }
+
+    private void logStats() {
+        try {
+            String line = stats.lineIfChanged();
+            if (line != null) {
+                LOG.info("stats: {}", line);
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("statistics failed: {}", e.toString());
+        }
+    }
+
+    /** The figures that the periodic statistics line logs. */
+    public String statsLine() {
+        return stats.line();
     }
 
     /** Closes the open grants of certificates a newly accepted CRL revokes. */
@@ -213,6 +237,11 @@ public final class KnockServer implements AutoCloseable {
         capture.close();
         dispatcher.close();
         housekeeping.shutdownNow();
+        try {
+            LOG.info("stats at stop: {}", stats.line());
+        } catch (RuntimeException e) {
+            LOG.debug("statistics at stop: {}", e.toString());
+        }
         crls.close();
         replay.close();
         firewall.close();

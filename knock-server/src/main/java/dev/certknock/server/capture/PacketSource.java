@@ -2,10 +2,11 @@ package dev.certknock.server.capture;
 
 import dev.certknock.server.pipeline.ReceivedDatagram;
 import java.io.IOException;
+import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * Where knock datagrams come from: a UDP socket here, pcap with the network-edge issue. A source
+ * Where knock datagrams come from: a UDP socket or a pcap capture. A source
  * hands each datagram to the sink and never blocks on it; it never sends anything.
  */
 public interface PacketSource extends AutoCloseable {
@@ -15,6 +16,14 @@ public interface PacketSource extends AutoCloseable {
 
     /** Datagrams received so far. */
     long received();
+
+    /**
+     * The source's figures by name, in a stable order, for the server's periodic statistics line (the
+     * kernel's capture drops among them, where the source has any).
+     */
+    default Map<String, Long> figures() {
+        return Map.of("received", received());
+    }
 
     @Override
     void close();

@@ -216,8 +216,12 @@ public record ServerConfig(
         }
     }
 
-    public record Logging(Path audit) {
-        static final Logging DEFAULT = new Logging(null);
+    public record Logging(Path audit, Duration statsInterval) {
+        static final Logging DEFAULT = new Logging(null, null);
+
+        public Logging {
+            statsInterval = atLeast("logging.statsInterval", statsInterval, Duration.ofMinutes(5), Duration.ofSeconds(1));
+        }
     }
 
     static Duration atLeast(String key, Duration value, Duration dflt, Duration min) {

@@ -82,6 +82,10 @@ class KnockServerEndToEndTest {
                 send(server.knockAddress(), f.knock(alice, ServerFixture.ssh(120)));
                 await("the revoked knock to be refused", () -> server.counters().dropped(DropReason.REVOKED) == 1);
                 assertThat(server.counters().accepted()).isEqualTo(1);
+                // The periodic statistics line carries the same figures, the capture's among them.
+                assertThat(server.statsLine()).startsWith("received 4, accepted 1, dropped {")
+                        .contains("REPLAY=1", "UNSUPPORTED_SUITE=1", "REVOKED=1", "stale-CRL issuers 0",
+                                "open grants 0", "capture {received=4}");
             }
 
             // After a restart the replayed datagram is still refused (the journal), a fresh knock by

@@ -8,6 +8,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
@@ -378,6 +379,21 @@ public final class PcapCapture implements PacketSource {
             m.put(r, skipped.get(r.ordinal()));
         }
         return Collections.unmodifiableMap(m);
+    }
+
+    @Override
+    public Map<String, Long> figures() {
+        CaptureStats s = stats();
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("frames", s.frames());
+        m.put("delivered", s.delivered());
+        m.put("refusedBySink", s.refusedBySink());
+        m.put("skipped", s.skipped());
+        m.put("kernelReceived", s.kernelReceived());
+        m.put("kernelDropped", s.kernelDropped());
+        m.put("interfaceDropped", s.interfaceDropped());
+        m.put("reopens", s.reopens());
+        return m;
     }
 
     /** The figures now, kernel counters included. */

@@ -186,6 +186,8 @@ class PcapCaptureIT {
         assertThat(stats.delivered()).isEqualTo(20);
         assertThat(stats.kernelReceived()).as("lo: out and in copies both pass the kernel filter").isEqualTo(40);
         assertThat(stats.capturing()).isFalse();
+        assertThat(capture.figures()).containsEntry("frames", 20L).containsEntry("delivered", 20L)
+                .containsEntry("kernelReceived", 40L).containsEntry("kernelDropped", 0L);
     }
 
     @Test

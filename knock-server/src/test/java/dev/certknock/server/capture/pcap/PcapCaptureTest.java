@@ -56,6 +56,8 @@ class PcapCaptureTest {
         assertThat(c.received()).isZero();
         assertThat(c.skipped()).hasSize(SkipReason.values().length).allSatisfy((r, n) -> assertThat(n).isZero());
         assertThat(c.stats()).isEqualTo(new CaptureStats(0, 0, 0, 0, 0, 0, 0, 0, false));
+        assertThat(c.figures()).containsOnlyKeys("frames", "delivered", "refusedBySink", "skipped", "kernelReceived",
+                "kernelDropped", "interfaceDropped", "reopens").allSatisfy((k, n) -> assertThat(n).isZero());
         c.close();
         c.close();
         assertThatThrownBy(() -> c.start(d -> true)).isInstanceOf(IllegalStateException.class);
