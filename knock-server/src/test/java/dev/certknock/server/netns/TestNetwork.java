@@ -46,6 +46,18 @@ public final class TestNetwork implements AutoCloseable {
         }
     }
 
+    /** Skips the calling test unless pcap4j can load libpcap (the server captures with it). */
+    public static void requireLibpcap() {
+        String version;
+        try {
+            version = org.pcap4j.core.Pcaps.libVersion();
+        } catch (LinkageError e) { // UnsatisfiedLinkError and the like when the library is absent
+            version = "not loadable: " + e;
+        }
+        assumeTrue(version.startsWith("libpcap"), "skipped: libpcap is not loadable (" + version
+                + "; .ci/run installs libpcap0.8)");
+    }
+
     public static TestNetwork create() throws IOException, InterruptedException {
         TestNetwork n = new TestNetwork(Integer.toHexString(ThreadLocalRandom.current().nextInt(0x100000, 0xffffff)));
         try {
