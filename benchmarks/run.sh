@@ -2,7 +2,7 @@
 # Runs the certknock JMH benchmarks with bounded defaults, prints JMH's table and a comparison with
 # the crypto ceiling, and keeps the JSON results and the full log in benchmarks/results/.
 #
-#   benchmarks/run.sh                         everything, about 5 minutes
+#   benchmarks/run.sh                         everything, about 6 minutes
 #   benchmarks/run.sh KnockBenchmark          only benchmarks matching a regular expression
 #   benchmarks/run.sh -p keys=P256/P256 -i 5  JMH options; given ones replace the defaults below
 #   benchmarks/run.sh --rebuild ...           rebuild the jar first
