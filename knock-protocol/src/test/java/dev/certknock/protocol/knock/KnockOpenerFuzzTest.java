@@ -6,36 +6,56 @@ import com.code_intelligence.jazzer.junit.FuzzTest;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayInputStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyFactory;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 /**
  * Fuzz targets for the knock opener. In a plain {@code mvn test} Jazzer runs the committed inputs under
- * src/test/resources (regression mode); {@code JAZZER_FUZZ=1} fuzzes. The server key is the first test
- * vector's, so the committed valid datagrams really open.
+ * src/test/resources (regression mode); {@code JAZZER_FUZZ=1} fuzzes. The opener holds the server keys of all
+ * the test vectors (P-256 and X25519), so the committed valid datagrams really open, each under its own key.
  */
 class KnockOpenerFuzzTest {
 
+    private static final Path VECTORS = Path.of("../testdata/knock-v1-vectors.json");
+    private static final Path SEEDS = Path.of(
+            "src/test/resources/dev/certknock/protocol/knock/KnockOpenerFuzzTestInputs/anyDatagram");
+    private static final HexFormat HEX = HexFormat.of();
+
+    private static final JsonNode VECTOR_LIST;
+    /** The first vector's key (P-256): anySealedContent seals to it. */
     private static final ServerPrivateKey KEY;
     private static final KnockOpener OPENER;
     private static final byte[] IKM_E = new byte[32];
 
     static {
         try {
-            JsonNode v = new ObjectMapper().readTree(Path.of("../testdata/knock-v1-vectors.json").toFile()).get("vectors").get(0);
-            HexFormat hex = HexFormat.of();
-            X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
-                    .generateCertificate(new ByteArrayInputStream(hex.parseHex(v.get("serverCertificate").asText())));
-            KEY = ServerPrivateKey.of(KeyFactory.getInstance("EC").generatePrivate(
-                    new PKCS8EncodedKeySpec(hex.parseHex(v.get("serverPrivateKey").asText()))), cert);
-            OPENER = KnockOpener.of(KEY);
+            VECTOR_LIST = new ObjectMapper().readTree(VECTORS.toFile()).get("vectors");
+            List<ServerPrivateKey> keys = new ArrayList<>();
+            for (JsonNode v : VECTOR_LIST) {
+                keys.add(serverKey(v));
+            }
+            KEY = keys.get(0);
+            OPENER = KnockOpener.of(keys);
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
         }
+    }
+
+    private static ServerPrivateKey serverKey(JsonNode v) throws Exception {
+        X509Certificate cert = (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(HEX.parseHex(v.get("serverCertificate").asText())));
+        // The certificate's key algorithm is "EC" for P-256 and "XDH" (or "X25519") for X25519 knock keys.
+        String algorithm = cert.getPublicKey().getAlgorithm().equals("EC") ? "EC" : "X25519";
+        return ServerPrivateKey.of(KeyFactory.getInstance(algorithm).generatePrivate(
+                new PKCS8EncodedKeySpec(HEX.parseHex(v.get("serverPrivateKey").asText()))), cert);
     }
 
     /** Any datagram: the only outcomes are an opened knock or a rejection, never another exception. */
@@ -46,6 +66,20 @@ class KnockOpenerFuzzTest {
             // Only genuinely signed knocks open: re-opening gives the same content.
             assertThat(OPENER.tryOpen(datagram)).isInstanceOf(OpenResult.Opened.class);
             assertThat(opened.knock().content().grants()).isNotEmpty();
+        }
+    }
+
+    /**
+     * The committed seeds vector0..vector2 are the test vectors' datagrams and open under the fuzz opener, so
+     * regression runs and fuzzing start past the key look-up and HPKE for every suite, not only vector 0's.
+     */
+    @Test
+    void everyCommittedVectorSeedOpens() throws Exception {
+        assertThat(VECTOR_LIST).hasSize(3);
+        for (int i = 0; i < VECTOR_LIST.size(); i++) {
+            byte[] seed = Files.readAllBytes(SEEDS.resolve("vector" + i));
+            assertThat(HEX.formatHex(seed)).as("seed vector%d", i).isEqualTo(VECTOR_LIST.get(i).get("datagram").asText());
+            assertThat(OPENER.tryOpen(seed)).as("seed vector%d", i).isInstanceOf(OpenResult.Opened.class);
         }
     }
 
