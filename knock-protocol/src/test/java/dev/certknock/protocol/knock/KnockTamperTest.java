@@ -167,16 +167,29 @@ class KnockTamperTest {
                 .isEqualTo(RejectReason.DECRYPTION_FAILED);
     }
 
+    /**
+     * Content shorter than the smallest knock's makes a datagram shorter than the smallest frame, refused as
+     * TRUNCATED before any cryptography. From that size on the content opens and the decoder, which takes the
+     * last 64 bytes as the signature and checks every length against what remains before it, refuses it as
+     * MALFORMED_CONTENT wherever it was cut (grants, addresses, certificate length or DER), before any
+     * certificate parsing or signature check; one byte too many is "trailing bytes before the signature".
+     */
     @Test
     void truncatedContentAtEveryLengthIsMalformed() {
         for (int n = 0; n < plaintext.length; n++) {
-            byte[] d = KnockSealer.sealRawForTest(f.serverKey.publicKey(), IKM_E, java.util.Arrays.copyOf(plaintext, n));
-            assertThat(f.opener().tryOpen(d)).as("content length %d", n).isInstanceOf(OpenResult.Rejected.class);
+            int length = n;
+            RejectReason expected = length < KnockFormat.MIN_PLAINTEXT_SIZE ? RejectReason.TRUNCATED : RejectReason.MALFORMED_CONTENT;
+            byte[] d = KnockSealer.sealRawForTest(f.serverKey.publicKey(), IKM_E, java.util.Arrays.copyOf(plaintext, length));
+            assertThat(f.opener().tryOpen(d)).as("content length %d", length).isInstanceOfSatisfying(OpenResult.Rejected.class,
+                    r -> assertThat(r.reason()).as("content length %d: %s", length, r.detail()).isEqualTo(expected));
         }
+        // The boundary is the smallest knock: 30-byte prefix, one grant, certificate count, a length, one DER byte, signature.
+        assertThat(KnockFormat.MIN_PLAINTEXT_SIZE).isEqualTo(103).isLessThan(plaintext.length);
         byte[] longer = java.util.Arrays.copyOf(plaintext, plaintext.length + 1);
-        assertThat(((OpenResult.Rejected) f.opener().tryOpen(
-                KnockSealer.sealRawForTest(f.serverKey.publicKey(), IKM_E, longer))).reason())
-                .isIn(RejectReason.MALFORMED_CONTENT, RejectReason.BAD_SIGNATURE);
+        OpenResult.Rejected trailing = (OpenResult.Rejected) f.opener().tryOpen(
+                KnockSealer.sealRawForTest(f.serverKey.publicKey(), IKM_E, longer));
+        assertThat(trailing.reason()).isEqualTo(RejectReason.MALFORMED_CONTENT);
+        assertThat(trailing.detail()).isEqualTo("MALFORMED_CONTENT: trailing bytes before the signature");
     }
 
     @Test
