@@ -9,6 +9,8 @@ import dev.certknock.server.pipeline.Verdict;
 import java.io.IOException;
 import java.io.Writer;
 import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,32 +23,127 @@ import org.slf4j.LoggerFactory;
 /**
  * The audit log: one JSON object per line for every accepted knock, grant opened and closed, CRL event,
  * and dropped knock (drops limited to {@code dropsPerSecond} lines, the rest counted in the next line's
- * {@code suppressed}). Times are UTC ISO-8601. Thread-safe; flushed after each line.
+ * {@code suppressed}). Times are UTC ISO-8601. Thread-safe; each line is written with one write call.
+ * A failed write loses its line (counted in {@link #lostLines()}) and never stops the server: one WARN
+ * when writing starts to fail, one INFO when it works again.
  */
 public final class AuditLog implements KnockEventListener, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final Writer out;
+    /** The file written, or null when writing to a caller's {@link Writer} (never reopened). */
+    private final Path file;
+    private final Writer writer;
     private final Clock clock;
     private final int dropsPerSecond;
     private long dropSecond = -1;
     private int dropsInSecond;
     private long suppressed;
+    /** The open file; null when reopening it failed, until a reopen works. Guarded by this. */
+    private FileChannel channel;
+    /** True from a failed write until a write succeeds again. Guarded by this. */
+    private boolean failing;
+    /** Lines lost since {@link #failing} became true. Guarded by this. */
+    private long lostSinceFailing;
+    private long lostTotal;
+    private boolean closed;
 
+    /** An audit log written to {@code out}, flushed after each line; a failed write is retried on the same writer. */
     public AuditLog(Writer out, Clock clock, int dropsPerSecond) {
-        this.out = out;
+        this(null, null, out, clock, dropsPerSecond);
+    }
+
+    private AuditLog(Path file, FileChannel channel, Writer writer, Clock clock, int dropsPerSecond) {
+        this.file = file;
+        this.channel = channel;
+        this.writer = writer;
         this.clock = clock;
         this.dropsPerSecond = dropsPerSecond;
     }
 
+    /**
+     * An audit log appended to {@code file} (created with its parent directories), 20 drop lines a
+     * second. When a write fails (disk full, I/O error, a FIFO without a reader), the line is lost and
+     * counted, and each next line tries again: by reopening the path when it is a regular file or
+     * missing (so a replaced or deleted file is written anew), else on the file already open. One WARN
+     * when writing starts to fail, one INFO when it works again, nothing per lost line above DEBUG.
+     *
+     * @throws IOException when the file cannot be opened now
+     */
     public static AuditLog open(Path file, Clock clock) throws IOException {
+        return open(file, clock, 20);
+    }
+
+    /** As {@link #open(Path, Clock)}, with another limit of drop lines a second. */
+    public static AuditLog open(Path file, Clock clock, int dropsPerSecond) throws IOException {
         if (file.getParent() != null) {
             Files.createDirectories(file.getParent());
         }
-        return new AuditLog(Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND, StandardOpenOption.WRITE), clock, 20);
+        return new AuditLog(file, openChannel(file), null, clock, dropsPerSecond);
+    }
+
+    /**
+     * Opens the file for appending. If it ends in the middle of a line (a write failed or the server
+     * died half-way), a newline is appended first, so that the next line is whole.
+     */
+    private static FileChannel openChannel(Path file) throws IOException {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.APPEND);
+        try {
+            if (Files.isRegularFile(file) && !endsWithNewline(file)) {
+                writeFully(ch, ByteBuffer.wrap(new byte[] {'\n'}));
+            }
+            return ch;
+        } catch (IOException | RuntimeException e) {
+            closeQuietly(ch);
+            throw e;
+        }
+    }
+
+    /**
+     * Whether a failing log may reopen its path: only a regular file or a missing one. Anything else
+     * (a directory, a FIFO, a device) is not opened again: opening a FIFO without a reader would block
+     * every thread that logs an event. The file already open is retried instead (a FIFO works again
+     * once a reader comes back).
+     */
+    private static boolean reopenable(Path file) {
+        return Files.isRegularFile(file) || Files.notExists(file);
+    }
+
+    private static boolean endsWithNewline(Path file) throws IOException {
+        try (FileChannel r = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = r.size();
+            if (size == 0) {
+                return true;
+            }
+            ByteBuffer last = ByteBuffer.allocate(1);
+            return r.read(last, size - 1) == 1 && last.get(0) == '\n';
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer bytes) throws IOException {
+        while (bytes.hasRemaining()) {
+            ch.write(bytes);
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException e) {
+            // Closing releases the descriptor even when it reports an error: nothing more to do.
+        }
+    }
+
+    /** Lines that could not be written since this log was opened. */
+    public synchronized long lostLines() {
+        return lostTotal;
+    }
+
+    /** True from a failed write until a write succeeds again. */
+    public synchronized boolean failing() {
+        return failing;
     }
 
     private ObjectNode event(String kind) {
@@ -146,17 +243,74 @@ public final class AuditLog implements KnockEventListener, AutoCloseable {
     }
 
     private synchronized void write(ObjectNode n) {
-        try {
-            out.write(JSON.writeValueAsString(n));
-            out.write('\n');
-            out.flush();
-        } catch (IOException e) {
-            LOG.warn("cannot write the audit log: {}", e.toString());
+        if (closed) {
+            LOG.debug("audit log closed: {} event not written", n.path("event").asText());
+            return;
         }
+        try {
+            String line = JSON.writeValueAsString(n) + "\n";
+            if (file == null) {
+                writer.write(line);
+                writer.flush();
+            } else {
+                if (failing && reopenable(file)) {
+                    if (channel != null) {
+                        closeQuietly(channel);
+                        channel = null;
+                    }
+                    channel = openChannel(file);
+                }
+                if (channel == null) {
+                    throw new IOException(file + " is not a regular file any more: not reopened");
+                }
+                writeFully(channel, StandardCharsets.UTF_8.encode(line));
+            }
+        } catch (IOException e) {
+            failed(e);
+            return;
+        }
+        if (failing) {
+            failing = false;
+            LOG.info("audit log {} is written again; {} lines were lost while it could not be written", where(),
+                    lostSinceFailing);
+            lostSinceFailing = 0;
+        }
+    }
+
+    /**
+     * One WARN when writing starts to fail, then only DEBUG: what is written here is partly caused by
+     * attackers (drops), so a broken audit file must not turn each junk packet into a WARN.
+     */
+    private void failed(IOException e) {
+        lostTotal++;
+        lostSinceFailing++;
+        if (!failing) {
+            failing = true;
+            LOG.warn("cannot write the audit log {} ({}): audit lines are lost until it can be written again{}; "
+                    + "further failures are counted, not logged", where(), e.toString(),
+                    file == null ? "" : " (each line tries again)");
+        } else {
+            LOG.debug("audit log {} still cannot be written ({}); {} lines lost", where(), e.toString(),
+                    lostSinceFailing);
+        }
+    }
+
+    private String where() {
+        return file == null ? "(writer)" : file.toString();
     }
 
     @Override
     public synchronized void close() throws IOException {
-        out.close();
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (file == null) {
+            writer.close();
+        } else if (channel != null) {
+            FileChannel ch = channel;
+            channel = null;
+            ch.close();
+        }
     }
 }
