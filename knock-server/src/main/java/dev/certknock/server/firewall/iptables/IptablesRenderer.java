@@ -21,7 +21,8 @@ import javax.security.auth.x500.X500Principal;
  * <p>What it sets up, per address family: an ipset ({@code certknock4} / {@code certknock6}, type
  * {@code hash:ip,port}, with timeout and comment support) and a chain {@value #CHAIN} that INPUT jumps to
  * first. The chain drops the knock port (the host stays silent), accepts established and related traffic
- * (connections survive their grant), accepts IPv6 neighbour discovery, accepts packets whose source address,
+ * (connections survive their grant), accepts the loopback interface (as the nftables backend does: the
+ * host may reach its own services), accepts IPv6 neighbour discovery, accepts packets whose source address,
  * protocol and destination port are in the set, and drops (or rejects) the protected ports. Everything else
  * returns to INPUT untouched. Each set element carries its own timeout, so the kernel closes a grant on time
  * even if the server is dead; adding with {@code -exist} refreshes the timeout of an element that is already
@@ -160,6 +161,7 @@ public final class IptablesRenderer {
         String a = "-A " + CHAIN + " ";
         sb.append(a).append("-p udp -m udp --dport ").append(settings.knockPort()).append(" -j DROP\n");
         sb.append(a).append("-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n");
+        sb.append(a).append("-i lo -j ACCEPT\n"); // as the nftables backend: the host may reach its own services
         if (f == Family.V6) {
             for (String type : List.of("133", "134", "135", "136")) {
                 sb.append(a).append("-p ipv6-icmp -m icmp6 --icmpv6-type ").append(type).append(" -j ACCEPT\n");
