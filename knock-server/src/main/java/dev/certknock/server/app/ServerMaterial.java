@@ -53,7 +53,50 @@ public record ServerMaterial(ServerConfig config, Path configFile, List<ServerPr
         for (int i = 0; i < config.trust().intermediates().size(); i++) {
             intermediates.addAll(certificates(configFile, "/trust/intermediates/" + i, config.trust().intermediates().get(i)));
         }
+        checkStatePaths(configFile, config);
         return new ServerMaterial(config, configFile, keys, new TrustStore(anchors, intermediates));
+    }
+
+    /**
+     * The files and directories the server writes must be writable (or creatable) now, so that
+     * {@code check-config} finds a wrong path or owner, at its line in the configuration, before a start
+     * that would fail later.
+     */
+    private static void checkStatePaths(Path configFile, ServerConfig config) throws ConfigException {
+        checkWritable(configFile, "/knock/replayJournal", config.knock().replayJournal(), false);
+        checkWritable(configFile, "/crl/cacheDir", config.crl().cacheDir(), true);
+        if (config.logging().audit() != null) {
+            checkWritable(configFile, "/logging/audit", config.logging().audit(), false);
+        }
+        if (config.firewall().backend() == ServerConfig.FirewallBackend.COMMAND) {
+            checkWritable(configFile, "/firewall/command/stateFile", config.firewall().command().stateFile(), false);
+        }
+    }
+
+    static void checkWritable(Path configFile, String pointer, Path path, boolean directory) throws ConfigException {
+        Path p = path.toAbsolutePath();
+        String kind = directory ? "directory" : "file";
+        if (Files.exists(p)) {
+            if (directory ? !Files.isDirectory(p) : !Files.isRegularFile(p)) {
+                throw ConfigLoader.at(configFile, pointer, p + " exists but is not a " + (directory ? "directory"
+                        : "regular file") + ": remove it or choose another path", null);
+            }
+            if (!Files.isWritable(p)) {
+                throw ConfigLoader.at(configFile, pointer, "the " + kind + " " + p + " is not writable by this user: "
+                        + "give the server's user write access (owner or mode) or choose another path", null);
+            }
+            return;
+        }
+        Path ancestor = p.getParent();
+        while (ancestor != null && !Files.exists(ancestor)) {
+            ancestor = ancestor.getParent();
+        }
+        if (ancestor == null || !Files.isDirectory(ancestor) || !Files.isWritable(ancestor)) {
+            throw ConfigLoader.at(configFile, pointer, "cannot create the " + kind + " " + p + ": "
+                    + (ancestor == null ? "no existing parent" : ancestor + " is not a writable directory")
+                    + "; create it for the server's user (e.g. /var/lib/certknock, owned by that user) or choose "
+                    + "another path", null);
+        }
     }
 
     private static List<ServerPrivateKey> loadIdentity(Path configFile, String pointer, ServerConfig.Identity id,

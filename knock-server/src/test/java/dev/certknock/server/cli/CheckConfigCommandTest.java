@@ -7,8 +7,11 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class CheckConfigCommandTest {
 
@@ -62,5 +65,36 @@ class CheckConfigCommandTest {
         Files.writeString(config, "server: [unclosed\n");
         assertThat(run("check-config", config.toString())).isEqualTo(3);
         assertThat(err.toString()).contains("bad.yaml:");
+    }
+
+    private static int lineOf(Path config, String text) throws Exception {
+        List<String> lines = Files.readAllLines(config);
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains(text)) {
+                return i + 1;
+            }
+        }
+        throw new AssertionError(text + " not in " + config);
+    }
+
+    /** State paths that the server could not write are found by check-config, at their line. */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', value = {
+            "the replay journal is a directory | replayJournal: replay.journal | replayJournal: state-dir | is not a regular file",
+            "the CRL cache is a file           | cacheDir: crl-cache           | cacheDir: plain-file     | is not a directory",
+            "the audit log is a FIFO           | '#audit'                      | fifo                     | is not a regular file",
+            "a parent is a file                | replayJournal: replay.journal | replayJournal: plain-file/replay.journal | is not a writable directory"})
+    void anUnusableStatePathNamesItsLine(String what, String from, String to, String message) throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "logging:\n  audit: audit.jsonl\n");
+        Files.createDirectories(dir.resolve("state-dir"));
+        Files.writeString(dir.resolve("plain-file"), "x");
+        Process mkfifo = new ProcessBuilder("mkfifo", dir.resolve("fifo").toString()).inheritIO().start();
+        assertThat(mkfifo.waitFor()).isZero();
+        String text = Files.readString(config);
+        text = from.equals("#audit") ? text.replace("audit: audit.jsonl", "audit: fifo") : text.replace(from, to);
+        Files.writeString(config, text);
+        int line = lineOf(config, from.equals("#audit") ? "audit: fifo" : to);
+        assertThat(run("check-config", config.toString())).as(what).isEqualTo(3);
+        assertThat(err.toString()).contains(config + ":" + line + ":").contains(message);
     }
 }
