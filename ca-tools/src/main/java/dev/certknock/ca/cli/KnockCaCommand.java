@@ -1,6 +1,7 @@
 package dev.certknock.ca.cli;
 
 import dev.certknock.cli.CommandRunner;
+import dev.certknock.cli.GenerateManPageCommand;
 import dev.certknock.cli.ManifestVersionProvider;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
@@ -14,10 +15,10 @@ import picocli.CommandLine.Spec;
         description = "Issues certknock client certificates with port grants and server certificates with knock keys, revokes them and publishes CRLs.",
         subcommands = {InitCommand.class, IssueServerCommand.class, IssueClientCommand.class, CsrCommand.class,
             BundleCommand.class, RevokeCommand.class, CrlCommand.class, ListCommand.class, InspectCommand.class,
-            AutoComplete.GenerateCompletion.class},
+            AutoComplete.GenerateCompletion.class, GenerateManPageCommand.class},
         footer = {"%nThe CA directory comes from --dir, else $KNOCK_CA_DIR, else the current directory.",
             "Passwords come from --*-password-file FILE, --*-password-env NAME, or a prompt without echo; never from the command line.",
-            "Shell completion: source <(knock-ca generate-completion)",
+            "Shell completion: source <(knock-ca generate-completion); man pages: knock-ca generate-man-page --dir DIR",
             "Documentation: docs/CA.md in the certknock repository."})
 public final class KnockCaCommand implements Callable<Integer> {
 

@@ -4,12 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 import picocli.AutoComplete;
 import picocli.CommandLine;
-import picocli.codegen.docgen.manpage.ManPageGenerator;
 
 /**
  * Every command's --help has examples and the exit codes; the man pages (AsciiDoc, under target/man) and the
@@ -41,13 +41,12 @@ class HelpAndDocsTest {
     }
 
     @Test
-    void manPagesFromTheModel() throws Exception {
-        Path dir = Files.createDirectories(Path.of("target", "man"));
-        CommandLine cl = new CommandLine(new KnockCaCommand());
-        int code = ManPageGenerator.generateManPage(dir.toFile(), null, new boolean[0], true, cl.getCommandSpec());
-        assertThat(code).isZero();
-        assertThat(Files.readString(dir.resolve("knock-ca.adoc"))).contains(":doctype: manpage").contains("knock-ca-issue-client");
-        assertThat(Files.readString(dir.resolve("knock-ca-issue-client.adoc"))).contains("*--grant*").contains("Examples");
-        assertThat(Files.readString(dir.resolve("knock-ca-crl.adoc"))).contains("Exit codes");
+    void manPagesFromTheModel(@TempDir Path dir) throws Exception {
+        Path man = dir.resolve("man");
+        CaTestSupport.Result r = CaTestSupport.run("generate-man-page", "--dir", man.toString()).ok();
+        assertThat(r.out()).contains("asciidoctor -b manpage");
+        assertThat(Files.readString(man.resolve("knock-ca.adoc"))).contains(":doctype: manpage").contains("knock-ca-issue-client");
+        assertThat(Files.readString(man.resolve("knock-ca-issue-client.adoc"))).contains("*--grant*").contains("Examples");
+        assertThat(Files.readString(man.resolve("knock-ca-crl.adoc"))).contains("Exit codes");
     }
 }

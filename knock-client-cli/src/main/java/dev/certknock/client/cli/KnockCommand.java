@@ -2,6 +2,7 @@ package dev.certknock.client.cli;
 
 import dev.certknock.cli.CommandRunner;
 import dev.certknock.cli.ExitCodes;
+import dev.certknock.cli.GenerateManPageCommand;
 import dev.certknock.cli.ManifestVersionProvider;
 import dev.certknock.cli.UserException;
 import dev.certknock.client.cli.target.TargetCommand;

@@ -1,15 +1,18 @@
 package dev.certknock.server.cli;
 
 import dev.certknock.cli.CommandRunner;
+import dev.certknock.cli.GenerateManPageCommand;
 import dev.certknock.cli.ManifestVersionProvider;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import picocli.AutoComplete;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code knock-server}: the certknock server. */
-@Command(name = "knock-server", mixinStandardHelpOptions = true, subcommands = {RunCommand.class, CheckConfigCommand.class, VerifyCommand.class}, versionProvider = ManifestVersionProvider.class,
+@Command(name = "knock-server", mixinStandardHelpOptions = true, subcommands = {RunCommand.class, CheckConfigCommand.class, VerifyCommand.class,
+        AutoComplete.GenerateCompletion.class, GenerateManPageCommand.class}, versionProvider = ManifestVersionProvider.class,
         description = "Validates knock packets against trust anchors and CRLs and opens the granted ports in the firewall for a limited time.",
         footer = "%nDocumentation: README.md and docs/ in the certknock repository.")
 public final class KnockServerCommand implements Callable<Integer> {

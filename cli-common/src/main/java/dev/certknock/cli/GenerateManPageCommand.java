@@ -1,7 +1,5 @@
-package dev.certknock.client.cli;
+package dev.certknock.cli;
 
-import dev.certknock.cli.ExitCodes;
-import dev.certknock.cli.UserException;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -14,11 +12,12 @@ import picocli.CommandLine.Spec;
 import picocli.codegen.docgen.manpage.ManPageGenerator;
 
 /**
- * {@code knock generate-man-page}: writes the man pages of knock and its subcommands as AsciiDoc, from the same
- * picocli model as --help (turn them into roff with {@code asciidoctor -b manpage}). Hidden: a packaging tool.
+ * {@code generate-man-page}, a hidden subcommand of each certknock program: writes the man pages of the program
+ * and its subcommands as AsciiDoc, from the same picocli model as --help (turn them into roff with
+ * {@code asciidoctor -b manpage}). Hidden: a packaging tool.
  */
 @Command(name = "generate-man-page", hidden = true, mixinStandardHelpOptions = true,
-        description = "Writes AsciiDoc man pages for knock and its subcommands into a directory.")
+        description = "Writes AsciiDoc man pages for this program and its subcommands into a directory.")
 public final class GenerateManPageCommand implements Callable<Integer> {
 
     @Spec
