@@ -14,6 +14,7 @@ import dev.certknock.server.trust.TrustStore;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.security.cert.X509CRL;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.List;
 
@@ -31,6 +32,17 @@ final class PipelineHarness {
     final KnockPipeline pipeline;
 
     PipelineHarness(ServerFixture f, String extraYaml) throws Exception {
+        this(f, extraYaml, List.of(), 10_000, 10_000);
+    }
+
+    /**
+     * @param intermediates intermediate CA certificates the server holds (trusted for path building,
+     *     and their CRLs accepted)
+     * @param replayCapacity the replay guard's capacity
+     * @param firewallEntries the most port ranges the log firewall holds open
+     */
+    PipelineHarness(ServerFixture f, String extraYaml, List<X509Certificate> intermediates, int replayCapacity,
+            int firewallEntries) throws Exception {
         this.f = f;
         this.config = ConfigLoader.parse(Path.of("test.yaml"), """
                 server:
@@ -42,12 +54,12 @@ final class PipelineHarness {
                 """.formatted(ServerFixture.SERVER_NAME)
                 + (extraYaml.contains("limits:") ? "" : "limits:\n  perSourcePerSecond: 1000\n  perSourceBurst: 1000\n")
                 + extraYaml, Path.of("/tmp"));
-        this.crls = new CrlStore(List.of(f.ca.certificate()), f.clock, config.crl().staleGrace());
-        this.replay = ReplayGuard.inMemory(config.knock().timestampWindow(), 10_000, f.clock);
+        TrustStore trust = new TrustStore(List.of(f.ca.certificate()), intermediates);
+        this.crls = new CrlStore(trust.caCertificates(), f.clock, config.crl().staleGrace());
+        this.replay = ReplayGuard.inMemory(config.knock().timestampWindow(), replayCapacity, f.clock);
         KnockEventListener listener = KnockEventListener.composite(List.of(counters));
-        this.firewall = new LogFirewall(f.clock, listener, 10_000);
-        ChainValidator chains = new ChainValidator(new TrustStore(List.of(f.ca.certificate()), List.of()),
-                crls::generation, 1000);
+        this.firewall = new LogFirewall(f.clock, listener, firewallEntries);
+        ChainValidator chains = new ChainValidator(trust, crls::generation, 1000);
         var parts = new PipelineFactory.Parts(config, KnockOpener.of(f.serverKey), chains, crls, replay, firewall, f.clock);
         this.pipeline = new KnockPipeline(PipelineFactory.live(parts), listener, f.clock);
     }
