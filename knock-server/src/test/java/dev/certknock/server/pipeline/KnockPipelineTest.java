@@ -1,6 +1,7 @@
 package dev.certknock.server.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
 
 import dev.certknock.protocol.grant.CertknockGrants;
 import dev.certknock.protocol.grant.CertknockOids;
@@ -14,37 +15,87 @@ import dev.certknock.protocol.knock.KnockSigners;
 import dev.certknock.protocol.knock.ServerPublicKey;
 import dev.certknock.protocol.knock.SignatureScheme;
 import dev.certknock.server.ServerFixture;
+import dev.certknock.server.crl.CrlUpdate;
+import dev.certknock.server.firewall.LogFirewall;
 import dev.certknock.testing.pki.IssuedCertificate;
+import dev.certknock.testing.pki.KeyType;
 import dev.certknock.testing.pki.TestCa;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.security.cert.X509CRL;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.stream.Stream;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.crypto.hpke.HPKE;
+import org.bouncycastle.crypto.hpke.HPKEContextWithEncapsulation;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * One case per drop reason, each built with the test PKI: dropped with its reason, no grant, and the
- * server still serves a valid knock afterwards.
+ * One case per drop reason, each built with the test PKI and sent through the live pipeline: dropped
+ * with its reason, no grant, counted once, nothing logged above DEBUG, and the server still serves a
+ * valid knock afterwards.
  */
 class KnockPipelineTest {
 
     private static final CertknockGrants SSH = CertknockGrants.of(PortGrant.parse("tcp/22"))
             .withMaxOpenSeconds(300).withServers(List.of(ServerFixture.SERVER_NAME));
 
-    /** A case: given the fixture and harness, the datagram to send. */
-    private record Case(String name, DropReason expected, Function<PipelineHarness, byte[]> datagram) {
+    /** Makes the harness a case runs in. */
+    @FunctionalInterface
+    private interface HarnessMaker {
+        PipelineHarness make(ServerFixture f) throws Exception;
+    }
+
+    /** The usual harness: default configuration, the CA's CRL in force. */
+    private static final HarnessMaker WITH_CRL = f -> new PipelineHarness(f).withCrl(f.ca.crl().build());
+
+    /**
+     * A case: the harness it runs in, the datagram to send (made after any state the case needs), the
+     * reason it must be dropped for, and what puts the server back in a state to accept a knock (a
+     * fresh CRL after a stale one, time for a budget to refill), which the drop itself must not need.
+     *
+     * @param operatorWarning the one logger allowed a WARN for this drop (a firewall failure is the
+     *     operator's problem, and a knock reaches the firewall only after full authentication), or null:
+     *     nothing above DEBUG
+     */
+    private record Case(String name, DropReason expected, HarnessMaker harness, Function<PipelineHarness, byte[]> datagram,
+            Consumer<PipelineHarness> repair, String operatorWarning) {
+        Case(String name, DropReason expected, Function<PipelineHarness, byte[]> datagram) {
+            this(name, expected, WITH_CRL, datagram, h -> { }, null);
+        }
+
+        Case in(HarnessMaker maker) {
+            return new Case(name, expected, maker, datagram, repair, operatorWarning);
+        }
+
+        Case repairedBy(Consumer<PipelineHarness> r) {
+            return new Case(name, expected, harness, datagram, r, operatorWarning);
+        }
+
+        Case warnsOnceFrom(Class<?> logger) {
+            return new Case(name, expected, harness, datagram, repair, logger.getName());
+        }
+
         @Override
         public String toString() {
             return name;
@@ -57,6 +108,16 @@ class KnockPipelineTest {
 
     private static byte[] clientWith(PipelineHarness h, CertknockGrants grants, KnockRequest request) {
         return knockBy(h, ServerFixture.client(h.f.ca, "alice", grants).build(), request);
+    }
+
+    private static Verdict.Accepted accepted(PipelineHarness h, byte[] datagram) {
+        Verdict v = h.process(datagram);
+        assertThat(v).as("set-up knock").isInstanceOf(Verdict.Accepted.class);
+        return (Verdict.Accepted) v;
+    }
+
+    private static void offerRejected(PipelineHarness h, X509CRL crl, String origin) {
+        assertThat(h.crls.offer(PipelineHarness.encoded(crl), origin)).isInstanceOf(CrlUpdate.Rejected.class);
     }
 
     static Stream<Arguments> cases() {
@@ -142,8 +203,139 @@ class KnockPipelineTest {
                     byte[] d = knockBy(h, h.f.client("alice").build(), ssh);
                     d[0] = 2;
                     return d;
-                }));
+                }),
+                new Case("unknown suite", DropReason.UNSUPPORTED_SUITE, h -> {
+                    byte[] d = knockBy(h, h.f.client("alice").build(), ssh);
+                    d[1] = 0x7F;
+                    return d;
+                }),
+                new Case("suite byte of the other key type (X25519 for a P-256 key)", DropReason.UNKNOWN_SERVER_KEY, h -> {
+                    byte[] d = knockBy(h, h.f.client("alice").build(), ssh);
+                    d[1] = 0x02;
+                    return d;
+                }),
+                new Case("well sealed, content malformed (duration 0)", DropReason.MALFORMED_CONTENT,
+                        h -> sealRaw(h, content(h, 0, h.f.client("alice").build().encoded()))),
+                new Case("well sealed, certificate not exactly DER (a trailing byte)", DropReason.MALFORMED_CERTIFICATE, h -> {
+                    byte[] der = h.f.client("alice").build().encoded();
+                    return sealRaw(h, content(h, 60, java.util.Arrays.copyOf(der, der.length + 1)));
+                }),
+                new Case("valid RSA client certificate: no knock signature scheme", DropReason.UNSUPPORTED_SIGNATURE_KEY,
+                        h -> sealRaw(h, content(h, 60, h.f.client("rsa").keyType(KeyType.RSA2048).build().encoded()))),
+                new Case("source over its rate", DropReason.SOURCE_RATE_LIMITED, h -> {
+                    accepted(h, knockBy(h, h.f.client("alice").build(), ssh));
+                    return knockBy(h, h.f.client("alice").build(), ssh);
+                }).in(f -> new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1\n  perSourceBurst: 1\n")
+                        .withCrl(f.ca.crl().build()))
+                        .repairedBy(h -> h.advance(Duration.ofSeconds(1))),
+                new Case("global public-key budget spent", DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED, h -> {
+                    // A datagram that fails HPKE open has still cost one public-key operation.
+                    byte[] d = knockBy(h, h.f.client("alice").build(), ssh);
+                    assertThat(reason(h.process(java.util.Arrays.copyOf(d, d.length - 1)))).isEqualTo(DropReason.DECRYPTION_FAILED);
+                    return knockBy(h, h.f.client("alice").build(), ssh);
+                }).in(f -> new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1000\n  perSourceBurst: 1000\n"
+                        + "  publicKeyOpsPerSecond: 1\n").withCrl(f.ca.crl().build()))
+                        .repairedBy(h -> h.advance(Duration.ofSeconds(1))),
+                new Case("replay cache full", DropReason.REPLAY_CACHE_FULL, h -> {
+                    accepted(h, knockBy(h, h.f.client("alice").build(), ssh));
+                    return knockBy(h, h.f.client("carol").build(), ssh);
+                }).in(f -> new PipelineHarness(f, "", List.of(), 1, 10_000).withCrl(f.ca.crl().build()))
+                        // alice's entry expires after the window (30 s) and the margin (5 s)
+                        .repairedBy(h -> h.advance(Duration.ofSeconds(36))),
+                new Case("firewall refuses the grant (table full)", DropReason.FIREWALL_FAILED, h -> {
+                    // From another address: the same address and port would refresh the one entry.
+                    assertThat(h.process(knockBy(h, h.f.client("alice").build(), ssh), new InetSocketAddress("203.0.113.5", 1)))
+                            .isInstanceOf(Verdict.Accepted.class);
+                    return knockBy(h, h.f.client("carol").build(), ssh);
+                }).in(f -> new PipelineHarness(f, "", List.of(), 10_000, 1).withCrl(f.ca.crl().build()))
+                        .repairedBy(h -> h.advance(Duration.ofSeconds(61))) // alice's 60 s grant expires
+                        .warnsOnceFrom(GrantIssue.class),
+                new Case("the same packet twice", DropReason.REPLAY, h -> {
+                    byte[] d = knockBy(h, h.f.client("alice").build(), ssh);
+                    accepted(h, d);
+                    return d;
+                }),
+                new Case("revoked", DropReason.REVOKED, h -> {
+                    IssuedCertificate alice = h.f.client("alice").build();
+                    h.withCrl(h.f.ca.crl().revoke(alice.certificate()).build());
+                    return knockBy(h, alice, ssh);
+                }),
+                new Case("revoked, then a rollback to an older CRL that did not list it", DropReason.REVOKED, h -> {
+                    IssuedCertificate alice = h.f.client("alice").build();
+                    h.withCrl(h.f.ca.crl().number(5).revoke(alice.certificate()).build());
+                    offerRejected(h, h.f.ca.crl().number(4).build(), "old");
+                    return knockBy(h, alice, ssh);
+                }),
+                new Case("revoked, then a forged newer CRL that does not list it", DropReason.REVOKED, h -> {
+                    IssuedCertificate alice = h.f.client("alice").build();
+                    h.withCrl(h.f.ca.crl().number(5).revoke(alice.certificate()).build());
+                    offerRejected(h, h.f.ca.crl().number(6).signedBy(TestCa.root(h.f.ca.certificate()
+                            .getSubjectX500Principal().getName(), h.f.clock)).build(), "forged");
+                    return knockBy(h, alice, ssh);
+                }),
+                new Case("no CRL at all", DropReason.REVOCATION_UNAVAILABLE, h -> knockBy(h, h.f.client("alice").build(), ssh))
+                        .in(PipelineHarness::new)
+                        .repairedBy(h -> h.withCrl(h.f.ca.crl().build())),
+                new Case("only a CRL with a bad signature", DropReason.REVOCATION_UNAVAILABLE, h -> {
+                    offerRejected(h, h.f.ca.crl().signedBy(TestCa.root("CN=forger", h.f.clock)).build(), "forged");
+                    return knockBy(h, h.f.client("alice").build(), ssh);
+                }).in(PipelineHarness::new)
+                        .repairedBy(h -> h.withCrl(h.f.ca.crl().build())),
+                new Case("CRL past nextUpdate, no grace: fail closed", DropReason.REVOCATION_UNAVAILABLE, h -> {
+                    IssuedCertificate bob = h.f.client("bob").build();
+                    accepted(h, knockBy(h, bob, ssh));
+                    h.advance(Duration.ofDays(2)); // the CRL's nextUpdate is a day after it was made
+                    return knockBy(h, bob, ssh);
+                }).repairedBy(h -> h.withCrl(h.f.ca.crl().build())));
         return cases.stream().map(Arguments::of);
+    }
+
+    /** Drop reasons with no case in {@link #cases()}, and why. */
+    private static final Map<DropReason, String> NOT_IN_CASES = Map.of(
+            DropReason.QUEUE_FULL, "dropped by the dispatcher before the pipeline: KnockDispatcherTest",
+            DropReason.INTERNAL_ERROR, "a stage throwing is a bug, not an input: KnockDispatcherTest",
+            DropReason.DECLARED_ADDRESS_REQUIRED, "needs a policy and another accepted knock: declaredAddressPolicies",
+            DropReason.DECLARED_ADDRESS_MISMATCH, "needs a policy and another accepted knock: declaredAddressPolicies");
+
+    @Test
+    void everyDropReasonHasAPipelineCase() {
+        Set<DropReason> covered = EnumSet.copyOf(NOT_IN_CASES.keySet());
+        cases().forEach(a -> covered.add(((Case) a.get()[0]).expected()));
+        assertThat(covered).containsExactlyInAnyOrder(DropReason.values());
+    }
+
+    /** HPKE seal of {@code plaintext} to the server's key, with a correct header: what anyone holding the public key can do. */
+    private static byte[] sealRaw(PipelineHarness h, byte[] plaintext) {
+        try {
+            ServerPublicKey to = ServerPublicKey.fromCertificate(h.f.server.certificate());
+            byte[] point = SubjectPublicKeyInfo.getInstance(h.f.server.certificate().getPublicKey().getEncoded())
+                    .getPublicKeyData().getBytes();
+            HPKE hpke = new HPKE(HPKE.mode_base, HPKE.kem_P256_SHA256, HPKE.kdf_HKDF_SHA256, HPKE.aead_AES_GCM128);
+            HPKEContextWithEncapsulation ctx = hpke.setupBaseS(hpke.deserializePublicKey(point),
+                    "certknock v1 knock".getBytes(StandardCharsets.US_ASCII));
+            ByteBuffer prefix = ByteBuffer.allocate(10 + ctx.getEncapsulation().length);
+            prefix.put((byte) 1).put((byte) to.suite().wireId()).put(to.keyId()).put(ctx.getEncapsulation());
+            byte[] aad = prefix.array();
+            byte[] ciphertext = ctx.seal(aad, plaintext);
+            return ByteBuffer.allocate(aad.length + ciphertext.length).put(aad).put(ciphertext).array();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Knock content as docs/PROTOCOL.md lays it out, now, asking for tcp/22, carrying one certificate
+     * encoding, with a signature of zeros: timestamp u64 | nonce 16 | duration u32 | flags u8 | grant
+     * count u8 | grants 5*n | certificate count u8 | (u16 length, DER)* | signature 64.
+     */
+    private static byte[] content(PipelineHarness h, int durationSeconds, byte[] certificate) {
+        byte[] nonce = new byte[16];
+        new SecureRandom().nextBytes(nonce);
+        return ByteBuffer.allocate(8 + 16 + 4 + 1 + 1 + 5 + 1 + 2 + certificate.length + 64)
+                .putLong(h.f.clock.millis()).put(nonce).putInt(durationSeconds).put((byte) 0)
+                .put((byte) 1).put((byte) 6).putShort((short) 22).putShort((short) 22)
+                .put((byte) 1).putShort((short) certificate.length).put(certificate)
+                .put(new byte[64]).array();
     }
 
     private static KnockSigner signer(IssuedCertificate c) {
@@ -162,21 +354,63 @@ class KnockPipelineTest {
         }
     }
 
-    private static void assertDroppedAndStillServing(PipelineHarness h, byte[] datagram, DropReason expected) {
-        Verdict v = h.process(datagram);
+    /**
+     * Processes a datagram that must be dropped: dropped with its reason, no grant opened, counted once
+     * under that reason and under no other, nothing logged above DEBUG (attackers choose what we drop);
+     * then, after {@code repair}, the server still accepts a valid knock.
+     */
+    private static void assertDroppedAndStillServing(PipelineHarness h, byte[] datagram, DropReason expected,
+            Consumer<PipelineHarness> repair, String operatorWarning) {
+        List<GrantDecision> grantsBefore = h.firewall.active(h.f.clock.instant());
+        Map<DropReason, Long> dropsBefore = h.counters.drops();
+        long acceptedBefore = h.counters.accepted();
+        Verdict v;
+        List<String> logged;
+        try (LogCapture logs = LogCapture.ofThisThread()) {
+            v = h.process(datagram);
+            logged = logs.aboveDebug();
+        }
         assertThat(v).isInstanceOfSatisfying(Verdict.Dropped.class, d -> assertThat(d.reason()).isEqualTo(expected));
-        assertThat(h.firewall.active(h.f.clock.instant())).as("no grant").isEmpty();
-        assertThat(h.counters.dropped(expected)).isEqualTo(1);
+        assertThat(h.firewall.active(h.f.clock.instant())).as("no grant").isEqualTo(grantsBefore);
+        Map<DropReason, Long> dropsAfter = new EnumMap<>(DropReason.class);
+        dropsAfter.putAll(dropsBefore);
+        dropsAfter.merge(expected, 1L, Long::sum);
+        assertThat(h.counters.drops()).as("counted once, under its reason only").isEqualTo(dropsAfter);
+        assertThat(h.counters.accepted()).isEqualTo(acceptedBefore);
+        if (operatorWarning == null) {
+            assertThat(logged).as("logged above DEBUG").isEmpty();
+        } else {
+            assertThat(logged).as("logged above DEBUG").singleElement(STRING)
+                    .startsWith("WARN " + operatorWarning + " - ");
+        }
+        repair.accept(h);
         Verdict next = h.process(h.f.knock(h.f.client("bob").build(), ServerFixture.ssh(60)));
         assertThat(next).as("still serving").isInstanceOf(Verdict.Accepted.class);
+    }
+
+    private static void assertDroppedAndStillServing(PipelineHarness h, byte[] datagram, DropReason expected) {
+        assertDroppedAndStillServing(h, datagram, expected, x -> { }, null);
+    }
+
+    /** The reason a datagram is dropped for, checking that nothing was logged above DEBUG for it. */
+    private static DropReason droppedQuietly(PipelineHarness h, byte[] datagram, InetSocketAddress source) {
+        try (LogCapture logs = LogCapture.ofThisThread()) {
+            DropReason r = reason(h.process(datagram, source));
+            assertThat(logs.aboveDebug()).as("logged above DEBUG for a %s drop", r).isEmpty();
+            return r;
+        }
+    }
+
+    private static DropReason droppedQuietly(PipelineHarness h, byte[] datagram) {
+        return droppedQuietly(h, datagram, PipelineHarness.SOURCE);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void eachBadKnockIsDroppedWithItsReason(Case c) throws Exception {
         ServerFixture f = new ServerFixture();
-        PipelineHarness h = new PipelineHarness(f).withCrl(f.ca.crl().build());
-        assertDroppedAndStillServing(h, c.datagram().apply(h), c.expected());
+        PipelineHarness h = c.harness().make(f);
+        assertDroppedAndStillServing(h, c.datagram().apply(h), c.expected(), c.repair(), c.operatorWarning());
     }
 
     @Test
@@ -217,40 +451,66 @@ class KnockPipelineTest {
     }
 
     @Test
-    void revokedCertificatesAndCrlProblemsFailClosed() throws Exception {
+    void theSamePacketFromAnotherSourceIsAReplayToo() throws Exception {
         ServerFixture f = new ServerFixture();
-        IssuedCertificate alice = f.client("alice").build();
-        // No CRL at all: fail closed.
-        PipelineHarness none = new PipelineHarness(f);
-        assertThat(reason(none.process(f.knock(alice, ServerFixture.ssh(60))))).isEqualTo(DropReason.REVOCATION_UNAVAILABLE);
-        // A CRL with a bad signature is refused, so still no CRL.
-        assertThat(none.crls.offer(PipelineHarness.encoded(f.ca.crl().signedBy(TestCa.root("CN=forger", f.clock)).build()),
-                "forged")).isInstanceOf(dev.certknock.server.crl.CrlUpdate.Rejected.class);
-        assertThat(reason(none.process(f.knock(alice, ServerFixture.ssh(60))))).isEqualTo(DropReason.REVOCATION_UNAVAILABLE);
+        PipelineHarness h = WITH_CRL.make(f);
+        byte[] d = f.knock(f.client("alice").build(), ServerFixture.ssh(60));
+        accepted(h, d);
+        assertThat(droppedQuietly(h, d, new InetSocketAddress("203.0.113.9", 5555))).isEqualTo(DropReason.REPLAY);
+        assertThat(h.counters.drops()).isEqualTo(Map.of(DropReason.REPLAY, 1L));
+        assertThat(h.firewall.active(f.clock.instant())).as("only the first knock's grant").hasSize(1);
+    }
 
-        // Revoked, and a rollback to an older CRL that did not list it does not help.
-        PipelineHarness h = new PipelineHarness(f).withCrl(f.ca.crl().number(5).revoke(alice.certificate()).build());
-        assertThat(reason(h.process(f.knock(alice, ServerFixture.ssh(60))))).isEqualTo(DropReason.REVOKED);
-        assertThat(h.crls.offer(PipelineHarness.encoded(f.ca.crl().number(4).build()), "old"))
-                .isInstanceOf(dev.certknock.server.crl.CrlUpdate.Rejected.class);
-        assertThat(reason(h.process(f.knock(alice, ServerFixture.ssh(60))))).isEqualTo(DropReason.REVOKED);
+    /** A server that holds {@code intermediate} and has its CRL and the root's. */
+    private static PipelineHarness holdingIntermediate(ServerFixture f, TestCa intermediate) throws Exception {
+        return new PipelineHarness(f, "", List.of(intermediate.certificate()), 10_000, 10_000)
+                .withCrl(f.ca.crl().build()).withCrl(intermediate.crl().build());
+    }
 
-        // Stale: past nextUpdate (one day) with no grace: fail closed.
-        PipelineHarness stale = new PipelineHarness(f).withCrl(f.ca.crl().build());
-        IssuedCertificate bob = f.client("bob").build();
-        assertThat(stale.process(f.knock(bob, ServerFixture.ssh(60)))).isInstanceOf(Verdict.Accepted.class);
-        f.clock.advance(Duration.ofDays(2));
-        assertThat(reason(stale.process(f.knock(bob, ServerFixture.ssh(60))))).isEqualTo(DropReason.REVOCATION_UNAVAILABLE);
+    /** The positive control of the intermediate cases: what they change is all that makes them fail. */
+    @Test
+    void aClientUnderAProperIntermediateCaIsAccepted() throws Exception {
+        ServerFixture f = new ServerFixture();
+        TestCa intermediate = f.ca.intermediate("CN=certknock test intermediate").build();
+        PipelineHarness h = holdingIntermediate(f, intermediate);
+        IssuedCertificate carol = ServerFixture.client(intermediate, "carol", SSH).build();
+        assertThat(carol.chain()).containsExactly(carol.certificate(), intermediate.certificate());
+        Verdict.Accepted a = accepted(h, f.knock(carol, ServerFixture.ssh(60)));
+        assertThat(a.decision().issuer()).isEqualTo(intermediate.certificate().getSubjectX500Principal());
+        assertThat(a.decision().serial()).isEqualTo(carol.certificate().getSerialNumber());
+        // The server holds the intermediate, so a knock with the leaf alone is accepted too.
+        IssuedCertificate dave = ServerFixture.client(intermediate, "dave", SSH).build();
+        assertThat(h.process(seal(h, new ClientCredential(signer(dave), List.of(dave.certificate())), ServerFixture.ssh(60))))
+                .isInstanceOf(Verdict.Accepted.class);
+        assertThat(h.counters.drops()).isEmpty();
     }
 
     @Test
-    void theSamePacketTwiceIsAReplay() throws Exception {
+    void anIntermediateWithoutTheCaFlagIsUntrustedEvenWhenHeldWithItsCrl() throws Exception {
         ServerFixture f = new ServerFixture();
-        PipelineHarness h = new PipelineHarness(f).withCrl(f.ca.crl().build());
-        byte[] d = f.knock(f.client("alice").build(), ServerFixture.ssh(60));
-        assertThat(h.process(d)).isInstanceOf(Verdict.Accepted.class);
-        assertThat(reason(h.process(d))).isEqualTo(DropReason.REPLAY);
-        assertThat(reason(h.process(d, new InetSocketAddress("203.0.113.9", 5555)))).isEqualTo(DropReason.REPLAY);
+        TestCa notCa = f.ca.intermediate("CN=certknock test intermediate").notACa().build();
+        PipelineHarness h = holdingIntermediate(f, notCa);
+        assertDroppedAndStillServing(h, f.knock(ServerFixture.client(notCa, "eve", SSH).build(), ServerFixture.ssh(60)),
+                DropReason.UNTRUSTED_CHAIN);
+    }
+
+    @Test
+    void aClientUnderAnIntermediateWithoutItsCrlFailsClosed() throws Exception {
+        ServerFixture f = new ServerFixture();
+        TestCa intermediate = f.ca.intermediate("CN=certknock test intermediate").build();
+        PipelineHarness h = new PipelineHarness(f, "", List.of(intermediate.certificate()), 10_000, 10_000)
+                .withCrl(f.ca.crl().build());
+        assertDroppedAndStillServing(h, f.knock(ServerFixture.client(intermediate, "carol", SSH).build(),
+                ServerFixture.ssh(60)), DropReason.REVOCATION_UNAVAILABLE);
+    }
+
+    @Test
+    void aRevokedIntermediateRevokesTheClientsUnderIt() throws Exception {
+        ServerFixture f = new ServerFixture();
+        TestCa intermediate = f.ca.intermediate("CN=certknock test intermediate").build();
+        PipelineHarness h = holdingIntermediate(f, intermediate).withCrl(f.ca.crl().revoke(intermediate.certificate()).build());
+        assertDroppedAndStillServing(h, f.knock(ServerFixture.client(intermediate, "carol", SSH).build(),
+                ServerFixture.ssh(60)), DropReason.REVOKED);
     }
 
     @Test
@@ -259,8 +519,9 @@ class KnockPipelineTest {
         PipelineHarness h = new PipelineHarness(f).withCrl(f.ca.crl().build());
         byte[] d = f.knock(f.client("alice").build(), ServerFixture.ssh(60));
         int threads = 8;
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try {
+        AtomicInteger n = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(threads, r -> new Thread(r, "replay-race-" + n.incrementAndGet()));
+        try (LogCapture logs = LogCapture.ofThreadsNamed("replay-race-")) {
             CountDownLatch start = new CountDownLatch(1);
             List<Future<Verdict>> results = new ArrayList<>();
             for (int i = 0; i < threads; i++) {
@@ -280,6 +541,9 @@ class KnockPipelineTest {
                 }
             }
             assertThat(accepted).isEqualTo(1);
+            // Above DEBUG only the log firewall's line for the one grant.
+            assertThat(logs.aboveDebug()).singleElement(STRING)
+                    .startsWith("INFO " + LogFirewall.class.getName() + " - GRANT");
         } finally {
             pool.shutdownNow();
         }
@@ -292,13 +556,14 @@ class KnockPipelineTest {
                 .withCrl(f.ca.crl().build());
         // Junk that fails the frame check costs no token.
         for (int i = 0; i < 5; i++) {
-            assertThat(reason(h.process(new byte[] {1, 1, 0}))).isEqualTo(DropReason.TRUNCATED);
+            assertThat(droppedQuietly(h, new byte[] {1, 1, 0})).isEqualTo(DropReason.TRUNCATED);
         }
         IssuedCertificate alice = f.client("alice").build();
         List<DropReason> reasons = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-            Verdict v = h.process(f.knock(alice, ServerFixture.ssh(60)));
-            reasons.add(v instanceof Verdict.Dropped d ? d.reason() : null);
+            byte[] d = f.knock(alice, ServerFixture.ssh(60));
+            reasons.add(i < 2 ? (h.process(d) instanceof Verdict.Dropped dropped ? dropped.reason() : null)
+                    : droppedQuietly(h, d));
         }
         assertThat(reasons).containsExactly(null, null, DropReason.SOURCE_RATE_LIMITED, DropReason.SOURCE_RATE_LIMITED);
         // Another /64 or /32 has its own budget; one second refills one token.
@@ -330,14 +595,14 @@ class KnockPipelineTest {
                 .isEqualTo(PipelineHarness.SOURCE.getAddress());
         assertThat(((Verdict.Accepted) with.apply("prefer-declared").process(f.knock(alice, declaring))).decision().address())
                 .isEqualTo(natPublic);
-        assertThat(reason(with.apply("require-declared").process(f.knock(alice, ServerFixture.ssh(60)))))
+        assertThat(droppedQuietly(with.apply("require-declared"), f.knock(alice, ServerFixture.ssh(60))))
                 .isEqualTo(DropReason.DECLARED_ADDRESS_REQUIRED);
-        assertThat(reason(with.apply("must-equal-source").process(f.knock(alice, declaring))))
+        assertThat(droppedQuietly(with.apply("must-equal-source"), f.knock(alice, declaring)))
                 .isEqualTo(DropReason.DECLARED_ADDRESS_MISMATCH);
         // The certificate's sources apply to the declared address when it is used.
         IssuedCertificate confined = ServerFixture.client(f.ca, "carol", SSH.withSources(List.of(SourcePrefix.parse("192.0.2.0/24"))))
                 .build();
         assertThat(with.apply("prefer-declared").process(f.knock(confined, declaring))).isInstanceOf(Verdict.Accepted.class);
-        assertThat(reason(with.apply("use-source").process(f.knock(confined, declaring)))).isEqualTo(DropReason.SOURCE_NOT_ALLOWED);
+        assertThat(droppedQuietly(with.apply("use-source"), f.knock(confined, declaring))).isEqualTo(DropReason.SOURCE_NOT_ALLOWED);
     }
 }
