@@ -12,16 +12,19 @@ import dev.certknock.server.event.AuditLog;
 import dev.certknock.server.event.DropLog;
 import dev.certknock.server.event.KnockCounters;
 import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.firewall.ConntrackCutter;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.LogFirewall;
 import dev.certknock.server.firewall.command.CommandFirewall;
 import dev.certknock.server.firewall.command.CommandSettings;
 import dev.certknock.server.firewall.command.CommandTemplate;
+import dev.certknock.server.firewall.command.ProcessRunner;
 import dev.certknock.server.firewall.iptables.IptablesFirewall;
 import dev.certknock.server.firewall.iptables.IptablesSettings;
 import dev.certknock.server.firewall.nftables.NftSettings;
 import dev.certknock.server.firewall.nftables.NftablesFirewall;
+import dev.certknock.server.pipeline.GrantDecision;
 import dev.certknock.server.pipeline.KnockPipeline;
 import dev.certknock.server.pipeline.PipelineFactory;
 import dev.certknock.server.replay.ReplayGuard;
@@ -31,6 +34,7 @@ import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -64,6 +68,7 @@ public final class KnockServer implements AutoCloseable {
     private final PacketSource capture;
     private final ScheduledExecutorService housekeeping;
     private final StatsReport stats;
+    private final ConntrackCutter cutter;
 
     private KnockServer(ServerMaterial material, Clock clock) throws IOException {
         this.material = material;
@@ -93,6 +98,8 @@ public final class KnockServer implements AutoCloseable {
             case PCAP -> new PcapCapture(PcapCapture.Settings.of(config.capture().iface(), config.capture().port()), clock);
         };
         this.stats = new StatsReport(counters, capture, firewall, clock);
+        this.cutter = config.firewall().cutOnRevoke()
+                ? new ConntrackCutter(new ProcessRunner(List.of(), Duration.ofSeconds(10))) : null;
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "knock-housekeeping");
             t.setDaemon(true);
@@ -186,6 +193,8 @@ public final class KnockServer implements AutoCloseable {
         public void crlAccepted(X500Principal issuer, BigInteger crlNumber, Set<BigInteger> newlyRevoked) {
             events.crlAccepted(issuer, crlNumber, newlyRevoked.size());
             for (BigInteger serial : newlyRevoked) {
+                List<GrantDecision> open = cutter == null ? List.of() : firewall.active(clock.instant()).stream()
+                        .filter(d -> d.issuer().equals(issuer) && d.serial().equals(serial)).toList();
                 try {
                     int closed = firewall.closeCertificate(issuer, serial);
                     if (closed > 0) {
@@ -193,6 +202,16 @@ public final class KnockServer implements AutoCloseable {
                     }
                 } catch (FirewallException e) {
                     LOG.warn("could not close the grants of revoked serial {}: {}", serial.toString(16), e.getMessage());
+                }
+                for (GrantDecision d : open) {
+                    try {
+                        int cut = cutter.cut(d);
+                        LOG.info("cut {} connection(s) of revoked certificate serial {} from {}", cut,
+                                serial.toString(16), d.address().getHostAddress());
+                    } catch (FirewallException e) {
+                        LOG.warn("could not cut the connections of revoked serial {} from {}: {}", serial.toString(16),
+                                d.address().getHostAddress(), e.getMessage());
+                    }
                 }
             }
         }

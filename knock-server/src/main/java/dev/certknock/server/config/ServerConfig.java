@@ -175,9 +175,14 @@ public record ServerConfig(
         @JsonProperty("flush") FLUSH
     }
 
-    /** @param reject answer closed protected ports with a TCP reset / ICMP instead of dropping silently */
-    public record Firewall(FirewallBackend backend, String table, OnStop onStop, Boolean reject, Command command) {
-        static final Firewall DEFAULT = new Firewall(null, null, null, null, null);
+    /**
+     * @param reject      answer closed protected ports with a TCP reset / ICMP instead of dropping silently
+     * @param cutOnRevoke when a CRL revokes a certificate, also delete the conntrack entries of the connections
+     *                    its grants let in, so established sessions end too (kernel backends only)
+     */
+    public record Firewall(FirewallBackend backend, String table, OnStop onStop, Boolean reject, Command command,
+            Boolean cutOnRevoke) {
+        static final Firewall DEFAULT = new Firewall(null, null, null, null, null, null);
 
         public Firewall {
             backend = backend != null ? backend : FirewallBackend.LOG;
@@ -187,6 +192,11 @@ public record ServerConfig(
             }
             onStop = onStop != null ? onStop : OnStop.KEEP_UNTIL_EXPIRY;
             reject = reject != null && reject;
+            cutOnRevoke = cutOnRevoke != null && cutOnRevoke;
+            if (cutOnRevoke && backend != FirewallBackend.NFTABLES && backend != FirewallBackend.IPTABLES) {
+                throw new InvalidValueException("firewall.cutOnRevoke", "firewall.cutOnRevoke deletes this host's "
+                        + "conntrack entries: it needs the nftables or iptables backend");
+            }
             if (backend == FirewallBackend.COMMAND && command == null) {
                 throw new InvalidValueException("firewall.backend",
                         "firewall backend command needs firewall.command with open and close templates");

@@ -91,7 +91,7 @@ class KnockServerNetnsIT {
 
     @BeforeEach
     void setUp() throws Exception {
-        TestNetwork.requireRoot("ip", "nft", "python3", "tcpdump");
+        TestNetwork.requireRoot("ip", "nft", "python3", "tcpdump", "conntrack");
         TestNetwork.requireLibpcap();
         net = TestNetwork.create();
         f = new ServerFixture(Instant.now());
@@ -104,7 +104,7 @@ class KnockServerNetnsIT {
                 .replace("logging:\n  audit: audit.jsonl\n", "logging:\n  audit: audit.jsonl\n  statsInterval: 1s\n")
                 .replace("capture:\n  address: 127.0.0.1\n  port: 0\n",
                         "capture:\n  mode: pcap\n  interface: any\n  port: " + KNOCK_PORT + "\n")
-                + "firewall:\n  backend: nftables\n");
+                + "firewall:\n  backend: nftables\n  cutOnRevoke: true\n");
         start(in(net.server, "python3", "-m", "http.server", "8081", "--bind", "127.0.0.1", "--directory",
                 dir.resolve("www").toString()));
         start(in(net.server, "python3", "-c", SERVICE));
@@ -272,6 +272,25 @@ class KnockServerNetnsIT {
                 .filter(l -> l.contains(TestNetwork.SERVER4_LINK1 + ".") || l.contains(TestNetwork.SERVER6_LINK1 + ".")
                         || l.contains("ICMP")).toList();
         assertThat(seen).as("packets from the server in answer to knocks (only TCP to the service may pass)").isEmpty();
+    }
+
+    @Test
+    void revocationAlsoCutsTheConnectionsItsGrantLetIn() throws Exception {
+        IssuedCertificate dave = f.client("dave").build();
+        send(net.client1, TestNetwork.SERVER4_LINK1, knock(dave, 60), 1);
+        await("the grant", () -> reachable(net.client1, TestNetwork.SERVER4_LINK1));
+        // connects and echoes now, talks again 6 s later: after the revocation below has cut it
+        Process held = new ProcessBuilder(in(net.client1, "python3", "-c", HOLD, TestNetwork.SERVER4_LINK1, "6"))
+                .redirectErrorStream(true).start();
+        processes.add(held);
+        Thread.sleep(1000);
+        assertThat(held.isAlive()).as("the held connection is up").isTrue();
+        publishCrl(f.ca.crl().number(2).revoke(dave.certificate()).build());
+        await("the connections to be cut", () -> log().matches("(?s).*cut [1-9][0-9]* connection\\(s\\) of revoked.*"));
+        assertThat(reachable(net.client1, TestNetwork.SERVER4_LINK1)).as("no new connection either").isFalse();
+        assertThat(held.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(held.exitValue()).as("the established connection was cut: "
+                + new String(held.getInputStream().readAllBytes(), StandardCharsets.UTF_8)).isNotZero();
     }
 
     @Test
