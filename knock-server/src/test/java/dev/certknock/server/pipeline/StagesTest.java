@@ -187,7 +187,16 @@ class StagesTest {
                 public void close() {
                 }
             };
-            assertThat(reason(new GrantIssue(refusing).apply(ctx))).isEqualTo(DropReason.FIREWALL_FAILED);
+            GrantIssue stage = new GrantIssue(refusing);
+            try (LogCapture log = LogCapture.ofThisThread()) {
+                for (int i = 0; i < 50; i++) {
+                    assertThat(reason(stage.apply(ctx))).isEqualTo(DropReason.FIREWALL_FAILED);
+                }
+                assertThat(log.events()).filteredOn(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                        .as("one WARN for a burst of refusals, not one per knock").hasSize(1)
+                        .allSatisfy(e -> assertThat(e.getFormattedMessage()).contains("nft: table is busy"));
+                assertThat(log.events()).filteredOn(e -> e.getLevel() == ch.qos.logback.classic.Level.DEBUG).hasSize(49);
+            }
         }
     }
 }
