@@ -158,6 +158,16 @@ class FirewallTrafficIT {
         return p.exitValue() == 0;
     }
 
+    /** The namespaces, and the TCP service listening (checked through the loopback, which always passes). */
+    void createNamespacesAndService(Backend backend) throws Exception {
+        createNamespaces(backend);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!loopbackConnects()) {
+            assertThat(System.nanoTime()).as("service listening").isLessThan(deadline);
+            Thread.sleep(100);
+        }
+    }
+
     boolean loopbackConnects() throws Exception {
         return ok(List.of("ip", "netns", "exec", server, "python3", "-c",
                 "import socket; socket.create_connection(('::1', 22), timeout=1).close()"));
@@ -168,12 +178,7 @@ class FirewallTrafficIT {
             "IPTABLES, IPv4, 192.0.2.1, 192.0.2.2", "IPTABLES, IPv6, 2001:db8::1, 2001:db8::2"})
     void closedThenOpenThenClosedAndEstablishedSurvives(Backend backend, String family, String serverAddress,
             String clientAddress) throws Exception {
-        createNamespaces(backend);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!loopbackConnects()) {
-            assertThat(System.nanoTime()).as("service listening").isLessThan(deadline);
-            Thread.sleep(100);
-        }
+        createNamespacesAndService(backend);
         assertThat(connects(serverAddress)).as("reachable before the firewall").isTrue();
         firewall = backend.start(List.of("ip", "netns", "exec", server));
         assertThat(loopbackConnects()).as("loopback passes the protected port").isTrue();
@@ -199,12 +204,7 @@ class FirewallTrafficIT {
             "IPTABLES, IPv4, 192.0.2.1, 192.0.2.2", "IPTABLES, IPv6, 2001:db8::1, 2001:db8::2"})
     void closingACertificatesGrantsShutsTheDoorAtOnce(Backend backend, String family, String serverAddress,
             String clientAddress) throws Exception {
-        createNamespaces(backend);
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!loopbackConnects()) {
-            assertThat(System.nanoTime()).as("service listening").isLessThan(deadline);
-            Thread.sleep(100);
-        }
+        createNamespacesAndService(backend);
         firewall = backend.start(List.of("ip", "netns", "exec", server));
         X500Principal ca = new X500Principal("CN=CA");
         firewall.open(new GrantDecision(InetAddress.getByName(clientAddress), PROTECTED, Duration.ofSeconds(60),
