@@ -20,10 +20,12 @@ import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import javax.security.auth.x500.X500Principal;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * One contract, every kernel backend: TCP through the rules between a server namespace and a client
@@ -122,7 +124,7 @@ class FirewallTrafficIT {
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
-        return java.util.stream.Stream.concat(a.stream(), b.stream()).toList();
+        return Stream.concat(a.stream(), b.stream()).toList();
     }
 
     private static void setUp(String ns, String dev, String v4, String v6) throws Exception {
@@ -158,6 +160,13 @@ class FirewallTrafficIT {
         return p.exitValue() == 0;
     }
 
+    /** Every kernel backend, over IPv4 and IPv6: backend, family, server address, client address. */
+    static Stream<Arguments> backendsAndFamilies() {
+        return Stream.of(Backend.values()).flatMap(b -> Stream.of(
+                Arguments.of(b, "IPv4", "192.0.2.1", "192.0.2.2"),
+                Arguments.of(b, "IPv6", "2001:db8::1", "2001:db8::2")));
+    }
+
     /** The namespaces, and the TCP service listening (checked through the loopback, which always passes). */
     void createNamespacesAndService(Backend backend) throws Exception {
         createNamespaces(backend);
@@ -174,8 +183,7 @@ class FirewallTrafficIT {
     }
 
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"NFTABLES, IPv4, 192.0.2.1, 192.0.2.2", "NFTABLES, IPv6, 2001:db8::1, 2001:db8::2",
-            "IPTABLES, IPv4, 192.0.2.1, 192.0.2.2", "IPTABLES, IPv6, 2001:db8::1, 2001:db8::2"})
+    @MethodSource("backendsAndFamilies")
     void closedThenOpenThenClosedAndEstablishedSurvives(Backend backend, String family, String serverAddress,
             String clientAddress) throws Exception {
         createNamespacesAndService(backend);
@@ -200,8 +208,7 @@ class FirewallTrafficIT {
     }
 
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"NFTABLES, IPv4, 192.0.2.1, 192.0.2.2", "NFTABLES, IPv6, 2001:db8::1, 2001:db8::2",
-            "IPTABLES, IPv4, 192.0.2.1, 192.0.2.2", "IPTABLES, IPv6, 2001:db8::1, 2001:db8::2"})
+    @MethodSource("backendsAndFamilies")
     void closingACertificatesGrantsShutsTheDoorAtOnce(Backend backend, String family, String serverAddress,
             String clientAddress) throws Exception {
         createNamespacesAndService(backend);
