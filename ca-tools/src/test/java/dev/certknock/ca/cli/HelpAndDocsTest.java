@@ -12,7 +12,7 @@ import picocli.AutoComplete;
 import picocli.CommandLine;
 
 /**
- * Every command's --help has examples and the exit codes; the man pages (AsciiDoc, under target/man) and the
+ * Every command's --help has examples and the exit codes; the man pages (AsciiDoc, through generate-man-page) and the
  * bash completion script (target/completion/knock-ca.bash) are generated from the picocli model at every build.
  */
 class HelpAndDocsTest {
