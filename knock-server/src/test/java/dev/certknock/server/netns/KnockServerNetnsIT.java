@@ -127,6 +127,8 @@ class KnockServerNetnsIT {
         long before = Files.exists(serverLog) ? Files.readString(serverLog).split("started:", -1).length : 0;
         await("knock-server to start", () -> log().split("started:", -1).length > before || !server.isAlive());
         assertThat(server.isAlive()).as("knock-server runs; its log:%n%s", log()).isTrue();
+        assertThat(log()).as("the nftables backend reaches the kernel without a process per grant")
+                .contains("in-process through libnftables");
     }
 
     private void start(List<String> argv) throws IOException {

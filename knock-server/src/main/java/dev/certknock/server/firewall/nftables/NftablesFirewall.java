@@ -1,11 +1,14 @@
 package dev.certknock.server.firewall.nftables;
 
 import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.protocol.grant.Protocol;
 import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.pipeline.GrantDecision;
 import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
@@ -21,7 +24,10 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import javax.security.auth.x500.X500Principal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,7 +45,11 @@ import org.slf4j.LoggerFactory;
  * finds the elements opened before. Limits: the comment is set when the element is created and names
  * that certificate; a later certificate refreshing the same element is found only through the index.
  *
- * <p>Thread-safe: every method holds the object's lock, including while nft runs (about 3 ms).
+ * <p>The kernel is reached in-process through libnftables ({@link LibNftExecutor}) when it can be loaded,
+ * otherwise through one {@code nft} process per batch; the start-up log says which. Grants that arrive
+ * while a batch is being committed go into the next batch together (see {@link #open}).
+ *
+ * <p>Thread-safe: every method holds the object's lock, including while a batch is committed.
  */
 public final class NftablesFirewall implements Firewall {
 
@@ -55,7 +65,10 @@ public final class NftablesFirewall implements Firewall {
     private final Clock clock;
     private final KnockEventListener listener;
     private final Map<NftElement, Map<CertKey, GrantDecision>> holders = new LinkedHashMap<>();
+    private final Queue<PendingOpen> pending = new ConcurrentLinkedQueue<>();
     private boolean started;
+    /** When the index is next scanned for expired grants (at most once a second: see {@link #expire}). */
+    private Instant nextExpiryScan = Instant.MIN;
 
     public NftablesFirewall(NftSettings settings, NftExecutor executor, Clock clock, KnockEventListener listener) {
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -65,9 +78,35 @@ public final class NftablesFirewall implements Firewall {
         this.listener = Objects.requireNonNull(listener, "listener");
     }
 
-    /** Runs {@code nft} as a child process, after the settings' command prefix. */
+    /**
+     * Talks to the kernel in-process through libnftables when it can be loaded and no command prefix is set;
+     * otherwise runs {@code nft} as a child process per batch, after the settings' command prefix.
+     */
     public NftablesFirewall(NftSettings settings, Clock clock, KnockEventListener listener) {
-        this(settings, new ProcessNftExecutor(settings.commandPrefix()), clock, listener);
+        this(settings, executorFor(settings), clock, listener);
+    }
+
+    private static NftExecutor executorFor(NftSettings settings) {
+        if (settings.commandPrefix().isEmpty()) {
+            Optional<LibNftExecutor> lib = LibNftExecutor.load();
+            if (lib.isPresent()) {
+                return lib.get();
+            }
+        }
+        return new ProcessNftExecutor(settings.commandPrefix());
+    }
+
+    /** How this backend reaches the kernel, for the start-up log. */
+    private String executorDescription() {
+        if (executor instanceof LibNftExecutor) {
+            return "in-process through libnftables";
+        }
+        if (executor instanceof ProcessNftExecutor) {
+            return settings.commandPrefix().isEmpty()
+                    ? "one nft process per batch (libnftables.so.1 cannot be loaded; install libnftables1)"
+                    : "one nft process per batch, through " + String.join(" ", settings.commandPrefix());
+        }
+        return executor.getClass().getSimpleName();
     }
 
     /**
@@ -78,40 +117,140 @@ public final class NftablesFirewall implements Firewall {
         executor.apply(renderer.setup(settings));
         started = true;
         int kept = kernelElements().size();
-        LOG.info("nftables: table inet {} ready (input priority {}, knock port udp/{} dropped, {} {}); {} grant elements kept from before",
+        warmUp();
+        LOG.info("nftables: table inet {} ready (input priority {}, knock port udp/{} dropped, {} {}); {} grant elements kept from before; {}",
                 settings.table(), NftRenderer.PRIORITY, settings.knockPort(), settings.reject() ? "rejecting" : "dropping",
-                settings.protect(), kept);
+                settings.protect(), kept, executorDescription());
     }
 
+    /**
+     * Runs the grant path once without changing anything: a dry run ({@code nft -c}) of adding one element
+     * of each family, so the first real grant does not pay for loading and caching what nft needs.
+     */
+    private void warmUp() {
+        try {
+            List<NftEntry> probe = List.of(
+                    new NftEntry(new NftElement(InetAddress.getByAddress(new byte[4]),
+                            PortGrant.single(Protocol.TCP, 9)), Duration.ofSeconds(1), Duration.ofSeconds(1), null),
+                    new NftEntry(new NftElement(InetAddress.getByAddress(new byte[16]),
+                            PortGrant.single(Protocol.TCP, 9)), Duration.ofSeconds(1), Duration.ofSeconds(1), null));
+            executor.check(renderer.add(probe));
+        } catch (FirewallException | UnknownHostException e) {
+            LOG.debug("nftables warm-up dry run failed (grants are unaffected): {}", e.getMessage());
+        }
+    }
+
+    /**
+     * Opens (or refreshes) the grant. Grants that arrive while another thread is committing are committed
+     * together, in one batch (one netlink transaction): a caller queues its decision, takes the lock, and
+     * commits everything queued unless a thread before it already did. A batch the kernel refuses is retried
+     * one decision at a time, so one bad decision cannot fail another's grant.
+     */
     @Override
-    public synchronized void open(GrantDecision d) throws FirewallException {
-        Instant now = clock.instant();
-        expire(now);
-        if (!d.expiresAt().isAfter(now)) {
-            LOG.debug("not opening {} {}: it expired at {}", d.address().getHostAddress(), d.grants(), d.expiresAt());
+    public void open(GrantDecision d) throws FirewallException {
+        PendingOpen mine = new PendingOpen(d);
+        pending.add(mine);
+        synchronized (this) {
+            if (!mine.done) {
+                commitPending();
+            }
+        }
+        if (mine.failure != null) {
+            throw mine.failure;
+        }
+    }
+
+    /** How many decisions wait for the next batch (tests). */
+    int queuedForTest() {
+        return pending.size();
+    }
+
+    /** Queues a decision as another thread would, without committing it (tests). */
+    void queueForTest(GrantDecision d) {
+        pending.add(new PendingOpen(d));
+    }
+
+    /** A decision waiting to be committed, and what became of it (written and read under the lock). */
+    private static final class PendingOpen {
+        final GrantDecision decision;
+        boolean done;
+        FirewallException failure;
+
+        PendingOpen(GrantDecision decision) {
+            this.decision = decision;
+        }
+    }
+
+    private void commitPending() {
+        List<PendingOpen> batch = new ArrayList<>();
+        for (PendingOpen p; (p = pending.poll()) != null;) {
+            batch.add(p);
+        }
+        if (batch.isEmpty()) {
             return;
         }
-        CertKey key = key(d);
+        Instant now = clock.instant();
+        expire(now, false);
+        try {
+            commit(batch, now);
+        } catch (FirewallException e) {
+            if (batch.size() == 1) {
+                batch.get(0).failure = e;
+            } else {
+                LOG.debug("batch of {} grants refused, committing them one by one: {}", batch.size(), e.getMessage());
+                for (PendingOpen p : batch) {
+                    try {
+                        commit(List.of(p), now);
+                    } catch (FirewallException one) {
+                        p.failure = one;
+                    }
+                }
+            }
+        } finally {
+            batch.forEach(p -> p.done = true);
+        }
+    }
+
+    /** Adds every live decision's elements in one batch; only then records them and reports the grants. */
+    private void commit(List<PendingOpen> batch, Instant now) throws FirewallException {
         Map<NftElement, Map<CertKey, GrantDecision>> changed = new LinkedHashMap<>();
-        for (PortGrant g : d.grants()) {
-            NftElement element = new NftElement(d.address(), g);
-            Map<CertKey, GrantDecision> h = new LinkedHashMap<>(holders.getOrDefault(element, Map.of()));
-            h.put(key, d);
-            changed.put(element, h);
+        List<GrantDecision> opened = new ArrayList<>();
+        for (PendingOpen p : batch) {
+            GrantDecision d = p.decision;
+            if (!d.expiresAt().isAfter(now)) {
+                LOG.debug("not opening {} {}: it expired at {}", d.address().getHostAddress(), d.grants(), d.expiresAt());
+                continue;
+            }
+            CertKey key = key(d);
+            for (PortGrant g : d.grants()) {
+                NftElement element = new NftElement(d.address(), g);
+                Map<CertKey, GrantDecision> h = changed.get(element);
+                if (h == null) {
+                    h = new LinkedHashMap<>(holders.getOrDefault(element, Map.of()));
+                    changed.put(element, h);
+                }
+                h.put(key, d);
+            }
+            opened.add(d);
+        }
+        if (opened.isEmpty()) {
+            return;
         }
         List<NftEntry> entries = new ArrayList<>();
         changed.forEach((element, h) -> entries.add(entry(element, h, now)));
         executor.apply(renderer.add(entries));
         holders.putAll(changed);
-        LOG.info("GRANT {} {} for {} s (until {}) to {} serial {}", d.address().getHostAddress(), d.grants(),
-                d.duration().toSeconds(), d.expiresAt(), d.subject().getName(), d.serial().toString(16));
-        listener.grantOpened(d);
+        for (GrantDecision d : opened) {
+            LOG.info("GRANT {} {} for {} s (until {}) to {} serial {}", d.address().getHostAddress(), d.grants(),
+                    d.duration().toSeconds(), d.expiresAt(), d.subject().getName(), d.serial().toString(16));
+            listener.grantOpened(d);
+        }
     }
 
     @Override
     public synchronized int closeCertificate(X500Principal issuer, BigInteger serial) throws FirewallException {
         Instant now = clock.instant();
-        expire(now);
+        expire(now, true);
         CertKey key = new CertKey(issuer, serial);
         Set<NftElement> remove = new LinkedHashSet<>();
         List<NftEntry> keep = new ArrayList<>();
@@ -176,7 +315,7 @@ public final class NftablesFirewall implements Firewall {
      */
     @Override
     public synchronized List<GrantDecision> active(Instant now) {
-        expire(now);
+        expire(now, true);
         Set<NftElement> present;
         try {
             present = new HashSet<>();
@@ -216,26 +355,41 @@ public final class NftablesFirewall implements Firewall {
         Set<GrantDecision> open = new LinkedHashSet<>();
         holders.values().forEach(h -> open.addAll(h.values()));
         holders.clear();
-        if (!started) {
-            return;
-        }
-        started = false;
-        if (!settings.flushOnStop()) {
-            LOG.info("nftables: {} grants stay open until the kernel expires them", open.size());
-            return;
-        }
         try {
-            executor.apply(renderer.flushSets());
-            open.forEach(d -> listener.grantClosed(d, "stopped"));
-            LOG.info("nftables: grant sets of table inet {} flushed", settings.table());
-        } catch (FirewallException e) {
-            LOG.error("nftables: cannot flush the grant sets of table inet {}; they expire on their own: {}",
-                    settings.table(), e.getMessage());
+            if (!started) {
+                return;
+            }
+            started = false;
+            if (!settings.flushOnStop()) {
+                LOG.info("nftables: {} grants stay open until the kernel expires them", open.size());
+                return;
+            }
+            try {
+                executor.apply(renderer.flushSets());
+                open.forEach(d -> listener.grantClosed(d, "stopped"));
+                LOG.info("nftables: grant sets of table inet {} flushed", settings.table());
+            } catch (FirewallException e) {
+                LOG.error("nftables: cannot flush the grant sets of table inet {}; they expire on their own: {}",
+                        settings.table(), e.getMessage());
+            }
+        } finally {
+            if (executor instanceof LibNftExecutor lib) {
+                lib.close();
+            }
         }
     }
 
-    /** Forgets what has expired (the kernel has dropped those elements by itself) and reports it. */
-    private void expire(Instant now) {
+    /**
+     * Forgets what has expired (the kernel has dropped those elements by itself) and reports it. The scan
+     * walks the whole index, so on the grant path ({@code force} false) it runs at most once a second: an
+     * open costs about the same with 10 or 100,000 grants open, and a grant's closing is reported at most a
+     * second late (the kernel closes it on time). Listings and revocations scan every time.
+     */
+    private void expire(Instant now, boolean force) {
+        if (!force && now.isBefore(nextExpiryScan)) {
+            return;
+        }
+        nextExpiryScan = now.plusSeconds(1);
         Set<GrantDecision> gone = new LinkedHashSet<>();
         Set<GrantDecision> alive = new HashSet<>();
         for (Iterator<Map.Entry<NftElement, Map<CertKey, GrantDecision>>> it = holders.entrySet().iterator(); it.hasNext();) {

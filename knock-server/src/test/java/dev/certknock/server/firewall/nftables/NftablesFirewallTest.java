@@ -14,6 +14,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import javax.security.auth.x500.X500Principal;
 import org.junit.jupiter.api.BeforeEach;
@@ -27,8 +32,9 @@ class NftablesFirewallTest {
     static final Instant T0 = Instant.parse("2030-01-01T00:00:00Z");
 
     /** Records every script; lists whatever {@link #kernel} holds; fails when told to. */
-    static final class FakeNft implements NftExecutor {
+    static class FakeNft implements NftExecutor {
         final List<String> scripts = new ArrayList<>();
+        final List<String> checked = new ArrayList<>();
         final List<NftListing.Listed> kernel = new ArrayList<>();
         boolean fail;
 
@@ -42,7 +48,7 @@ class NftablesFirewallTest {
 
         @Override
         public void check(String script) {
-            throw new UnsupportedOperationException();
+            checked.add(script);
         }
 
         @Override
@@ -116,6 +122,89 @@ class NftablesFirewallTest {
     void startAppliesTheSetup() {
         assertThat(nft.scripts).containsExactly(new NftRenderer("certknock").setup(new NftSettings("certknock", 62201,
                 NftRendererTest.PROTECT, false, false, List.of())));
+    }
+
+    @Test
+    void startWarmsTheGrantPathWithADryRunOnly() {
+        assertThat(nft.checked).containsExactly("add element inet certknock allow4 { 0.0.0.0 . tcp . 9 timeout 1s expires 1s }\n"
+                + "add element inet certknock allow6 { :: . tcp . 9 timeout 1s expires 1s }\n");
+        assertThat(nft.scripts).hasSize(1); // the setup; the warm-up applied nothing
+    }
+
+    @Test
+    void grantsArrivingDuringACommitGoIntoOneBatch() throws Exception {
+        CountDownLatch firstApplying = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        FakeNft slow = new FakeNft() {
+            @Override
+            public void apply(String script) throws FirewallException {
+                super.apply(script);
+                if (scripts.size() == 2) { // the first grant, after the setup
+                    firstApplying.countDown();
+                    try {
+                        release.await(10, TimeUnit.SECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }
+            }
+        };
+        NftablesFirewall fw = new NftablesFirewall(new NftSettings("certknock", 62201, NftRendererTest.PROTECT, false,
+                false, List.of()), slow, clock, events);
+        fw.start();
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            Future<?> first = pool.submit(() -> {
+                fw.open(decision("198.51.100.1", T0, 60, 1, CA, "tcp/22"));
+                return null;
+            });
+            assertThat(firstApplying.await(10, TimeUnit.SECONDS)).isTrue();
+            List<Future<?>> rest = new ArrayList<>();
+            for (int i = 2; i <= 4; i++) {
+                int n = i;
+                rest.add(pool.submit(() -> {
+                    fw.open(decision("198.51.100." + n, T0, 60, n, CA, "tcp/22"));
+                    return null;
+                }));
+            }
+            // The three wait for the lock the first one holds while its batch commits.
+            while (fw.queuedForTest() < 3) {
+                Thread.onSpinWait();
+            }
+            release.countDown();
+            first.get(10, TimeUnit.SECONDS);
+            for (Future<?> f : rest) {
+                f.get(10, TimeUnit.SECONDS);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(slow.scripts).hasSize(3); // setup, the first grant, then the other three together
+        assertThat(slow.last()).startsWith("add element inet certknock allow4 { ")
+                .contains("198.51.100.2 . tcp . 22").contains("198.51.100.3 . tcp . 22").contains("198.51.100.4 . tcp . 22");
+        assertThat(events.seen).containsExactlyInAnyOrder("opened 1", "opened 2", "opened 3", "opened 4");
+    }
+
+    @Test
+    void aRefusedBatchIsRetriedOneByOneSoOnlyTheBadGrantFails() throws Exception {
+        FakeNft picky = new FakeNft() {
+            @Override
+            public void apply(String script) throws FirewallException {
+                if (script.contains("198.51.100.66")) {
+                    throw new FirewallException("nft failed (exit status 1): Error: refused", null);
+                }
+                super.apply(script);
+            }
+        };
+        NftablesFirewall fw = new NftablesFirewall(new NftSettings("certknock", 62201, NftRendererTest.PROTECT, false,
+                false, List.of()), picky, clock, events);
+        fw.start();
+        fw.queueForTest(decision("198.51.100.5", T0, 60, 5, CA, "tcp/22"));
+        assertThatThrownBy(() -> fw.open(decision("198.51.100.66", T0, 60, 66, CA, "tcp/22")))
+                .isInstanceOf(FirewallException.class).hasMessageContaining("refused");
+        assertThat(picky.scripts).hasSize(2); // the setup, then 198.51.100.5 alone after the batch was refused
+        assertThat(picky.last()).contains("198.51.100.5 . tcp . 22").doesNotContain("198.51.100.66");
+        assertThat(events.seen).containsExactly("opened 5");
     }
 
     @Test
