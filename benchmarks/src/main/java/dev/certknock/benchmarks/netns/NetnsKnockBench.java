@@ -131,6 +131,9 @@ public final class NetnsKnockBench {
         int opened = 0;
         for (int i = 0; i < count; i++) {
             byte[] datagram = seal(clients.get(i % clients.size()), port);
+            if (i == 0) {
+                System.err.println("first knock sent at " + Instant.now());
+            }
             nanos[i] = knockAndProbe(sources.get(i), datagram, port);
             if (nanos[i] >= 0) {
                 opened++;

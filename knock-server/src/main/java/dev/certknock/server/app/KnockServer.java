@@ -52,6 +52,8 @@ import org.slf4j.LoggerFactory;
 public final class KnockServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(KnockServer.class);
+    /** Open-and-verify passes per server key and client key type before capture starts (see StartupWarmUp). */
+    private static final int WARM_UP_ROUNDS = 150;
 
     /** Most (address, port range) elements open at once; beyond it grants are refused (FIREWALL_FAILED). */
     static final int MAX_OPEN_ELEMENTS = 100_000;
@@ -152,6 +154,7 @@ public final class KnockServer implements AutoCloseable {
         s.housekeeping.scheduleAtFixedRate(s::housekeeping, 1, 1, TimeUnit.SECONDS);
         long every = material.config().logging().statsInterval().toMillis();
         s.housekeeping.scheduleAtFixedRate(s::logStats, every, every, TimeUnit.MILLISECONDS);
+        StartupWarmUp.run(material.keys(), WARM_UP_ROUNDS, clock);
         s.capture.start(s.dispatcher::offer);
         LOG.info("knock-server {} started: {} knock key(s), protecting {}", material.config().server().name(),
                 material.keys().size(), material.config().protect());
