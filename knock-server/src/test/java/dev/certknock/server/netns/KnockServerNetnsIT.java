@@ -127,6 +127,8 @@ class KnockServerNetnsIT {
         long before = Files.exists(serverLog) ? Files.readString(serverLog).split("started:", -1).length : 0;
         await("knock-server to start", () -> log().split("started:", -1).length > before || !server.isAlive());
         assertThat(server.isAlive()).as("knock-server runs; its log:%n%s", log()).isTrue();
+        // Start-up does not wait for the CRL sources (cache at once, first fetch in the background).
+        await("a CRL in force", () -> log().contains("CRL accepted") || !server.isAlive());
     }
 
     private void start(List<String> argv) throws IOException {
