@@ -100,4 +100,22 @@ class CrlServiceTest {
         assertThat(third.result().expiredDropped()).isEqualTo(2);
         assertThat(third.result().revokedCount()).isEqualTo(1);
     }
+
+    @Test
+    void aDatabaseFromBeforeLastCrlAtLeavesNothingOutOnItsFirstCrl() throws Exception {
+        Path ca = ca();
+        String expired = hex(client(ca, "short", 1));
+        revoke(ca, expired);
+        clock.advance(Duration.ofDays(3));
+        publish(ca); // the first CRL past its expiry: with lastCrlAt, the next one would leave it out
+        clock.advance(Duration.ofDays(1));
+        Path db = ca.resolve("db.json");
+        String json = Files.readString(db);
+        assertThat(json).contains("\"lastCrlAt\"");
+        Files.writeString(db, json.replaceAll("\"lastCrlAt\"\\s*:\\s*\"[^\"]*\"\\s*,", ""));
+        assertThat(Files.readString(db)).doesNotContain("lastCrlAt");
+        assertThat(publish(ca).serials()).containsExactly(expired);
+        clock.advance(Duration.ofDays(1));
+        assertThat(publish(ca).serials()).isEmpty();
+    }
 }
