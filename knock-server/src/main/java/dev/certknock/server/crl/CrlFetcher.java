@@ -12,10 +12,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLException;
@@ -80,7 +79,7 @@ public final class CrlFetcher implements AutoCloseable {
     private final Set<HttpGet> active = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
     /** Aborts requests that reach their deadline; one daemon thread, tasks are tiny. */
-    private final ScheduledExecutorService deadlines = Executors.newSingleThreadScheduledExecutor(r -> {
+    private final ScheduledThreadPoolExecutor deadlines = new ScheduledThreadPoolExecutor(1, r -> {
         Thread t = new Thread(r, "crl-fetch-deadline");
         t.setDaemon(true);
         return t;
@@ -98,6 +97,7 @@ public final class CrlFetcher implements AutoCloseable {
         }
         this.maxBytes = maxBytes;
         this.maxRedirects = maxRedirects;
+        deadlines.setRemoveOnCancelPolicy(true); // a fetch that ends in time leaves nothing queued
         Timeout connect = Timeout.of(connectTimeout);
         Timeout response = Timeout.of(responseTimeout);
         this.client = HttpClients.custom()
