@@ -93,6 +93,8 @@ knock-server run --config config.yaml > server.log 2>&1 &
 server_pid=$!
 for _ in $(seq 1 100); do grep -q "started" server.log && break; sleep 0.2; done
 grep -q "started" server.log || { echo "the server did not start:"; cat server.log; exit 1; }
+# CRLs are fetched in the background after start-up: wait for the first one before knocking
+for _ in $(seq 1 100); do grep -q "CRL accepted" server.log && break; sleep 0.1; done
 sed 's/^/   /' server.log
 
 step "5. Alice knocks for tcp/22 (one signed, encrypted UDP datagram; the server answers nothing)"
@@ -151,6 +153,8 @@ ip netns exec $srv env PATH="$PATH" knock-server run --config config.yaml > serv
 server_pid=$!
 for _ in $(seq 1 100); do grep -q "started" server.log && break; sleep 0.2; done
 grep -q "started" server.log || { echo "the server did not start:"; cat server.log; exit 1; }
+# CRLs are fetched in the background after start-up: wait for the first one before knocking
+for _ in $(seq 1 100); do grep -q "CRL accepted" server.log && break; sleep 0.1; done
 grep -E "listening|capturing|started" server.log | sed 's/^/   /'
 echo "   nftables table inet certknock in the server namespace:"
 ip netns exec $srv nft list chain inet certknock input | sed 's/^/     /'

@@ -15,6 +15,8 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {"Sign a CRL of all revoked certificates (CRL number one above the last, thisUpdate now, nextUpdate "
                 + "after the CA's --crl-days) and write it as DER (named after the --crl-url's last path segment) and "
                 + "PEM (.pem added) into the publish directory, each replaced atomically, ready for any static web server. "
+                + "A revoked certificate that has expired is left out once it has been on one CRL after its expiry "
+                + "(RFC 5280 section 3.3). "
                 + "Run it after every revocation and before nextUpdate (e.g. daily from cron)."},
         footerHeading = "%nExamples:%n",
         footer = {"  knock-ca crl --dir ca",
@@ -44,6 +46,10 @@ public final class CrlCommand implements Callable<Integer> {
         CrlResult r = CaCli.call(() -> new CrlService(CaCli.CLOCK).publish(dir.dir, pw, out));
         var o = spec.commandLine().getOut();
         o.printf("Published CRL number %d with %d revoked certificate%s%n", r.number(), r.revokedCount(), r.revokedCount() == 1 ? "" : "s");
+        if (r.expiredDropped() > 0) {
+            o.printf("  left out:    %d revoked certificate%s that expired and were listed once after expiry%n",
+                    r.expiredDropped(), r.expiredDropped() == 1 ? "" : "s");
+        }
         o.printf("  this update: %s%n", r.thisUpdate());
         o.printf("  next update: %s%n", r.nextUpdate());
         o.printf("  wrote:       %s%n", r.der());

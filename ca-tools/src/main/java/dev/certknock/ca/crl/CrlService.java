@@ -25,10 +25,17 @@ import org.bouncycastle.cert.X509CRLHolder;
 import org.bouncycastle.cert.X509v2CRLBuilder;
 
 /**
- * Signs a CRL of every certificate the database marks revoked: CRL number one above the last, thisUpdate now,
+ * Signs a CRL of every certificate the database marks revoked that has not expired long enough ago to be left
+ * out (below): CRL number one above the last, thisUpdate now,
  * nextUpdate after the CA's configured days, the authority key identifier, and each entry's reason (left out
  * for "unspecified", as RFC 5280 asks). The new number is committed to the database first, so no two CRLs
  * ever share a number; the DER and PEM files are then replaced atomically in the publish directory.
+ *
+ * <p>Expired certificates leave the CRL (RFC 5280 section 3.3): an entry is dropped once it has appeared on
+ * one CRL issued after the certificate's notAfter, that is when the previous CRL's thisUpdate is past the
+ * certificate's notAfter and its revocation came before that CRL. From then on every relying party refuses
+ * the certificate for its validity alone, so the CRL (and each server's memory) stays as small as the set of
+ * revoked certificates that could still be used.
  */
 public final class CrlService {
 
@@ -51,9 +58,15 @@ public final class CrlService {
             Instant next = now.plus(Duration.ofDays(ca.settings().crlDays()));
             X509v2CRLBuilder b = new X509v2CRLBuilder(ca.subject(), Date.from(now));
             b.setNextUpdate(Date.from(next));
+            Instant previous = db.lastCrlAt() == null ? null : Instant.parse(db.lastCrlAt());
             int count = 0;
+            int dropped = 0;
             for (IssuedEntry e : db.entries()) {
                 if (!e.isRevoked()) {
+                    continue;
+                }
+                if (listedAfterExpiry(e, previous)) {
+                    dropped++;
                     continue;
                 }
                 RevocationReason reason = RevocationReason.parse(e.reason());
@@ -74,7 +87,7 @@ public final class CrlService {
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
-            lock.commit(db.withLastCrlNumber(number));
+            lock.commit(db.withLastCrl(number, now));
             String name = ca.settings().crlFileName();
             Path der = target.resolve(name);
             Path pem = target.resolve(name + ".pem");
@@ -84,8 +97,22 @@ public final class CrlService {
                 throw new IllegalStateException(e);
             }
             AtomicFiles.write(pem, Pki.pem(crl).getBytes(StandardCharsets.US_ASCII), AtomicFiles.PUBLIC);
-            return new CrlResult(number, now.toString(), next.toString(), count, der, pem);
+            return new CrlResult(number, now.toString(), next.toString(), count, dropped, der, pem);
         }
+    }
+
+    /**
+     * Whether the revoked certificate expired before the previous CRL and was on it: RFC 5280 section 3.3 lets
+     * its entry go only after it "appears on one regularly scheduled CRL issued beyond the revoked
+     * certificate's validity period".
+     */
+    static boolean listedAfterExpiry(IssuedEntry e, Instant previousCrl) {
+        if (previousCrl == null) {
+            return false;
+        }
+        Instant notAfter = Instant.parse(e.notAfter());
+        Instant revoked = Instant.parse(e.revokedAt());
+        return notAfter.isBefore(previousCrl) && !revoked.isAfter(previousCrl);
     }
 
     private static void prepare(Path dir) {

@@ -5,10 +5,13 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The CA database: every certificate issued, with its revocation state, and the number of the last CRL.
- * Immutable; changes make a new value that {@link CaStore} writes atomically.
+ * The CA database: every certificate issued, with its revocation state, and the number and thisUpdate of the
+ * last CRL. Immutable; changes make a new value that {@link CaStore} writes atomically.
+ *
+ * @param lastCrlAt thisUpdate (ISO-8601 instant) of the last CRL, or null when none was made since this field
+ *                  was introduced (databases written before it read as null)
  */
-public record CaDatabase(int formatVersion, long lastCrlNumber, List<IssuedEntry> entries) {
+public record CaDatabase(int formatVersion, long lastCrlNumber, String lastCrlAt, List<IssuedEntry> entries) {
 
     public static final int FORMAT_VERSION = 1;
 
@@ -17,7 +20,7 @@ public record CaDatabase(int formatVersion, long lastCrlNumber, List<IssuedEntry
     }
 
     public static CaDatabase empty() {
-        return new CaDatabase(FORMAT_VERSION, 0, List.of());
+        return new CaDatabase(FORMAT_VERSION, 0, null, List.of());
     }
 
     public Optional<IssuedEntry> find(String serialHex) {
@@ -34,16 +37,17 @@ public record CaDatabase(int formatVersion, long lastCrlNumber, List<IssuedEntry
         }
         List<IssuedEntry> all = new ArrayList<>(entries);
         all.add(entry);
-        return new CaDatabase(formatVersion, lastCrlNumber, all);
+        return new CaDatabase(formatVersion, lastCrlNumber, lastCrlAt, all);
     }
 
     public CaDatabase replace(IssuedEntry entry) {
         List<IssuedEntry> all = new ArrayList<>(entries);
         all.replaceAll(e -> e.serial().equals(entry.serial()) ? entry : e);
-        return new CaDatabase(formatVersion, lastCrlNumber, all);
+        return new CaDatabase(formatVersion, lastCrlNumber, lastCrlAt, all);
     }
 
-    public CaDatabase withLastCrlNumber(long number) {
-        return new CaDatabase(formatVersion, number, entries);
+    /** The database after a CRL with this number and thisUpdate was made. */
+    public CaDatabase withLastCrl(long number, java.time.Instant thisUpdate) {
+        return new CaDatabase(formatVersion, number, thisUpdate.toString(), entries);
     }
 }

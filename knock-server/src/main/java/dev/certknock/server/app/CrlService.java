@@ -50,13 +50,21 @@ public final class CrlService implements AutoCloseable {
         return store;
     }
 
-    /** Cache, then every source, now; then on schedule. */
+    /**
+     * Start-up without waiting on the network: the cache now (local disk), then every source at once in the
+     * background, then on schedule. Until a CRL is held for an issuer its certificates are refused with
+     * REVOCATION_UNAVAILABLE; a verified cached CRL is in force from the first knock.
+     */
     public void start() {
-        refresher.refreshNow();
+        refresher.loadCache();
         refresher.start();
+        refresher.refreshSoon();
     }
 
-    /** Cache, then every source, once (for offline verification). */
+    /**
+     * Cache, then every source, once (for offline verification). Bounded: sources are fetched side by side,
+     * each within the fetch deadline.
+     */
     public void loadOnce() {
         refresher.refreshNow();
     }

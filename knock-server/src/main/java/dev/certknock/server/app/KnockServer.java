@@ -147,7 +147,10 @@ public final class KnockServer implements AutoCloseable {
         }
     }
 
-    /** Loads CRLs (cache, then sources), opens the replay journal and starts capturing. */
+    /**
+     * Loads the CRL cache, starts fetching the CRL sources in the background (start-up never waits on the
+     * network), opens the replay journal and starts capturing.
+     */
     public static KnockServer start(ServerMaterial material, Clock clock) throws IOException {
         KnockServer s = new KnockServer(material, clock);
         s.crls.start();

@@ -10,7 +10,13 @@ import java.nio.file.NoSuchFileException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLException;
 import org.apache.hc.client5.http.CircularRedirectException;
 import org.apache.hc.client5.http.ConnectTimeoutException;
@@ -39,8 +45,10 @@ import org.slf4j.LoggerFactory;
  * Fetches CRLs over HTTP(S) with Apache HttpClient 5, or reads them from {@code file:} sources.
  *
  * <ul>
- * <li>Timeouts: connect, and response (the longest wait for data); the whole fetch is also cut off once
- * connect + response timeout have passed, so a server that trickles bytes cannot hold it.</li>
+ * <li>Timeouts: connect, and response (the longest wait for data), and one hard deadline for the whole
+ * exchange (connect, status line, headers and body): connect + response timeout. At the deadline the request
+ * is aborted from a timer thread (its connection is shut), so a server that trickles the status line,
+ * the headers or the body one byte at a time cannot hold a fetch longer than that.</li>
  * <li>Size: a Content-Length above maxBytes fails at once; a body is read up to maxBytes and the
  * connection is aborted (not drained) if there is more. Files are capped the same way.</li>
  * <li>Conditional GET: the ETag and Last-Modified of the last body fetched from a source are sent back
@@ -67,6 +75,15 @@ public final class CrlFetcher implements AutoCloseable {
     private final int maxBytes;
     private final int maxRedirects;
     private final Map<URI, Validators> validators = new ConcurrentHashMap<>();
+    /** Requests under way, aborted by {@link #close}. */
+    private final Set<HttpGet> active = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+    /** Aborts requests that reach their deadline; one daemon thread, tasks are tiny. */
+    private final ScheduledThreadPoolExecutor deadlines = new ScheduledThreadPoolExecutor(1, r -> {
+        Thread t = new Thread(r, "crl-fetch-deadline");
+        t.setDaemon(true);
+        return t;
+    });
 
     public CrlFetcher(CrlSettings settings) {
         this(settings.connectTimeout(), settings.responseTimeout(), settings.maxBytes(), settings.maxRedirects());
@@ -80,6 +97,7 @@ public final class CrlFetcher implements AutoCloseable {
         }
         this.maxBytes = maxBytes;
         this.maxRedirects = maxRedirects;
+        deadlines.setRemoveOnCancelPolicy(true); // a fetch that ends in time leaves nothing queued
         Timeout connect = Timeout.of(connectTimeout);
         Timeout response = Timeout.of(responseTimeout);
         this.client = HttpClients.custom()
@@ -144,7 +162,23 @@ public final class CrlFetcher implements AutoCloseable {
                 request.addHeader(HttpHeaders.IF_MODIFIED_SINCE, known.lastModified());
             }
         }
-        long deadline = System.nanoTime() + connectTimeout.toNanos() + responseTimeout.toNanos();
+        Duration limit = deadline();
+        long deadline = System.nanoTime() + limit.toNanos();
+        AtomicBoolean expired = new AtomicBoolean();
+        active.add(request);
+        ScheduledFuture<?> abort;
+        try {
+            if (closed) {
+                throw new RejectedExecutionException();
+            }
+            abort = deadlines.schedule(() -> {
+                expired.set(true);
+                request.cancel(); // shuts the connection: a read blocked in the status line, headers or body fails at once
+            }, limit.toNanos(), TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            active.remove(request);
+            return new FetchResult.Failed("the CRL fetcher is closed");
+        }
         ClassicHttpResponse response = null;
         FetchResult result;
         try {
@@ -152,8 +186,10 @@ public final class CrlFetcher implements AutoCloseable {
             result = handle(uri, request, response, known != null, deadline);
         } catch (IOException | RuntimeException e) {
             request.cancel();
-            result = new FetchResult.Failed(describe(e));
+            result = new FetchResult.Failed(expired.get() ? tooSlow() : describe(e));
         } finally {
+            abort.cancel(false);
+            active.remove(request);
             if (response != null) {
                 try {
                     response.close();
@@ -198,8 +234,7 @@ public final class CrlFetcher implements AutoCloseable {
             body.write(buffer, 0, n);
             if (System.nanoTime() - deadline > 0) {
                 request.cancel();
-                return new FetchResult.Failed("the response took longer than " + seconds(connectTimeout.plus(responseTimeout))
-                        + " (connect + response timeout) in all");
+                return new FetchResult.Failed(tooSlow());
             }
         }
         in.close();
@@ -214,6 +249,15 @@ public final class CrlFetcher implements AutoCloseable {
             }
         }
         return result;
+    }
+
+    /** The hard deadline of one HTTP exchange: connect + response timeout. */
+    public Duration deadline() {
+        return connectTimeout.plus(responseTimeout);
+    }
+
+    private String tooSlow() {
+        return "no complete response within " + seconds(deadline()) + " (the fetch deadline, connect + response timeout)";
     }
 
     private static FetchResult decoded(byte[] body) {
@@ -262,8 +306,12 @@ public final class CrlFetcher implements AutoCloseable {
         return header == null || header.getValue().isBlank() ? null : header.getValue();
     }
 
+    /** Aborts the fetches under way (they fail at once) and closes the HTTP client. */
     @Override
     public void close() {
+        closed = true;
+        active.forEach(HttpGet::cancel);
+        deadlines.shutdownNow();
         client.close(CloseMode.GRACEFUL);
     }
 }

@@ -13,8 +13,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import org.quartz.DisallowConcurrentExecution;
 import org.quartz.Job;
@@ -37,6 +47,12 @@ import org.slf4j.LoggerFactory;
  * nextUpdate (and nextUpdate plus grace) of the CRLs held when that comes sooner. Each run loads the cache
  * (first run only), fetches every source, offers what it fetched to the store, saves accepted CRLs to the
  * cache, and lets the store report freshness changes.
+ *
+ * <p>Sources are fetched independently: one task per source on a small pool of at most
+ * {@value #MAX_PARALLEL_FETCHES} threads, and each source's CRL is offered to the store as soon as it has
+ * arrived. A fetch is bounded by the fetcher's hard deadline, so a stalled source costs its own slot for at
+ * most that long and never delays the CRL of another source; a run waits for its tasks at most
+ * {@link #runLimit()}. A source whose previous fetch has not finished is not fetched again until it has.
  *
  * <p>Failures are logged at WARN once per change of a source's state (not on every run) and the CRL held
  * stays in force; a source that works again is logged at INFO. The scheduler is private to this refresher:
@@ -71,6 +87,10 @@ public final class CrlRefresher implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(CrlRefresher.class);
     private static final String CONTEXT_KEY = "certknock.crlRefresher";
+    /** Threads fetching sources at once, at most. */
+    static final int MAX_PARALLEL_FETCHES = 4;
+    /** Time allowed on top of the fetch deadline for parsing, checking and saving a CRL. */
+    private static final Duration OFFER_ALLOWANCE = Duration.ofSeconds(5);
 
     private final CrlSettings settings;
     private final CrlStore store;
@@ -83,8 +103,12 @@ public final class CrlRefresher implements AutoCloseable {
     private final TriggerKey nextUpdateKey = TriggerKey.triggerKey("next-update", "crl");
     private final ReentrantLock runLock = new ReentrantLock();
     private final List<SourceListener> listeners = new CopyOnWriteArrayList<>();
-    /** The problem last logged per source (guarded by runLock). */
+    /** The problem last logged per source. */
     private final Map<URI, String> problems = new ConcurrentHashMap<>();
+    /** Fetches sources; at most one task per source is queued or running (see {@link #inFlight}). */
+    private final ThreadPoolExecutor fetchers;
+    /** Sources whose fetch task has not finished. */
+    private final Set<CrlSource> inFlight = ConcurrentHashMap.newKeySet();
     private boolean cacheLoaded;
     private boolean started;
     private boolean closed;
@@ -100,12 +124,23 @@ public final class CrlRefresher implements AutoCloseable {
         this.clock = Objects.requireNonNull(clock, "clock");
         this.cache = new CrlCache(settings.cachePath(), settings.maxBytes());
         this.fetcher = new CrlFetcher(settings);
+        int sources = Math.max(1, settings.sources().size());
+        int threads = Math.min(sources, MAX_PARALLEL_FETCHES);
+        AtomicInteger n = new AtomicInteger();
+        this.fetchers = new ThreadPoolExecutor(threads, threads, 30, TimeUnit.SECONDS, new ArrayBlockingQueue<>(sources),
+                r -> {
+                    Thread t = new Thread(r, "crl-fetch-" + n.incrementAndGet());
+                    t.setDaemon(true);
+                    return t;
+                });
+        fetchers.allowCoreThreadTimeOut(true);
         try {
             this.scheduler = PrivateScheduler.create("crl-refresh", Duration.ofSeconds(5));
             scheduler.getContext().put(CONTEXT_KEY, this);
             JobDetail job = JobBuilder.newJob(RefreshJob.class).withIdentity(jobKey).storeDurably().build();
             scheduler.addJob(job, true);
         } catch (SchedulerException e) {
+            fetchers.shutdownNow();
             fetcher.close();
             throw new IllegalStateException("could not create the CRL refresh scheduler: " + e.getMessage(), e);
         }
@@ -121,14 +156,46 @@ public final class CrlRefresher implements AutoCloseable {
     }
 
     /**
-     * Runs one refresh now, on the calling thread (waiting for a scheduled run in progress): at startup, to
-     * have CRLs before the first knock, and in tests. The first run loads the cache before fetching, so that
+     * Runs one refresh now and waits for it (and for a scheduled run in progress): for {@code verify} and in
+     * tests; at most {@link #runLimit()} plus a run in progress. The first run loads the cache before fetching, so that
      * the cached CRL numbers also guard against rollback by a source.
      */
     public List<SourceOutcome> refreshNow() {
         List<SourceOutcome> outcomes = runOnce();
         scheduleNextUpdateCheck();
         return outcomes;
+    }
+
+    /**
+     * Loads the cache into the store (once; later calls do nothing) and has the store report freshness: local
+     * disk only, no network. The first run does this too.
+     */
+    public void loadCache() {
+        runLock.lock();
+        try {
+            loadCacheOnce();
+            store.checkFreshness();
+        } finally {
+            runLock.unlock();
+        }
+    }
+
+    /**
+     * Runs a refresh at once on the scheduler's thread, without waiting for it: start-up uses it so that
+     * nothing waits on the network. Requires {@link #start}.
+     */
+    public void refreshSoon() {
+        try {
+            scheduler.triggerJob(jobKey);
+        } catch (SchedulerException e) {
+            LOG.warn("Could not start a CRL refresh now: {}; the interval schedule goes on", e.getMessage());
+        }
+    }
+
+    /** The longest a run waits for its sources: every round of fetches (a round per pool size) up to its deadline. */
+    Duration runLimit() {
+        int rounds = (settings.sources().size() + MAX_PARALLEL_FETCHES - 1) / MAX_PARALLEL_FETCHES;
+        return fetcher.deadline().plus(OFFER_ALLOWANCE).multipliedBy(Math.max(1, rounds));
     }
 
     /**
@@ -186,17 +253,27 @@ public final class CrlRefresher implements AutoCloseable {
         }
     }
 
+    private void loadCacheOnce() {
+        if (!cacheLoaded) {
+            cacheLoaded = true;
+            int loaded = cache.loadInto(store);
+            LOG.info("Loaded {} CRL(s) from the cache {}", loaded, settings.cachePath());
+        }
+    }
+
     private List<SourceOutcome> runOnce() {
         runLock.lock();
         try {
-            if (!cacheLoaded) {
-                cacheLoaded = true;
-                int loaded = cache.loadInto(store);
-                LOG.info("Loaded {} CRL(s) from the cache {}", loaded, settings.cachePath());
+            loadCacheOnce();
+            List<CrlSource> sources = settings.sources();
+            List<Future<SourceOutcome>> tasks = new ArrayList<>(sources.size());
+            for (CrlSource source : sources) {
+                tasks.add(submit(source));
             }
-            List<SourceOutcome> outcomes = new ArrayList<>();
-            for (CrlSource source : settings.sources()) {
-                outcomes.add(refresh(source));
+            long until = System.nanoTime() + runLimit().toNanos();
+            List<SourceOutcome> outcomes = new ArrayList<>(sources.size());
+            for (int i = 0; i < sources.size(); i++) {
+                outcomes.add(await(sources.get(i), tasks.get(i), until));
             }
             store.checkFreshness();
             return outcomes;
@@ -205,17 +282,62 @@ public final class CrlRefresher implements AutoCloseable {
         }
     }
 
+    /** A task fetching the source, or a done failure when its previous fetch is still running. */
+    private Future<SourceOutcome> submit(CrlSource source) {
+        if (!inFlight.add(source)) {
+            return CompletableFuture.completedFuture(failed(source,
+                    "the previous fetch of this source has not finished"));
+        }
+        try {
+            return fetchers.submit(() -> {
+                try {
+                    return refresh(source);
+                } finally {
+                    inFlight.remove(source);
+                }
+            });
+        } catch (RejectedExecutionException e) {
+            inFlight.remove(source);
+            return CompletableFuture.completedFuture(failed(source, "the refresher is closed"));
+        }
+    }
+
+    private SourceOutcome await(CrlSource source, Future<SourceOutcome> task, long until) {
+        try {
+            return task.get(Math.max(0, until - System.nanoTime()), TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            // The fetch is past its own deadline and something (e.g. a name look-up) still holds it; it goes on
+            // alone and may still deliver; this run does not wait for it.
+            return failed(source, "no result within " + runLimit().toMillis() + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new SourceOutcome(source, new FetchResult.Failed("interrupted"), Optional.empty());
+        } catch (ExecutionException e) {
+            return failed(source, "unexpected failure: " + CrlParser.describe(e.getCause()));
+        }
+    }
+
+    private SourceOutcome failed(CrlSource source, String reason) {
+        FetchResult.Failed failed = new FetchResult.Failed(reason);
+        reportFailure(source, failed);
+        return new SourceOutcome(source, failed, Optional.empty());
+    }
+
+    private void reportFailure(CrlSource source, FetchResult.Failed failed) {
+        problem(source, "fetch failed: " + failed.reason());
+        for (SourceListener l : listeners) {
+            try {
+                l.fetchFailed(source.uri(), failed.reason());
+            } catch (RuntimeException e) {
+                LOG.warn("CRL source listener {} failed", l, e);
+            }
+        }
+    }
+
     private SourceOutcome refresh(CrlSource source) {
         FetchResult fetched = fetcher.fetch(source);
         if (fetched instanceof FetchResult.Failed failed) {
-            problem(source, "fetch failed: " + failed.reason());
-            for (SourceListener l : listeners) {
-                try {
-                    l.fetchFailed(source.uri(), failed.reason());
-                } catch (RuntimeException e) {
-                    LOG.warn("CRL source listener {} failed", l, e);
-                }
-            }
+            reportFailure(source, failed);
             return new SourceOutcome(source, fetched, Optional.empty());
         }
         if (fetched instanceof FetchResult.NotModified) {
@@ -322,7 +444,7 @@ public final class CrlRefresher implements AutoCloseable {
         }
     }
 
-    /** Stops the schedule, waiting for a run in progress (bounded by the fetch timeouts), and closes the HTTP client. */
+    /** Aborts the fetches under way, closes the HTTP client and stops the schedule, waiting for a run in progress to end. */
     @Override
     public void close() {
         synchronized (this) {
@@ -331,12 +453,12 @@ public final class CrlRefresher implements AutoCloseable {
             }
             closed = true;
         }
+        fetcher.close(); // fetches under way fail at once, so the run in progress ends promptly
+        fetchers.shutdownNow();
         try {
             scheduler.shutdown(true);
         } catch (SchedulerException e) {
             LOG.warn("Could not shut the CRL refresh scheduler down cleanly: {}", e.getMessage());
-        } finally {
-            fetcher.close();
         }
     }
 }

@@ -1,9 +1,11 @@
 package dev.certknock.server.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.ServerFixture;
+import dev.certknock.server.crl.TricklingHttpSource;
 import dev.certknock.server.pipeline.DropReason;
 import dev.certknock.testing.http.CrlServer;
 import dev.certknock.testing.pki.IssuedCertificate;
@@ -63,6 +65,8 @@ class KnockServerEndToEndTest {
             byte[] knock = f.knock(alice, ServerFixture.ssh(120));
 
             try (KnockServer server = KnockServer.start(material, f.clock)) {
+                // Start-up does not wait for the sources: the first CRL arrives in the background.
+                await("the first CRL", () -> !server.crls().store().infos().isEmpty());
                 send(server.knockAddress(), knock);
                 await("the grant", () -> !server.firewall().active(f.clock.instant()).isEmpty());
                 var grant = server.firewall().active(f.clock.instant()).get(0);
@@ -103,6 +107,39 @@ class KnockServerEndToEndTest {
         assertThat(audit).anySatisfy(l -> assertThat(l).contains("\"reason\":\"REPLAY\""));
         assertThat(audit).anySatisfy(l -> assertThat(l).contains("\"event\":\"crl-accepted\""));
         assertThat(audit).allSatisfy(l -> assertThat(l).contains("\"time\":\"" + Instant.parse("2026-11-22T10:00:00Z").toString().substring(0, 13)));
+    }
+
+    @Test
+    void startUpDoesNotWaitForASourceThatTricklesItsHeaders() throws Exception {
+        try (CrlServer crlServer = CrlServer.start(); TricklingHttpSource trickle = new TricklingHttpSource(Duration.ofMillis(200))) {
+            crlServer.publish("/ca.crl", f.ca.crl().number(1).build().getEncoded());
+            Path config = config(crlServer);
+            ServerMaterial material = ServerMaterial.load(config);
+            try (KnockServer server = KnockServer.start(material, f.clock)) {
+                await("the CRL in the cache", () -> !server.crls().store().infos().isEmpty());
+            }
+            // Now the only source trickles (default timeouts: a 15 s fetch deadline); the cached CRL is verified
+            // and in force at once, and knocks are served while the source is still being waited for.
+            Files.writeString(config, Files.readString(config).replace(crlServer.uri("/ca.crl").toString(),
+                    trickle.uri("/ca.crl").toString()));
+            ServerMaterial trickling = ServerMaterial.load(config);
+            try (KnockServer server = assertTimeoutPreemptively(Duration.ofSeconds(5),
+                    () -> KnockServer.start(trickling, f.clock))) {
+                send(server.knockAddress(), f.knock(f.client("alice").build(), ServerFixture.ssh(60)));
+                await("alice's grant", () -> server.counters().accepted() == 1);
+                assertThat(trickle.trickling()).as("the source is still being fetched").isTrue();
+            }
+            // Without a cached CRL: capture starts all the same and knocks are refused until a CRL arrives.
+            try (var files = Files.walk(dir.resolve("crl-cache"))) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+            try (KnockServer server = assertTimeoutPreemptively(Duration.ofSeconds(5),
+                    () -> KnockServer.start(trickling, f.clock))) {
+                send(server.knockAddress(), f.knock(f.client("bob").build(), ServerFixture.ssh(60)));
+                await("the refusal", () -> server.counters().dropped(DropReason.REVOCATION_UNAVAILABLE) == 1);
+                assertThat(trickle.trickling()).isTrue();
+            }
+        }
     }
 
     @Test

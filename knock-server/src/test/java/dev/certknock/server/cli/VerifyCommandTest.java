@@ -1,13 +1,16 @@
 package dev.certknock.server.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.certknock.server.ServerFixture;
+import dev.certknock.server.crl.TricklingHttpSource;
 import dev.certknock.testing.pki.IssuedCertificate;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,6 +42,28 @@ class VerifyCommandTest {
         assertThat(run("verify", "--config", config.toString(), "--source", "198.51.100.7", packet.toString()))
                 .isEqualTo(VerifyCommand.DROPPED);
         assertThat(out.toString()).contains("DROPPED").contains("TIMESTAMP_");
+    }
+
+    @Test
+    void aSourceThatTricklesItsHeadersDoesNotHoldVerify() throws Exception {
+        IssuedCertificate alice = f.client("alice").build();
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        Path packet = dir.resolve("knock.bin");
+        Files.write(packet, f.knock(alice, ServerFixture.ssh(60)));
+        try (TricklingHttpSource trickle = new TricklingHttpSource(Duration.ofMillis(200))) {
+            // The trickling source first, the good file second; fetch deadline 1 s + 2 s.
+            String yaml = Files.readString(config);
+            String good = "    - url: " + dir.resolve("crl.der").toUri();
+            Files.writeString(config, yaml.replace(good, "    - url: " + trickle.uri("/ca.crl") + "\n" + good)
+                    .replace("  cacheDir: crl-cache", "  cacheDir: crl-cache\n  connectTimeout: 1s\n  responseTimeout: 2s"));
+            long start = System.nanoTime();
+            int exit = assertTimeoutPreemptively(Duration.ofSeconds(3 + 7), () -> run("verify", "--config", config.toString(),
+                    "--source", "198.51.100.7", "--at", "packet", packet.toString()));
+            assertThat(exit).as(err.toString()).isZero();
+            assertThat(out.toString()).contains("ACCEPTED");
+            assertThat(trickle.accepted()).isEqualTo(1);
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3 + 5));
+        }
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.certknock.server.crl;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
@@ -122,8 +123,20 @@ class CrlFetcherTest {
             }
         });
         long start = System.nanoTime();
-        assertThat(failure(fetcher.fetch(new CrlSource(tiny.uri("/trickle.crl"))))).contains("took longer than 900 ms");
+        assertThat(failure(fetcher.fetch(new CrlSource(tiny.uri("/trickle.crl"))))).contains("no complete response within 900 ms");
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3));
+    }
+
+    @Test
+    void aSourceThatTricklesTheStatusLineAndHeadersIsCutOffAtTheDeadline() throws Exception {
+        try (TricklingHttpSource trickle = new TricklingHttpSource(Duration.ofMillis(100))) {
+            long start = System.nanoTime();
+            String reason = assertTimeoutPreemptively(Duration.ofSeconds(10),
+                    () -> failure(fetcher.fetch(new CrlSource(trickle.uri("/ca.crl")))));
+            assertThat(reason).contains("no complete response within 900 ms");
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMillis(900 + 2000));
+            assertThat(trickle.accepted()).isEqualTo(1);
+        }
     }
 
     @Test

@@ -20,6 +20,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -121,6 +122,32 @@ class CrlRefresherTest {
                 }
             });
             assertThat(refresher.nextRun()).isPresent();
+        }
+    }
+
+    @Test
+    void aStalledSourceNeitherDelaysAnotherNorHoldsTheRunPastItsDeadline() throws Exception {
+        CrlStore store = store(systemClock);
+        server.publish(PATH, ca.crl().number(1).revoke(alice.certificate()).build().getEncoded());
+        try (TricklingHttpSource trickle = new TricklingHttpSource(Duration.ofMillis(100))) {
+            // The stalled source comes first: fetched one after the other, it would hold the good one back.
+            CrlSettings settings = CrlSettings.defaults(List.of(new CrlSource(trickle.uri("/stalled.crl")),
+                    new CrlSource(server.uri(PATH))), cacheDir).withRefreshInterval(Duration.ofHours(1))
+                    .withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(2)).withMaxBytes(64 * 1024);
+            try (CrlRefresher refresher = new CrlRefresher(settings, store, systemClock)) {
+                long start = System.nanoTime();
+                CompletableFuture<List<CrlRefresher.SourceOutcome>> run = CompletableFuture.supplyAsync(refresher::refreshNow);
+                await("the good source's CRL", () -> store.status(alice.certificate()) instanceof RevocationStatus.Revoked);
+                assertThat(trickle.trickling()).as("the stalled source is still being waited for").isTrue();
+
+                List<CrlRefresher.SourceOutcome> outcomes = run.get(20, TimeUnit.SECONDS);
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(3 + 3));
+                assertThat(outcomes.get(0).fetch()).isInstanceOfSatisfying(FetchResult.Failed.class,
+                        f -> assertThat(f.reason()).contains("no complete response within 3 s"));
+                assertThat(outcomes.get(1).update()).containsInstanceOf(CrlUpdate.Accepted.class);
+                assertThat(logs.list).anySatisfy(e -> assertThat(e.getFormattedMessage())
+                        .contains(trickle.uri("/stalled.crl").toString()).contains("fetch deadline"));
+            }
         }
     }
 

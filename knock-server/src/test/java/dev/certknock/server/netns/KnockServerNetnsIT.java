@@ -129,6 +129,8 @@ class KnockServerNetnsIT {
         assertThat(server.isAlive()).as("knock-server runs; its log:%n%s", log()).isTrue();
         assertThat(log()).as("the nftables backend reaches the kernel without a process per grant")
                 .contains("in-process through libnftables");
+        // Start-up does not wait for the CRL sources (cache at once, first fetch in the background).
+        await("a CRL in force", () -> log().contains("CRL accepted") || !server.isAlive());
     }
 
     private void start(List<String> argv) throws IOException {

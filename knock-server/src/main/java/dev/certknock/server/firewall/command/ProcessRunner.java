@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
  * {@code ip netns exec NAME}, for tests), optional bytes on standard input, and a timeout after which the
  * process and its descendants are killed. Standard output and error are captured (the first
  * {@value #CAPTURE_LIMIT} bytes of each; the rest is read and discarded so the program never blocks).
+ * The program gets {@link ChildEnvironment}'s environment, never the server's.
  */
 public final class ProcessRunner {
 
@@ -86,7 +87,7 @@ public final class ProcessRunner {
         List<String> full = new ArrayList<>(prefix.size() + argv.size());
         full.addAll(prefix);
         full.addAll(argv);
-        ProcessBuilder pb = new ProcessBuilder(full);
+        ProcessBuilder pb = ChildEnvironment.applyTo(new ProcessBuilder(full));
         if (stdin == null) {
             pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
         }

@@ -1,6 +1,7 @@
 package dev.certknock.server.firewall.nftables;
 
 import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.firewall.command.ChildEnvironment;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,7 +19,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs the {@code nft} program as a child process: an argv array (never a shell), the script on stdin,
  * bounded in time; a failure carries nft's exit status and error text. A command prefix such as
- * {@code ip netns exec NAME} runs nft elsewhere (tests use their own network namespace).
+ * {@code ip netns exec NAME} runs nft elsewhere (tests use their own network namespace). nft gets
+ * {@link ChildEnvironment}'s environment, never the server's.
  */
 public final class ProcessNftExecutor implements NftExecutor {
 
@@ -72,7 +74,7 @@ public final class ProcessNftExecutor implements NftExecutor {
         List<String> command = command(arguments);
         Process process;
         try {
-            process = new ProcessBuilder(command).start();
+            process = ChildEnvironment.applyTo(new ProcessBuilder(command)).start();
         } catch (IOException e) {
             throw new FirewallException("cannot run " + String.join(" ", command) + ": " + e.getMessage(), e);
         }
