@@ -29,14 +29,20 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
 /**
  * Validates a client's certificate chain with Bouncy Castle's PKIX (path building from the presented
  * certificates and the server's intermediates to a trust anchor, validity at the given time, CA
- * constraints) plus certknock's own rules: EKU id-kp-certknockClient and a well-formed grants
- * extension. Revocation is a separate stage. Valid results are cached by leaf fingerprint, bounded,
+ * constraints) plus certknock's own rules: the leaf is no CA (basicConstraints cA=true never is a
+ * client), its keyUsage, when present, allows digitalSignature, it has EKU id-kp-certknockClient and a
+ * well-formed grants extension, and the path has at most {@value #MAX_INTERMEDIATES} intermediates. Revocation is a separate stage. Valid results are cached by leaf fingerprint, bounded,
  * and dropped when the CRL generation changes or the time leaves the path's validity.
  */
 public final class ChainValidator {
 
     private static final Provider BC = new BouncyCastleProvider();
-    private static final int MAX_PATH_LENGTH = 4;
+    /**
+     * The most intermediate CA certificates between the client's certificate and its trust anchor.
+     * Enforced on the built path: Bouncy Castle's builder, given this as {@code maxPathLength}, accepts
+     * one more.
+     */
+    static final int MAX_INTERMEDIATES = 4;
 
     private record Cached(ChainResult.Valid result, long generation) {
     }
@@ -107,6 +113,13 @@ public final class ChainValidator {
         } catch (CertificateParsingException e) {
             return new ChainResult.Invalid(DropReason.MISSING_CLIENT_EKU, "EKU extension unreadable");
         }
+        if (leaf.getBasicConstraints() >= 0) {
+            return new ChainResult.Invalid(DropReason.UNTRUSTED_CHAIN, "leaf is a CA certificate (basicConstraints cA=true)");
+        }
+        boolean[] keyUsage = leaf.getKeyUsage();
+        if (keyUsage != null && (keyUsage.length == 0 || !keyUsage[0])) {
+            return new ChainResult.Invalid(DropReason.UNTRUSTED_CHAIN, "leaf keyUsage without digitalSignature");
+        }
         CertknockGrants grants;
         try {
             var g = GrantsExtension.fromCertificate(leaf);
@@ -123,12 +136,16 @@ public final class ChainValidator {
             PKIXBuilderParameters params = new PKIXBuilderParameters(trust.trustAnchors(), target);
             params.setRevocationEnabled(false);
             params.setDate(at);
-            params.setMaxPathLength(MAX_PATH_LENGTH);
+            params.setMaxPathLength(MAX_INTERMEDIATES);
             params.addCertPathChecker(new GrantsExtensionChecker());
             List<X509Certificate> pool = new ArrayList<>(presented);
             pool.addAll(trust.intermediates());
             params.addCertStore(CertStore.getInstance("Collection", new CollectionCertStoreParameters(pool), BC));
             PKIXCertPathBuilderResult built = (PKIXCertPathBuilderResult) CertPathBuilder.getInstance("PKIX", BC).build(params);
+            if (built.getCertPath().getCertificates().size() - 1 > MAX_INTERMEDIATES) {
+                return new ChainResult.Invalid(DropReason.UNTRUSTED_CHAIN,
+                        "more than " + MAX_INTERMEDIATES + " intermediate CA certificates");
+            }
             List<X509Certificate> path = new ArrayList<>();
             Instant notBefore = Instant.MIN;
             Instant notAfter = Instant.MAX;
