@@ -1,5 +1,6 @@
 package dev.certknock.server.capture;
 
+import dev.certknock.server.event.LogText;
 import dev.certknock.server.pipeline.ReceivedDatagram;
 import java.io.IOException;
 import java.net.BindException;
@@ -80,11 +81,11 @@ public final class UdpSocketCapture implements PacketSource {
                         clock.instant()));
             } catch (SocketException e) {
                 if (!socket.isClosed()) {
-                    LOG.warn("knock socket failed: {}", e.getMessage());
+                    LOG.warn("knock socket failed: {}", LogText.of(e.getMessage()));
                 }
                 return;
             } catch (IOException | RuntimeException e) {
-                LOG.debug("receive failed: {}", e.toString());
+                LOG.debug("receive failed: {}", LogText.of(e.toString()));
             }
         }
     }
