@@ -193,9 +193,15 @@ public final class IssueService {
         }
     }
 
+    /** The fewest characters a password protecting a client or server key (bundle or key file) may have. */
+    public static final int MIN_BUNDLE_PASSWORD = 12;
+
     static void requireBundlePassword(char[] password) {
-        if (password == null || password.length < 4) {
-            throw CaException.badInput("the bundle password is shorter than 4 characters: choose a longer one");
+        int length = password == null ? 0 : password.length;
+        if (length < MIN_BUNDLE_PASSWORD) {
+            throw CaException.badInput("the bundle password has " + length + " characters, fewer than "
+                    + MIN_BUNDLE_PASSWORD + ": choose one of at least " + MIN_BUNDLE_PASSWORD
+                    + " characters (e.g. `head -c 18 /dev/urandom | base64 > bundle.pass`) and give it again");
         }
     }
 

@@ -35,6 +35,29 @@ class RefusalTest {
     }
 
     @Test
+    void aBundlePasswordShorterThanTwelveCharactersIsRefusedAndTwelveAreEnough() throws Exception {
+        Path eleven = Files.writeString(tmp.resolve("eleven.pass"), "abcdefghijk\n");
+        refused(CaTestSupport.run("issue-client", "--dir", t.ca.toString(), "alice", "--grant", "tcp/22",
+                "--out", tmp.resolve("alice.p12").toString(), "--ca-password-file", t.caPass.toString(),
+                "--out-password-file", eleven.toString()), 3,
+                "the bundle password has 11 characters, fewer than 12", "at least 12 characters");
+        assertThat(Files.exists(tmp.resolve("alice.p12"))).isFalse();
+        refused(CaTestSupport.run("issue-server", "--dir", t.ca.toString(), "gw1.example.test",
+                "--out", tmp.resolve("gw1.p12").toString(), "--ca-password-file", t.caPass.toString(),
+                "--out-password-file", eleven.toString()), 3, "fewer than 12");
+        CaTestSupport.Result csr = CaTestSupport.run("csr", "alice", "--key", tmp.resolve("alice.key").toString(),
+                "--out", tmp.resolve("alice.csr").toString(), "--out-password-file", eleven.toString());
+        assertThat(csr.code()).isEqualTo(3);
+        assertThat(csr.err()).contains("fewer than 12");
+        assertThat(Files.exists(tmp.resolve("alice.key"))).isFalse();
+
+        Path twelve = Files.writeString(tmp.resolve("twelve.pass"), "abcdefghijkl\n");
+        CaTestSupport.run("issue-client", "--dir", t.ca.toString(), "alice", "--grant", "tcp/22",
+                "--out", tmp.resolve("alice.p12").toString(), "--ca-password-file", t.caPass.toString(),
+                "--out-password-file", twelve.toString()).ok();
+    }
+
+    @Test
     void portZero() throws Exception {
         refused(t.issueClient("alice", "--grant", "tcp/0"), 3, "--grant tcp/0: port 0 is outside 1-65535");
     }

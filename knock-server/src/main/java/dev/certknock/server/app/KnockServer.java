@@ -12,6 +12,7 @@ import dev.certknock.server.event.AuditLog;
 import dev.certknock.server.event.DropLog;
 import dev.certknock.server.event.KnockCounters;
 import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.event.LogText;
 import dev.certknock.server.firewall.ConntrackCutter;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
@@ -173,7 +174,7 @@ public final class KnockServer implements AutoCloseable {
             replay.sweep();
             firewall.active(clock.instant());
         } catch (RuntimeException e) {
-            LOG.warn("housekeeping failed: {}", e.toString());
+            LOG.warn("housekeeping failed: {}", LogText.of(e.toString()));
         }
     }
 
@@ -184,7 +185,7 @@ public final class KnockServer implements AutoCloseable {
                 LOG.info("stats: {}", line);
             }
         } catch (RuntimeException e) {
-            LOG.warn("statistics failed: {}", e.toString());
+            LOG.warn("statistics failed: {}", LogText.of(e.toString()));
         }
     }
 
@@ -207,7 +208,8 @@ public final class KnockServer implements AutoCloseable {
                         LOG.info("closed {} open grant(s) of revoked certificate serial {}", closed, serial.toString(16));
                     }
                 } catch (FirewallException e) {
-                    LOG.warn("could not close the grants of revoked serial {}: {}", serial.toString(16), e.getMessage());
+                    LOG.warn("could not close the grants of revoked serial {}: {}", serial.toString(16),
+                            LogText.of(e.getMessage()));
                 }
                 for (GrantDecision d : open) {
                     try {
@@ -216,7 +218,7 @@ public final class KnockServer implements AutoCloseable {
                                 serial.toString(16), d.address().getHostAddress());
                     } catch (FirewallException e) {
                         LOG.warn("could not cut the connections of revoked serial {} from {}: {}", serial.toString(16),
-                                d.address().getHostAddress(), e.getMessage());
+                                d.address().getHostAddress(), LogText.of(e.getMessage()));
                     }
                 }
             }
@@ -265,7 +267,7 @@ public final class KnockServer implements AutoCloseable {
         try {
             LOG.info("stats at stop: {}", stats.line());
         } catch (RuntimeException e) {
-            LOG.debug("statistics at stop: {}", e.toString());
+            LOG.debug("statistics at stop: {}", LogText.of(e.toString()));
         }
         crls.close();
         replay.close();
@@ -274,7 +276,7 @@ public final class KnockServer implements AutoCloseable {
             try {
                 audit.close();
             } catch (IOException e) {
-                LOG.warn("closing the audit log: {}", e.getMessage());
+                LOG.warn("closing the audit log: {}", LogText.of(e.getMessage()));
             }
         }
         LOG.info("knock-server stopped");

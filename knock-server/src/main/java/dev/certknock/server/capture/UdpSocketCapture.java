@@ -1,7 +1,9 @@
 package dev.certknock.server.capture;
 
+import dev.certknock.server.event.LogText;
 import dev.certknock.server.pipeline.ReceivedDatagram;
 import java.io.IOException;
+import java.net.BindException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
@@ -16,6 +18,11 @@ import org.slf4j.LoggerFactory;
  * Receives knocks on a plain UDP socket: for hosts without libpcap or CAP_NET_RAW. The socket only
  * receives; nothing is ever sent from it. (The kernel may still answer ICMP for a closed port on other
  * addresses; with a bound socket it does not for this port.)
+ *
+ * <p>The socket is bound without {@code SO_REUSEADDR} (and without {@code SO_REUSEPORT}): with it, any
+ * local process that also asks for it could bind the same port and receive the knocks instead. So a
+ * port already taken is a refusal to start, and once started no other process can bind the port. Even
+ * so, a socket is not the production mode: {@code pcap} sees knocks before any socket does.
  */
 public final class UdpSocketCapture implements PacketSource {
 
@@ -35,10 +42,22 @@ public final class UdpSocketCapture implements PacketSource {
 
     @Override
     public void start(Predicate<ReceivedDatagram> sink) throws IOException {
-        socket = new DatagramSocket(null);
-        socket.setReuseAddress(true);
-        socket.setReceiveBufferSize(4 * 1024 * 1024);
-        socket.bind(bind);
+        DatagramSocket s = new DatagramSocket(null);
+        try {
+            s.setReuseAddress(false);
+            s.setReceiveBufferSize(4 * 1024 * 1024);
+            s.bind(bind);
+        } catch (BindException e) {
+            s.close();
+            throw new BindException("udp port " + bind.getPort() + " on " + bind.getAddress().getHostAddress()
+                    + " is already in use by another socket (" + e.getMessage() + "): stop the process holding it"
+                    + " (see `ss -ulpn 'sport = :" + bind.getPort() + "'`) or set capture.port to a free port;"
+                    + " for production use capture.mode: pcap");
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        socket = s;
         thread = new Thread(() -> loop(sink), "knock-capture-udp");
         thread.setDaemon(true);
         thread.start();
@@ -62,11 +81,11 @@ public final class UdpSocketCapture implements PacketSource {
                         clock.instant()));
             } catch (SocketException e) {
                 if (!socket.isClosed()) {
-                    LOG.warn("knock socket failed: {}", e.getMessage());
+                    LOG.warn("knock socket failed: {}", LogText.of(e.getMessage()));
                 }
                 return;
             } catch (IOException | RuntimeException e) {
-                LOG.debug("receive failed: {}", e.toString());
+                LOG.debug("receive failed: {}", LogText.of(e.toString()));
             }
         }
     }

@@ -7,6 +7,7 @@ import dev.certknock.cli.ExitCodes;
 import dev.certknock.cli.UserException;
 import dev.certknock.server.app.KnockVerifier;
 import dev.certknock.server.app.ServerMaterial;
+import dev.certknock.server.event.LogText;
 import dev.certknock.server.pipeline.GrantDecision;
 import dev.certknock.server.pipeline.Verdict;
 import java.io.IOException;
@@ -85,11 +86,11 @@ public final class VerifyCommand implements Callable<Integer> {
         } else if (v instanceof Verdict.Accepted a) {
             GrantDecision d = a.decision();
             out.printf("ACCEPTED at %s: would open %s for %s for %d s%n  certificate %s, serial %s, issuer %s%n", when,
-                    d.grants(), d.address().getHostAddress(), d.duration().toSeconds(), d.subject().getName(),
-                    d.serial().toString(16), d.issuer().getName());
+                    d.grants(), d.address().getHostAddress(), d.duration().toSeconds(), LogText.of(d.subject().getName()),
+                    d.serial().toString(16), LogText.of(d.issuer().getName()));
         } else {
             Verdict.Dropped d = (Verdict.Dropped) v;
-            out.printf("DROPPED at %s: %s in %s (%s)%n", when, d.reason(), d.stage(), d.detail());
+            out.printf("DROPPED at %s: %s in %s (%s)%n", when, d.reason(), d.stage(), LogText.of(d.detail()));
         }
         return v instanceof Verdict.Accepted ? ExitCodes.OK : DROPPED;
     }

@@ -35,7 +35,7 @@ public final class DropLog implements KnockEventListener {
         }
         if (admit()) {
             LOG.debug("dropped knock from {}: {} at {} ({})", v.source().getAddress().getHostAddress(), v.reason(),
-                    v.stage(), v.detail());
+                    v.stage(), LogText.of(v.detail()));
         }
     }
 
@@ -43,7 +43,7 @@ public final class DropLog implements KnockEventListener {
     public void internalError(String where, Throwable error) {
         long second = clock.millis() / 1000;
         if (lastErrorSecond.getAndSet(second) != second) {
-            LOG.error("internal error in {} (the datagram was dropped; please report this): {}", where, error.toString(), error);
+            LOG.error("internal error in {} (the datagram was dropped; please report this): {}", where, LogText.of(error.toString()), error);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.certknock.server.firewall;
 
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.event.LogText;
 import dev.certknock.server.pipeline.GrantDecision;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -57,7 +58,7 @@ public final class LogFirewall implements Firewall {
             open.put(e, d);
         }
         LOG.info("GRANT {} {} for {} s (until {}) to {} serial {}", d.address().getHostAddress(), d.grants(),
-                d.duration().toSeconds(), d.expiresAt(), d.subject().getName(), d.serial().toString(16));
+                d.duration().toSeconds(), d.expiresAt(), LogText.of(d.subject().getName()), d.serial().toString(16));
         listener.grantOpened(d);
     }
 

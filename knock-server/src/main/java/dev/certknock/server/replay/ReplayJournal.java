@@ -109,10 +109,22 @@ final class ReplayJournal implements Closeable {
         }
     }
 
-    /** Reads a journal; a missing or empty file is an empty journal. */
+    /**
+     * Reads a journal; a missing file is an empty journal. A zero-length file is refused: the server
+     * creates the journal only by renaming a complete file with its header into place, so a journal of
+     * zero bytes was truncated by something else, and the knocks it held are lost.
+     */
     static Contents read(Path path, long nowMillis) throws IOException {
-        if (!Files.exists(path) || Files.size(path) == 0) {
+        if (!Files.exists(path)) {
             return new Contents(new HashMap<>(), JournalLoadReport.NONE);
+        }
+        if (Files.size(path) == 0) {
+            throw new ReplayJournalException(path, "the replay journal is empty (0 bytes), but the server "
+                    + "always writes it with a " + HEADER_SIZE + "-byte \"CKREPLAY\" header: it was truncated "
+                    + "(a full disk, a restore, a tool), and the knocks it recorded are lost, so a recent knock "
+                    + "could be replayed once. Restore the file if you can; otherwise wait until the timestamp "
+                    + "window plus " + ReplayGuard.MARGIN.toSeconds() + " s has passed since the server last "
+                    + "accepted a knock, then delete the file and the server starts a new journal");
         }
         Map<ReplayKey, Long> live = new HashMap<>();
         int expired = 0;

@@ -252,15 +252,34 @@ class ReplayGuardPersistenceTest {
     }
 
     @Test
-    void anEmptyFileIsAnEmptyJournal() throws IOException {
-        Files.createDirectories(journal().getParent());
-        Files.createFile(journal());
+    void aZeroLengthJournalAfterEntriesWereWrittenIsRefusedAtStartWithHowToFix() throws IOException {
+        try (ReplayGuard guard = open()) {
+            assertThat(guard.commit(key(1), now()).accepted()).isTrue();
+        }
+        // Something truncates the journal while the server is stopped: key(1) is forgotten.
+        try (RandomAccessFile f = new RandomAccessFile(journal().toFile(), "rw")) {
+            f.setLength(0);
+        }
+        assertThatThrownBy(this::open).isInstanceOf(ReplayJournalException.class)
+                .hasMessageContaining(journal().toAbsolutePath().toString())
+                .hasMessageContaining("empty (0 bytes)")
+                .hasMessageContaining("truncated")
+                .hasMessageContaining("delete the file");
+        assertThat(Files.size(journal())).as("the refused journal is left as it was").isZero();
+        // The operator follows the advice: with the file gone the server starts a new journal.
+        Files.delete(journal());
         try (ReplayGuard guard = open()) {
             assertThat(guard.size()).isZero();
             assertThat(Files.size(journal())).isEqualTo(HEADER);
             byte[] header = Files.readAllBytes(journal());
             assertThat(new String(header, 0, 8, StandardCharsets.US_ASCII)).isEqualTo("CKREPLAY");
         }
+    }
+
+    @Test
+    void aNewJournalStartsWithItsHeaderSoItIsNeverZeroLength() throws IOException {
+        open().close();
+        assertThat(Files.size(journal())).isEqualTo(HEADER);
     }
 
     @Test

@@ -182,4 +182,94 @@ class ChainValidatorTest {
         assertThat(valid(v, b, now)).isNotSameAs(forB);
         assertThat(valid(v, a, now)).as("cached again after invalidate").isSameAs(forAAgain);
     }
+
+    // The failure cache. Chain validation of an unauthenticated knock is the expensive step before the
+    // signature check; the same failing chain sent again must not cost it again, for a short time.
+
+    private final java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong(-123_000_000_000L);
+
+    private ChainValidator validatorWithTicker(int cacheSize, TrustStore trust) {
+        return new ChainValidator(trust, crls::generation, cacheSize, nanos::get);
+    }
+
+    private ChainValidator validatorWithTicker(int cacheSize) {
+        return validatorWithTicker(cacheSize, new TrustStore(List.of(ca.certificate()), List.of()));
+    }
+
+    private void advance(Duration d) {
+        nanos.addAndGet(d.toNanos());
+    }
+
+    private IssuedCertificate untrusted() {
+        return ServerFixture.client(TestCa.root("CN=untrusted CA", clock), "mallory", SSH).build();
+    }
+
+    @Test
+    void aFailingChainValidatedTwiceIsValidatedOnceAndTheFailureExpires() throws Exception {
+        ChainValidator v = validatorWithTicker(10);
+        IssuedCertificate mallory = untrusted();
+        ChainResult first = v.validate(mallory.chain(), fingerprint(mallory), clock.instant());
+        assertThat(first).isInstanceOfSatisfying(ChainResult.Invalid.class,
+                i -> assertThat(i.reason()).isEqualTo(DropReason.UNTRUSTED_CHAIN));
+        assertThat(v.pathValidations()).isEqualTo(1);
+
+        advance(ChainValidator.FAILURE_TTL.minusNanos(1));
+        assertThat(v.validate(mallory.chain(), fingerprint(mallory), clock.instant())).isSameAs(first);
+        assertThat(v.pathValidations()).as("the second was answered from the failure cache").isEqualTo(1);
+
+        advance(Duration.ofNanos(1)); // the failure has lived FAILURE_TTL: it expired
+        ChainResult again = v.validate(mallory.chain(), fingerprint(mallory), clock.instant());
+        assertThat(again).isNotSameAs(first).isInstanceOf(ChainResult.Invalid.class);
+        assertThat(v.pathValidations()).isEqualTo(2);
+        assertThat(v.validate(mallory.chain(), fingerprint(mallory), clock.instant())).isSameAs(again);
+        assertThat(v.pathValidations()).isEqualTo(2);
+    }
+
+    @Test
+    void aCachedFailureIsDroppedWhenTheCrlsOrTheTrustAnchorsChange() throws Exception {
+        ChainValidator v = validatorWithTicker(10);
+        IssuedCertificate mallory = untrusted();
+        v.validate(mallory.chain(), fingerprint(mallory), clock.instant());
+        assertThat(crls.offer(ca.crl().number(7).build().getEncoded(), "test")).isInstanceOf(CrlUpdate.Accepted.class);
+        v.validate(mallory.chain(), fingerprint(mallory), clock.instant());
+        assertThat(v.pathValidations()).as("a new CRL generation").isEqualTo(2);
+        v.validate(mallory.chain(), fingerprint(mallory), clock.instant());
+        assertThat(v.pathValidations()).isEqualTo(2);
+        v.invalidate();
+        assertThat(v.cachedFailures()).isZero();
+        v.validate(mallory.chain(), fingerprint(mallory), clock.instant());
+        assertThat(v.pathValidations()).as("after invalidate").isEqualTo(3);
+    }
+
+    @Test
+    void aFailureOfTheLeafPresentedWithoutItsIntermediateDoesNotFailTheLeafWithIt() throws Exception {
+        // The server does not hold the intermediate: the client sends it. Someone who has the client's
+        // certificate sends it alone; that fails, and must not be the answer for the client's own chain.
+        ChainValidator v = validatorWithTicker(10);
+        TestCa issuing = ca.intermediate("CN=issuing CA").build();
+        IssuedCertificate dave = ServerFixture.client(issuing, "dave", SSH).build();
+        assertThat(v.validate(List.of(dave.certificate()), fingerprint(dave), clock.instant()))
+                .isInstanceOf(ChainResult.Invalid.class);
+        assertThat(v.validate(dave.chain(), fingerprint(dave), clock.instant())).isInstanceOf(ChainResult.Valid.class);
+        assertThat(v.pathValidations()).isEqualTo(2);
+    }
+
+    @Test
+    void theFailureCacheIsBoundedAndFailuresNeverEvictValidChains() throws Exception {
+        ChainValidator v = validatorWithTicker(2);
+        IssuedCertificate alice = client("alice");
+        ChainResult.Valid forAlice = valid(v, alice, clock.instant());
+        IssuedCertificate m1 = untrusted();
+        IssuedCertificate m2 = untrusted();
+        IssuedCertificate m3 = untrusted();
+        for (IssuedCertificate m : List.of(m1, m2, m3)) {
+            v.validate(m.chain(), fingerprint(m), clock.instant());
+        }
+        assertThat(v.cachedFailures()).isEqualTo(2);
+        assertThat(v.pathValidations()).isEqualTo(4);
+        v.validate(m1.chain(), fingerprint(m1), clock.instant()); // evicted, the least recently used
+        assertThat(v.pathValidations()).isEqualTo(5);
+        assertThat(valid(v, alice, clock.instant())).isSameAs(forAlice);
+        assertThat(v.pathValidations()).isEqualTo(5);
+    }
 }

@@ -2,6 +2,7 @@ package dev.certknock.server.firewall.command;
 
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.event.LogText;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.command.CommandState.Element;
@@ -211,7 +212,7 @@ public final class CommandFirewall implements Firewall {
                 String failure = runOpen(openArgv.get(e));
                 if (failure != null) {
                     failures.add(e.key() + ": " + failure);
-                    LOG.warn("OPEN {} failed: {}; running the close command to undo it", e.key(), failure);
+                    LOG.warn("OPEN {} failed: {}; running the close command to undo it", e.key(), LogText.of(failure));
                     if (!refresh) {
                         runClose(e, d, "failed");
                         continue;
@@ -225,7 +226,7 @@ public final class CommandFirewall implements Firewall {
             throw new FirewallException("open command failed for " + String.join("; ", failures), null);
         }
         LOG.info("GRANT {} {} for {} s (until {}) to {} serial {}", d.address().getHostAddress(), d.grants(),
-                d.duration().toSeconds(), d.expiresAt(), d.subject().getName(), d.serial().toString(16));
+                d.duration().toSeconds(), d.expiresAt(), LogText.of(d.subject().getName()), d.serial().toString(16));
         listener.grantOpened(d);
     }
 
@@ -259,11 +260,11 @@ public final class CommandFirewall implements Firewall {
             listener.internalError("firewall command close " + e.key(), new FirewallException(failure, null));
             if (closed) {
                 LOG.warn("CLOSE {} ({}) failed: {}; it stays in {} and the next start tries again", e.key(), why,
-                        failure, state.file());
+                        LogText.of(failure), state.file());
                 return failure;
             }
             Instant retry = Instant.now().plus(settings.retryDelay());
-            LOG.warn("CLOSE {} ({}) failed: {}; retrying at {}", e.key(), why, failure, retry);
+            LOG.warn("CLOSE {} ({}) failed: {}; retrying at {}", e.key(), why, LogText.of(failure), retry);
             schedule(e, retry, d.expiresAt());
             return failure;
         }
@@ -309,7 +310,7 @@ public final class CommandFirewall implements Firewall {
                 scheduler.scheduleJob(t);
             }
         } catch (SchedulerException ex) {
-            LOG.error("could not schedule the close of {} at {}: {}", e.key(), at, ex.getMessage());
+            LOG.error("could not schedule the close of {} at {}: {}", e.key(), at, LogText.of(ex.getMessage()));
             listener.internalError("firewall command schedule " + e.key(), ex);
         }
     }
@@ -318,7 +319,7 @@ public final class CommandFirewall implements Firewall {
         try {
             scheduler.unscheduleJob(TriggerKey.triggerKey(e.key(), GROUP));
         } catch (SchedulerException ex) {
-            LOG.warn("could not cancel the close trigger of {}: {}", e.key(), ex.getMessage());
+            LOG.warn("could not cancel the close trigger of {}: {}", e.key(), LogText.of(ex.getMessage()));
         }
     }
 
@@ -326,7 +327,7 @@ public final class CommandFirewall implements Firewall {
         try {
             state.save(open);
         } catch (IOException ex) {
-            LOG.error("cannot update the open-grant state {}: {}", state.file(), ex.getMessage());
+            LOG.error("cannot update the open-grant state {}: {}", state.file(), LogText.of(ex.getMessage()));
             listener.internalError("firewall command state", ex);
         }
     }
@@ -379,7 +380,7 @@ public final class CommandFirewall implements Firewall {
         try {
             scheduler.shutdown(true);
         } catch (SchedulerException e) {
-            LOG.warn("could not stop the close scheduler: {}", e.getMessage());
+            LOG.warn("could not stop the close scheduler: {}", LogText.of(e.getMessage()));
         }
         synchronized (this) {
             if (settings.closeOnStop()) {

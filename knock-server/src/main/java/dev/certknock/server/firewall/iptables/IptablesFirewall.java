@@ -3,6 +3,7 @@ package dev.certknock.server.firewall.iptables;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.grant.Protocol;
 import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.event.LogText;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.command.ProcessRunner;
@@ -143,7 +144,7 @@ public final class IptablesFirewall implements Firewall {
                     slot = new Slot(InetAddress.getByName(m.group(2)), Protocol.parse(m.group(3)),
                             Integer.parseInt(m.group(4)));
                 } catch (UnknownHostException | IllegalArgumentException e) {
-                    LOG.warn("ignoring an unreadable element of {}: {}", f.set(), line);
+                    LOG.warn("ignoring an unreadable element of {}: {}", f.set(), LogText.of(line));
                     continue;
                 }
                 if (!slots.containsKey(slot)) {
@@ -212,7 +213,7 @@ public final class IptablesFirewall implements Firewall {
                 ProcessRunner.Result undo = execute(IptablesRenderer.ipsetRestore(), renderer.delete(ranges(fresh)));
                 if (!undo.succeeded()) {
                     LOG.warn("could not take back a partly applied grant (it expires in {} s): {}", seconds,
-                            undo.describe());
+                            LogText.of(undo.describe()));
                 }
             }
             throw new FirewallException("cannot open " + d.address().getHostAddress() + " " + d.grants() + ": "
@@ -225,7 +226,7 @@ public final class IptablesFirewall implements Firewall {
             }
         }
         LOG.info("GRANT {} {} for {} s (until {}) to {} serial {}", d.address().getHostAddress(), d.grants(), seconds,
-                d.expiresAt(), d.subject().getName(), d.serial().toString(16));
+                d.expiresAt(), LogText.of(d.subject().getName()), d.serial().toString(16));
         listener.grantOpened(d);
     }
 
@@ -356,7 +357,7 @@ public final class IptablesFirewall implements Firewall {
             slots.clear();
             open.forEach(d -> listener.grantClosed(d, "stopped"));
         } catch (FirewallException e) {
-            LOG.error("{}; the grants close on their own timeouts", e.getMessage());
+            LOG.error("{}; the grants close on their own timeouts", LogText.of(e.getMessage()));
         }
     }
 

@@ -3,6 +3,7 @@ package dev.certknock.server.firewall.nftables;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.grant.Protocol;
 import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.event.LogText;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.pipeline.GrantDecision;
@@ -136,7 +137,7 @@ public final class NftablesFirewall implements Firewall {
                             PortGrant.single(Protocol.TCP, 9)), Duration.ofSeconds(1), Duration.ofSeconds(1), null));
             executor.check(renderer.add(probe));
         } catch (FirewallException | UnknownHostException e) {
-            LOG.debug("nftables warm-up dry run failed (grants are unaffected): {}", e.getMessage());
+            LOG.debug("nftables warm-up dry run failed (grants are unaffected): {}", LogText.of(e.getMessage()));
         }
     }
 
@@ -242,7 +243,7 @@ public final class NftablesFirewall implements Firewall {
         holders.putAll(changed);
         for (GrantDecision d : opened) {
             LOG.info("GRANT {} {} for {} s (until {}) to {} serial {}", d.address().getHostAddress(), d.grants(),
-                    d.duration().toSeconds(), d.expiresAt(), d.subject().getName(), d.serial().toString(16));
+                    d.duration().toSeconds(), d.expiresAt(), LogText.of(d.subject().getName()), d.serial().toString(16));
             listener.grantOpened(d);
         }
     }
@@ -283,7 +284,7 @@ public final class NftablesFirewall implements Firewall {
             }
         } catch (FirewallException e) {
             LOG.warn("cannot list table inet {} to find grants opened before the restart by serial {}: {}",
-                    settings.table(), serial.toString(16), e.getMessage());
+                    settings.table(), serial.toString(16), LogText.of(e.getMessage()));
         }
         if (remove.isEmpty()) {
             return 0;
@@ -323,7 +324,7 @@ public final class NftablesFirewall implements Firewall {
                 present.add(listed.element());
             }
         } catch (FirewallException e) {
-            LOG.warn("cannot list table inet {}, answering from memory: {}", settings.table(), e.getMessage());
+            LOG.warn("cannot list table inet {}, answering from memory: {}", settings.table(), LogText.of(e.getMessage()));
             present = null;
         }
         Set<GrantDecision> out = new LinkedHashSet<>();
@@ -370,7 +371,7 @@ public final class NftablesFirewall implements Firewall {
                 LOG.info("nftables: grant sets of table inet {} flushed", settings.table());
             } catch (FirewallException e) {
                 LOG.error("nftables: cannot flush the grant sets of table inet {}; they expire on their own: {}",
-                        settings.table(), e.getMessage());
+                        settings.table(), LogText.of(e.getMessage()));
             }
         } finally {
             if (executor instanceof LibNftExecutor lib) {
