@@ -128,7 +128,12 @@ public final class CrlCache {
                 if (name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX)) {
                     deleteLeftover(file);
                 } else if (name.endsWith(SUFFIX) && Files.isRegularFile(file)) {
-                    accepted += load(store, file) ? 1 : 0;
+                    try {
+                        accepted += load(store, file) ? 1 : 0;
+                    } catch (RuntimeException e) {
+                        // one bad file never keeps the others from loading
+                        LOG.warn("Ignoring cached CRL {}: {}", file, CrlParser.describe(e));
+                    }
                 }
             }
         } catch (IOException | RuntimeException e) {

@@ -63,10 +63,16 @@ final class CrlParser {
         } catch (IOException | RuntimeException e) {
             throw new CrlRejection(RejectionReason.UNPARSEABLE, "not a CRL: " + describe(e));
         }
-        if (!list.getSignatureAlgorithm().equals(list.getTBSCertList().getSignature())) {
-            throw new CrlRejection(RejectionReason.UNPARSEABLE, "signature algorithm differs from the one in the signed part");
+        X509CRLHolder holder;
+        try {
+            if (!list.getSignatureAlgorithm().equals(list.getTBSCertList().getSignature())) {
+                throw new CrlRejection(RejectionReason.UNPARSEABLE, "signature algorithm differs from the one in the signed part");
+            }
+            // the holder reads the issuingDistributionPoint at construction and throws for a malformed one
+            holder = new X509CRLHolder(list);
+        } catch (RuntimeException e) {
+            throw new CrlRejection(RejectionReason.UNPARSEABLE, "malformed CRL extension: " + describe(e));
         }
-        X509CRLHolder holder = new X509CRLHolder(list);
         X500Principal issuer;
         byte[] aki = null;
         try {
@@ -125,12 +131,18 @@ final class CrlParser {
         if (number.signum() < 0) {
             throw new CrlRejection(RejectionReason.UNPARSEABLE, "negative CRL number " + number);
         }
-        Instant thisUpdate = holder.getThisUpdate().toInstant();
-        if (holder.getNextUpdate() == null) {
-            throw new CrlRejection(RejectionReason.MISSING_NEXT_UPDATE,
-                    "the CRL has no nextUpdate, so its freshness could not be judged (RFC 5280 requires nextUpdate)");
+        Instant thisUpdate;
+        Instant nextUpdate;
+        try {
+            thisUpdate = holder.getThisUpdate().toInstant();
+            if (holder.getNextUpdate() == null) {
+                throw new CrlRejection(RejectionReason.MISSING_NEXT_UPDATE,
+                        "the CRL has no nextUpdate, so its freshness could not be judged (RFC 5280 requires nextUpdate)");
+            }
+            nextUpdate = holder.getNextUpdate().toInstant();
+        } catch (RuntimeException e) {
+            throw new CrlRejection(RejectionReason.UNPARSEABLE, "malformed thisUpdate or nextUpdate: " + describe(e));
         }
-        Instant nextUpdate = holder.getNextUpdate().toInstant();
         if (nextUpdate.isBefore(thisUpdate)) {
             throw new CrlRejection(RejectionReason.UNPARSEABLE, "nextUpdate " + nextUpdate + " is before thisUpdate " + thisUpdate);
         }
@@ -138,10 +150,11 @@ final class CrlParser {
     }
 
     private static Map<BigInteger, RevocationStatus.Revoked> entries(X509CRLHolder holder) throws CrlRejection {
-        @SuppressWarnings("unchecked")
-        Collection<X509CRLEntryHolder> entries = holder.getRevokedCertificates();
-        Map<BigInteger, RevocationStatus.Revoked> revoked = new HashMap<>(Math.max(16, entries.size() * 4 / 3 + 1));
+        Map<BigInteger, RevocationStatus.Revoked> revoked;
         try {
+            @SuppressWarnings("unchecked")
+            Collection<X509CRLEntryHolder> entries = holder.getRevokedCertificates();
+            revoked = new HashMap<>(Math.max(16, entries.size() * 4 / 3 + 1));
             for (X509CRLEntryHolder entry : entries) {
                 Optional<CRLReason> reason = Optional.empty();
                 Extensions ext = entry.getExtensions();

@@ -152,6 +152,10 @@ public final class CrlStore {
             crl = toX509Crl(parsed);
         } catch (CrlRejection r) {
             return rejected(origin, r);
+        } catch (RuntimeException e) {
+            // a decoder bug on outside bytes is a refusal, never an escape: the CRL held stays in force
+            return rejected(origin, new CrlRejection(RejectionReason.UNPARSEABLE, "the CRL could not be decoded: "
+                    + CrlParser.describe(e)));
         }
         synchronized (updateLock) {
             Snapshot current = snapshot;

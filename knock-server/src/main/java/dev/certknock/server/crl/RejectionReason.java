@@ -2,7 +2,11 @@ package dev.certknock.server.crl;
 
 /** Why {@link CrlStore#offer} refused a CRL. */
 public enum RejectionReason {
-    /** Not exactly one DER CRL (or PEM that decodes to one), or structurally invalid (nextUpdate before thisUpdate). */
+    /**
+     * Not exactly one DER CRL (or PEM that decodes to one), or structurally invalid: a malformed extension (an
+     * issuingDistributionPoint that is not one, a CRL number that is not an INTEGER), malformed times or entries,
+     * nextUpdate before thisUpdate. Every decoding failure of outside bytes ends here, never as an exception.
+     */
     UNPARSEABLE,
     /** The issuer is not one of the trusted CAs, or none of them with that name may sign CRLs (keyUsage without cRLSign). */
     UNKNOWN_ISSUER,

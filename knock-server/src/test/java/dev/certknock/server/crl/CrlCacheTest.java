@@ -7,6 +7,7 @@ import dev.certknock.testing.pki.IssuedCertificate;
 import dev.certknock.testing.pki.TestCa;
 import dev.certknock.testing.time.MutableClock;
 import java.io.IOException;
+import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509CRL;
@@ -15,6 +16,8 @@ import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
+import org.bouncycastle.asn1.ASN1Integer;
+import org.bouncycastle.asn1.x509.Extension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -87,6 +90,13 @@ class CrlCacheTest {
         Files.write(dir.resolve("garbage.crl"), new byte[] {1, 2, 3});
         Files.write(dir.resolve("truncated.crl"), Arrays.copyOf(der, der.length / 2));
         Files.write(dir.resolve("untrusted.crl"), other.crl().build().getEncoded());
+        // an issuingDistributionPoint that is an INTEGER made Bouncy Castle throw and stopped the whole load
+        // (several, so that whatever order the directory lists them in, some come before the good one)
+        byte[] malformedIdp = HandMadeCrl.of(ca, clock.instant()).number(BigInteger.TEN)
+                .extension(Extension.issuingDistributionPoint, true, new ASN1Integer(1)).der();
+        for (int i = 0; i < 16; i++) {
+            Files.write(dir.resolve("malformed-idp-" + i + ".crl"), malformedIdp);
+        }
         Files.write(dir.resolve("huge.crl"), new byte[4097]);
         Files.createDirectory(dir.resolve("a-directory.crl"));
         Files.write(dir.resolve("README"), new byte[] {0});

@@ -20,6 +20,7 @@ import java.util.Set;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.IssuingDistributionPoint;
 import org.bouncycastle.asn1.x509.KeyUsage;
@@ -178,6 +179,42 @@ class CrlStoreTest {
                     .isEqualTo(RejectionReason.UNPARSEABLE);
         }
         assertThat(store.generation()).isZero();
+    }
+
+    @Test
+    void aMalformedIssuingDistributionPointIsUnparseableNotAnException() throws Exception {
+        Instant now = clock.instant();
+        byte[] good = der(ca.crl().number(1).revoke(alice.certificate()).build());
+        assertThat(store.offer(good, "test")).isInstanceOf(CrlUpdate.Accepted.class);
+        List<byte[]> malformed = new ArrayList<>();
+        for (boolean critical : new boolean[] {true, false}) {
+            for (TestCa signer : List.of(ca, other)) { // signed by the CA, and by an unrelated key
+                malformed.add(HandMadeCrl.of(ca, now).number(BigInteger.TWO).signedBy(signer)
+                        .extension(Extension.issuingDistributionPoint, critical, new ASN1Integer(5)).der());
+                malformed.add(HandMadeCrl.of(ca, now).number(BigInteger.TWO).signedBy(signer)
+                        .extension(Extension.issuingDistributionPoint, critical, new DEROctetString(new byte[] {1, 2})).der());
+            }
+        }
+        for (byte[] crl : malformed) {
+            CrlUpdate.Rejected r = rejected(crl);
+            assertThat(r.reason()).isEqualTo(RejectionReason.UNPARSEABLE);
+            assertThat(r.message()).isNotBlank();
+        }
+        // the CRL held stays in force
+        assertThat(store.status(alice.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(store.generation()).isEqualTo(1);
+    }
+
+    @Test
+    void malformedTimesAndEntriesAreUnparseableNotAnException() throws Exception {
+        Instant now = clock.instant();
+        // an authority key identifier that is not a SEQUENCE, a CRL number that is not an INTEGER
+        List<byte[]> malformed = List.of(
+                HandMadeCrl.of(ca, now).extension(Extension.authorityKeyIdentifier, false, new ASN1Integer(7)).der(),
+                HandMadeCrl.of(ca, now).number(null).extension(Extension.cRLNumber, false, new DEROctetString(new byte[] {1})).der());
+        for (byte[] crl : malformed) {
+            assertThat(rejected(crl).reason()).isEqualTo(RejectionReason.UNPARSEABLE);
+        }
     }
 
     @Test
