@@ -45,7 +45,7 @@ final class CrlParser {
     }
 
     /** The checked content of a CRL whose signature verified. */
-    record Content(BigInteger number, Instant thisUpdate, Instant nextUpdate, boolean userCertsOnly,
+    record Content(BigInteger number, Instant thisUpdate, Instant nextUpdate,
             Map<BigInteger, RevocationStatus.Revoked> revoked) {
     }
 
@@ -90,7 +90,6 @@ final class CrlParser {
     static Content content(Parsed parsed) throws CrlRejection {
         X509CRLHolder holder = parsed.holder();
         Extensions extensions = holder.getExtensions();
-        boolean userCertsOnly = false;
         BigInteger number = null;
         try {
             if (extensions != null) {
@@ -104,18 +103,7 @@ final class CrlParser {
                 }
                 Extension idpExtension = extensions.getExtension(Extension.issuingDistributionPoint);
                 if (idpExtension != null) {
-                    IssuingDistributionPoint idp = IssuingDistributionPoint.getInstance(idpExtension.getParsedValue());
-                    if (idp.isIndirectCRL()) {
-                        throw new CrlRejection(RejectionReason.UNSUPPORTED, "indirect CRLs are not supported");
-                    }
-                    if (idp.getOnlySomeReasons() != null) {
-                        throw new CrlRejection(RejectionReason.UNSUPPORTED, "CRLs partitioned by reason are not supported");
-                    }
-                    if (idp.onlyContainsCACerts() || idp.onlyContainsAttributeCerts()) {
-                        throw new CrlRejection(RejectionReason.UNSUPPORTED,
-                                "CRLs limited to CA or attribute certificates are not supported");
-                    }
-                    userCertsOnly = idp.onlyContainsUserCerts();
+                    refusePartition(IssuingDistributionPoint.getInstance(idpExtension.getParsedValue()));
                 }
                 Extension numberExtension = extensions.getExtension(Extension.cRLNumber);
                 if (numberExtension != null) {
@@ -146,7 +134,40 @@ final class CrlParser {
         if (nextUpdate.isBefore(thisUpdate)) {
             throw new CrlRejection(RejectionReason.UNPARSEABLE, "nextUpdate " + nextUpdate + " is before thisUpdate " + thisUpdate);
         }
-        return new Content(number, thisUpdate, nextUpdate, userCertsOnly, entries(holder));
+        return new Content(number, thisUpdate, nextUpdate, entries(holder));
+    }
+
+    /**
+     * Refuses a CRL whose issuingDistributionPoint makes it cover less than every certificate of its issuer
+     * (RFC 5280 5.2.5): a distribution point name (a partition by distribution point), onlySomeReasons, one of the
+     * onlyContains flags, or indirectCRL. The store keeps one CRL per CA key and treats it as complete, so a
+     * partial CRL would report the certificates it does not cover as good. onlyContainsUserCerts is refused too:
+     * every certificate of a path (intermediates included) is checked against its issuer's CRL, and a CA that
+     * publishes a user-only CRL publishes its CA revocations elsewhere. An empty issuingDistributionPoint covers
+     * everything and is accepted.
+     */
+    private static void refusePartition(IssuingDistributionPoint idp) throws CrlRejection {
+        String partial = null;
+        if (idp.isIndirectCRL()) {
+            partial = "it is an indirect CRL (indirectCRL)";
+        } else if (idp.getDistributionPoint() != null) {
+            partial = "it covers only the certificates of one distribution point (issuingDistributionPoint names "
+                    + "a distributionPoint)";
+        } else if (idp.getOnlySomeReasons() != null) {
+            partial = "it covers only some revocation reasons (onlySomeReasons)";
+        } else if (idp.onlyContainsUserCerts()) {
+            partial = "it covers only end-entity certificates (onlyContainsUserCerts), not the CA certificates "
+                    + "of a path";
+        } else if (idp.onlyContainsCACerts()) {
+            partial = "it covers only CA certificates (onlyContainsCACerts)";
+        } else if (idp.onlyContainsAttributeCerts()) {
+            partial = "it covers only attribute certificates (onlyContainsAttributeCerts)";
+        }
+        if (partial != null) {
+            throw new CrlRejection(RejectionReason.UNSUPPORTED, "partial CRL refused: " + partial + "; certknock needs "
+                    + "a complete CRL of the CA: publish one without these issuingDistributionPoint fields and "
+                    + "list its URL in crl.sources");
+        }
     }
 
     private static Map<BigInteger, RevocationStatus.Revoked> entries(X509CRLHolder holder) throws CrlRejection {

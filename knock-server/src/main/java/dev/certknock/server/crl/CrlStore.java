@@ -64,7 +64,7 @@ public final class CrlStore {
     }
 
     private record Held(X509CRL crl, byte[] der, X500Principal issuer, BigInteger number, Instant thisUpdate,
-            Instant nextUpdate, Instant staleAfter, boolean userCertsOnly,
+            Instant nextUpdate, Instant staleAfter,
             Map<BigInteger, RevocationStatus.Revoked> revoked, String origin, Instant acceptedAt) {
 
         CrlInfo info() {
@@ -178,7 +178,7 @@ public final class CrlStore {
             }
             Instant now = clock.instant();
             Held next = new Held(crl, crlDer.clone(), parsed.issuer(), content.number(), content.thisUpdate(),
-                    content.nextUpdate(), content.nextUpdate().plus(staleGrace), content.userCertsOnly(),
+                    content.nextUpdate(), content.nextUpdate().plus(staleGrace),
                     content.revoked(), origin, now);
             Map<X500Principal, Held> byIssuer = new HashMap<>(current.byIssuer());
             byIssuer.put(parsed.issuer(), next);
@@ -202,7 +202,7 @@ public final class CrlStore {
     /** The revocation status of a certificate according to the CRL of its issuer. Lock-free, O(1). */
     public RevocationStatus status(X509Certificate certificate) {
         Held held = snapshot.byIssuer().get(certificate.getIssuerX500Principal());
-        if (held == null || (held.userCertsOnly() && certificate.getBasicConstraints() >= 0)) {
+        if (held == null) {
             return NO_CRL;
         }
         RevocationStatus.Revoked revoked = held.revoked().get(certificate.getSerialNumber());

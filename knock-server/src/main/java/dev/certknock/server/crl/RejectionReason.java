@@ -21,8 +21,9 @@ public enum RejectionReason {
     /** A lower CRL number than the CRL held for the issuer. */
     ROLLBACK,
     /**
-     * A CRL kind certknock does not evaluate: a delta CRL, an indirect CRL, a CRL partitioned by reason or limited
-     * to CA or attribute certificates, or one with an unknown critical extension or critical entry extension.
+     * A CRL kind certknock does not evaluate: a delta CRL, a partial CRL (an issuingDistributionPoint naming a
+     * distribution point, or with onlySomeReasons, indirectCRL, or one of the onlyContains flags), or one with an
+     * unknown critical extension or critical entry extension.
      */
     UNSUPPORTED
 }

@@ -21,7 +21,10 @@ import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.x509.DistributionPointName;
 import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.IssuingDistributionPoint;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.junit.jupiter.api.Test;
@@ -351,15 +354,53 @@ class CrlStoreTest {
                 new ASN1Integer(1)).der(), "test")).isInstanceOf(CrlUpdate.Accepted.class);
     }
 
+    private static IssuingDistributionPoint partition(String url) {
+        return new IssuingDistributionPoint(new DistributionPointName(new GeneralNames(
+                new GeneralName(GeneralName.uniformResourceIdentifier, url))), false, false, null, false, false);
+    }
+
     @Test
-    void aCrlOfUserCertificatesOnlyDoesNotCoverCaCertificates() throws Exception {
-        TestCa intermediate = ca.intermediate("CN=intermediate").build();
+    void aCrlOfOneDistributionPointPartitionIsRefusedSoItsSilenceDoesNotMakeOtherPartitionsGood() throws Exception {
+        // alice's certificate belongs to partition 2; the CRL of partition 1 does not list her, and must not be
+        // taken as the CA's complete CRL
+        byte[] partition1 = HandMadeCrl.of(ca, clock.instant()).revoke(bob.certificate().getSerialNumber())
+                .extension(Extension.issuingDistributionPoint, true, partition("http://ca.test/crl/part1.crl")).der();
+        CrlUpdate.Rejected r = rejected(partition1);
+        assertThat(r.reason()).isEqualTo(RejectionReason.UNSUPPORTED);
+        assertThat(r.message()).contains("distribution point").contains("complete CRL");
+        assertThat(store.status(alice.certificate())).isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+        assertThat(store.generation()).isZero();
+    }
+
+    @Test
+    void aPartitionCrlDoesNotReplaceTheCompleteCrlHeld() throws Exception {
+        assertThat(store.offer(der(ca.crl().number(1).revoke(alice.certificate()).build()), "full"))
+                .isInstanceOf(CrlUpdate.Accepted.class);
+        byte[] partition = HandMadeCrl.of(ca, clock.instant()).number(BigInteger.TWO)
+                .extension(Extension.issuingDistributionPoint, true, partition("http://ca.test/crl/part2.crl")).der();
+        assertThat(rejected(partition).reason()).isEqualTo(RejectionReason.UNSUPPORTED);
+        assertThat(store.status(alice.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(store.info(ca.certificate().getSubjectX500Principal()).orElseThrow().crlNumber()).isEqualTo(1);
+    }
+
+    @Test
+    void aCrlOfUserCertificatesOnlyIsRefusedSinceIntermediatesAreCheckedToo() throws Exception {
         byte[] crl = HandMadeCrl.of(ca, clock.instant()).extension(Extension.issuingDistributionPoint, true,
                 new IssuingDistributionPoint(null, true, false, null, false, false)).der();
+        CrlUpdate.Rejected r = rejected(crl);
+        assertThat(r.reason()).isEqualTo(RejectionReason.UNSUPPORTED);
+        assertThat(r.message()).contains("onlyContainsUserCerts");
+        assertThat(store.status(alice.certificate())).isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+    }
+
+    @Test
+    void anEmptyIssuingDistributionPointCoversEverythingAndIsAccepted() throws Exception {
+        byte[] crl = HandMadeCrl.of(ca, clock.instant()).revoke(alice.certificate().getSerialNumber())
+                .extension(Extension.issuingDistributionPoint, true,
+                        new IssuingDistributionPoint(null, false, false, null, false, false)).der();
         assertThat(store.offer(crl, "test")).isInstanceOf(CrlUpdate.Accepted.class);
-        assertThat(store.status(alice.certificate())).isEqualTo(RevocationStatus.GOOD);
-        assertThat(store.status(intermediate.certificate()))
-                .isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+        assertThat(store.status(alice.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(store.status(bob.certificate())).isEqualTo(RevocationStatus.GOOD);
     }
 
     @Test
