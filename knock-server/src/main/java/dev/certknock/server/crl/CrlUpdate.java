@@ -10,14 +10,17 @@ import javax.security.auth.x500.X500Principal;
 public sealed interface CrlUpdate {
 
     /**
-     * The CRL is now the one held for its issuer.
+     * The CRL is now the one held for the CA key that signed it.
      *
+     * @param caKey               the CA key whose signature verified (the cache files the CRL under it)
      * @param newlyRevokedSerials serials on this CRL that were not on the CRL held before (all of them for an
      *                            issuer's first CRL)
      */
-    record Accepted(X509CRL crl, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials) implements CrlUpdate {
+    record Accepted(X509CRL crl, CaKey caKey, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials)
+            implements CrlUpdate {
         public Accepted {
             Objects.requireNonNull(crl, "crl");
+            Objects.requireNonNull(caKey, "caKey");
             Objects.requireNonNull(crlNumber, "crlNumber");
             newlyRevokedSerials = Set.copyOf(newlyRevokedSerials);
         }

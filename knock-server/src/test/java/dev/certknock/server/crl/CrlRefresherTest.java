@@ -115,7 +115,7 @@ class CrlRefresherTest {
             await("the cache to hold the new CRL", () -> {
                 try {
                     return java.util.Arrays.equals(java.nio.file.Files.readAllBytes(
-                            cache.fileFor(ca.certificate().getSubjectX500Principal())), held);
+                            cache.fileFor(CaKey.of(ca.certificate()))), held);
                 } catch (java.io.IOException e) {
                     return false;
                 }

@@ -318,15 +318,48 @@ class CrlStoreTest {
     }
 
     @Test
-    void theAuthorityKeyIdentifierPicksAmongCasOfTheSameName() throws Exception {
+    void twoCasOfTheSameNameEachKeepTheirOwnCrlAndNeitherIsARollbackOfTheOther() throws Exception {
+        TestCa oldKey = TestCa.root("CN=rolled over CA", clock);
+        TestCa newKey = TestCa.root("CN=rolled over CA", clock); // a new root that keeps the old name
+        IssuedCertificate dave = oldKey.leaf("CN=dave").build();
+        IssuedCertificate carol = newKey.leaf("CN=carol").build();
+        CrlStore s = new CrlStore(List.of(oldKey.certificate(), newKey.certificate()), clock, GRACE);
+
+        assertThat(s.offer(der(oldKey.crl().number(7).build()), "old")).isInstanceOf(CrlUpdate.Accepted.class);
+        // a lower number than the other CA's CRL: not a rollback, since it is another CA key's CRL
+        assertThat(s.offer(der(newKey.crl().number(2).revoke(carol.certificate()).build()), "new"))
+                .isInstanceOfSatisfying(CrlUpdate.Accepted.class,
+                        a -> assertThat(a.caKey()).isEqualTo(CaKey.of(newKey.certificate())));
+        assertThat(s.status(carol.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(s.status(carol.certificate(), newKey.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(s.status(dave.certificate())).isEqualTo(RevocationStatus.GOOD);
+        assertThat(s.status(dave.certificate(), oldKey.certificate())).isEqualTo(RevocationStatus.GOOD);
+        // and a newer CRL of the first CA does not replace the second's
+        assertThat(s.offer(der(oldKey.crl().number(8).build()), "old")).isInstanceOf(CrlUpdate.Accepted.class);
+        assertThat(s.status(carol.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(s.infos()).extracting(CrlInfo::caKey).containsExactlyInAnyOrder(
+                CaKey.of(oldKey.certificate()), CaKey.of(newKey.certificate()));
+        assertThat(s.info(CaKey.of(newKey.certificate())).orElseThrow().crlNumber()).isEqualTo(2);
+        // each CA's own rollback is still one
+        assertThat(s.offer(der(newKey.crl().number(1).build()), "new")).isInstanceOfSatisfying(CrlUpdate.Rejected.class,
+                r -> assertThat(r.reason()).isEqualTo(RejectionReason.ROLLBACK));
+
+        TestCa impostor = TestCa.root("CN=rolled over CA", clock);
+        assertThat(s.offer(der(impostor.crl().number(30).build()), "test")).isInstanceOfSatisfying(CrlUpdate.Rejected.class,
+                r -> assertThat(r.reason()).isEqualTo(RejectionReason.BAD_SIGNATURE));
+        IssuedCertificate mallory = impostor.leaf("CN=mallory").build();
+        assertThat(s.status(mallory.certificate())).isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+    }
+
+    @Test
+    void withoutTheOtherCasCrlACertificateOfTheSameNameIsUnavailableNotGood() throws Exception {
         TestCa oldKey = TestCa.root("CN=rolled over CA", clock);
         TestCa newKey = TestCa.root("CN=rolled over CA", clock);
+        IssuedCertificate carol = newKey.leaf("CN=carol").build();
         CrlStore s = new CrlStore(List.of(oldKey.certificate(), newKey.certificate()), clock, GRACE);
-        assertThat(s.offer(der(newKey.crl().number(1).build()), "test")).isInstanceOf(CrlUpdate.Accepted.class);
-        assertThat(s.offer(der(oldKey.crl().number(2).build()), "test")).isInstanceOf(CrlUpdate.Accepted.class);
-        TestCa impostor = TestCa.root("CN=rolled over CA", clock);
-        assertThat(s.offer(der(impostor.crl().number(3).build()), "test")).isInstanceOfSatisfying(CrlUpdate.Rejected.class,
-                r -> assertThat(r.reason()).isEqualTo(RejectionReason.BAD_SIGNATURE));
+        assertThat(s.offer(der(oldKey.crl().number(1).build()), "old")).isInstanceOf(CrlUpdate.Accepted.class);
+        assertThat(s.status(carol.certificate())).isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+        assertThat(s.checkFreshness()).containsExactly(newKey.certificate().getSubjectX500Principal());
     }
 
     @Test
