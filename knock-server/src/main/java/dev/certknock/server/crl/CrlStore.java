@@ -88,8 +88,29 @@ public final class CrlStore {
     private record Snapshot(Map<CaKey, Held> byKey, long generation) {
     }
 
-    /** Trusted CA certificates by subject name; several per name when CAs share a name. */
-    private final Map<X500Principal, List<TrustedIssuer>> trusted;
+    /**
+     * The most intermediate CA keys learned from validated paths ({@link #learnIntermediates}); more are not learned
+     * (knocks under them fail closed) and a WARN says so once.
+     */
+    public static final int MAX_LEARNED_KEYS = 64;
+    /** The most CRLs of not (yet) known issuers kept until their CA is learned, and their total size. */
+    static final int MAX_PENDING = 8;
+    static final long MAX_PENDING_BYTES = 16L << 20;
+
+    /** A CRL refused as UNKNOWN_ISSUER, kept until a validated path teaches the store its CA. */
+    private record Pending(byte[] der, String origin) {
+    }
+
+    /**
+     * Trusted CA certificates by subject name (several per name when CAs share a name): the configured ones, then
+     * intermediates learned from validated paths. Replaced whole under updateLock, read lock-free.
+     */
+    private volatile Map<X500Principal, List<TrustedIssuer>> trusted;
+    /** Guarded by updateLock. */
+    private int learned;
+    private boolean learnLimitReported;
+    private final LinkedHashMap<X500Principal, Pending> pending = new LinkedHashMap<>();
+    private long pendingBytes;
     private final Clock clock;
     private final Duration staleGrace;
     private final Object updateLock = new Object();
@@ -143,6 +164,92 @@ public final class CrlStore {
         listeners.remove(listener);
     }
 
+    /**
+     * Learns the intermediate CA certificates of a validated path (one that chains to a trust anchor), so that
+     * the CRLs they sign are accepted, as for those in {@code trust.intermediates}: a client may send its
+     * intermediate in the knock instead of the server holding it. A CRL of such a CA that was refused before as
+     * {@link RejectionReason#UNKNOWN_ISSUER} (fetched or cached before any knock showed its CA) is kept, bounded,
+     * and offered again here, so the first knock under the intermediate is checked against it. Cheap when
+     * nothing is new (a hash of each intermediate's key); at most {@link #MAX_LEARNED_KEYS} keys are learned.
+     *
+     * <p>Only call this with a path that validated: the store trusts it to chain to an anchor.
+     *
+     * @param validatedPath leaf first, then the intermediates, without the anchor
+     */
+    public void learnIntermediates(List<X509Certificate> validatedPath) {
+        for (int i = 1; i < validatedPath.size(); i++) {
+            X509Certificate ca = validatedPath.get(i);
+            if (ca.getBasicConstraints() < 0) {
+                continue;
+            }
+            CaKey key = CaKey.of(ca);
+            if (!known(key)) {
+                learn(ca, key);
+            }
+        }
+    }
+
+    private boolean known(CaKey key) {
+        List<TrustedIssuer> same = trusted.get(key.name());
+        return same != null && indexOfKey(same, key) >= 0;
+    }
+
+    private void learn(X509Certificate ca, CaKey key) {
+        Pending held;
+        synchronized (updateLock) {
+            if (known(key)) {
+                return;
+            }
+            if (learned >= MAX_LEARNED_KEYS) {
+                if (!learnLimitReported) {
+                    learnLimitReported = true;
+                    LOG.warn("Not learning intermediate CA {} from a validated path: {} intermediates were learned "
+                            + "already; knocks under it fail closed (no CRL): list it in trust.intermediates", key,
+                            MAX_LEARNED_KEYS);
+                }
+                return;
+            }
+            Map<X500Principal, List<TrustedIssuer>> next = new LinkedHashMap<>(trusted);
+            List<TrustedIssuer> same = new ArrayList<>(next.getOrDefault(key.name(), List.of()));
+            same.add(new TrustedIssuer(ca, key, subjectKeyId(ca)));
+            next.put(key.name(), List.copyOf(same));
+            trusted = Collections.unmodifiableMap(next);
+            learned++;
+            held = pending.remove(key.name());
+            if (held != null) {
+                pendingBytes -= held.der().length;
+            }
+            LOG.info("Learned intermediate CA {} from a validated path: its CRLs are accepted from now on{}", key,
+                    held == null ? " (none held yet: knocks under it fail closed until one is fetched)" : "");
+        }
+        if (held != null) {
+            offer(held.der(), held.origin());
+        }
+    }
+
+    /** Keeps a CRL of an issuer the store does not know, bounded, for {@link #learnIntermediates}. */
+    private void keepPending(X500Principal issuer, byte[] der, String origin) {
+        if (der.length > MAX_PENDING_BYTES) {
+            return;
+        }
+        synchronized (updateLock) {
+            if (trusted.containsKey(issuer)) {
+                return;
+            }
+            Pending before = pending.remove(issuer);
+            if (before != null) {
+                pendingBytes -= before.der().length;
+            }
+            while (!pending.isEmpty() && (pending.size() >= MAX_PENDING || pendingBytes + der.length > MAX_PENDING_BYTES)) {
+                Map.Entry<X500Principal, Pending> eldest = pending.entrySet().iterator().next();
+                pendingBytes -= eldest.getValue().der().length;
+                pending.remove(eldest.getKey());
+            }
+            pending.put(issuer, new Pending(der.clone(), origin));
+            pendingBytes += der.length;
+        }
+    }
+
     /** The issuer names whose CRLs this store accepts. */
     public Set<X500Principal> trustedIssuers() {
         return trusted.keySet();
@@ -174,7 +281,7 @@ public final class CrlStore {
                 return new CrlUpdate.Unchanged(held.issuer(), held.number());
             }
         }
-        CrlParser.Parsed parsed;
+        CrlParser.Parsed parsed = null;
         TrustedIssuer signer;
         CrlParser.Content content;
         X509CRL crl;
@@ -190,6 +297,9 @@ public final class CrlStore {
             }
             crl = toX509Crl(parsed);
         } catch (CrlRejection r) {
+            if (r.reason() == RejectionReason.UNKNOWN_ISSUER && parsed != null) {
+                keepPending(parsed.issuer(), crlDer, origin);
+            }
             return rejected(origin, r);
         } catch (RuntimeException e) {
             // a decoder bug on outside bytes is a refusal, never an escape: the CRL held stays in force

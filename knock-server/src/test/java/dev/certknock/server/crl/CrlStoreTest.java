@@ -363,6 +363,48 @@ class CrlStoreTest {
     }
 
     @Test
+    void anIntermediateLearnedFromAValidatedPathHasItsKeptCrlAcceptedAndItsLaterOnes() throws Exception {
+        TestCa intermediate = ca.intermediate("CN=sent intermediate").build();
+        IssuedCertificate carol = intermediate.leaf("CN=carol").build();
+        IssuedCertificate dave = intermediate.leaf("CN=dave").build();
+        assertThat(rejected(der(intermediate.crl().number(1).revoke(dave.certificate()).build())).reason())
+                .isEqualTo(RejectionReason.UNKNOWN_ISSUER);
+        assertThat(store.status(dave.certificate(), intermediate.certificate()))
+                .isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+
+        store.learnIntermediates(List.of(carol.certificate(), intermediate.certificate()));
+        assertThat(store.status(dave.certificate(), intermediate.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(store.status(carol.certificate(), intermediate.certificate())).isEqualTo(RevocationStatus.GOOD);
+        assertThat(store.status(carol.certificate())).isEqualTo(RevocationStatus.GOOD);
+        assertThat(store.trustedKeys()).contains(CaKey.of(intermediate.certificate()));
+        assertThat(store.offer(der(intermediate.crl().number(2).build()), "test")).isInstanceOf(CrlUpdate.Accepted.class);
+        assertThat(store.status(dave.certificate(), intermediate.certificate())).isEqualTo(RevocationStatus.GOOD);
+        // a leaf is never learned as a CA
+        store.learnIntermediates(List.of(alice.certificate(), bob.certificate()));
+        assertThat(store.trustedKeys()).doesNotContain(CaKey.of(bob.certificate()));
+    }
+
+    @Test
+    void crlsOfUnknownIssuersAreKeptBounded() throws Exception {
+        List<TestCa> intermediates = new ArrayList<>();
+        for (int i = 0; i <= CrlStore.MAX_PENDING; i++) {
+            TestCa intermediate = ca.intermediate("CN=sent intermediate " + i).build();
+            intermediates.add(intermediate);
+            rejected(der(intermediate.crl().build()));
+        }
+        TestCa first = intermediates.get(0);
+        TestCa last = intermediates.get(CrlStore.MAX_PENDING);
+        IssuedCertificate underFirst = first.leaf("CN=a").build();
+        IssuedCertificate underLast = last.leaf("CN=b").build();
+        store.learnIntermediates(List.of(underFirst.certificate(), first.certificate()));
+        store.learnIntermediates(List.of(underLast.certificate(), last.certificate()));
+        // the oldest was dropped to keep the bound; the newest is there
+        assertThat(store.status(underFirst.certificate(), first.certificate()))
+                .isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+        assertThat(store.status(underLast.certificate(), last.certificate())).isEqualTo(RevocationStatus.GOOD);
+    }
+
+    @Test
     void crlKindsWeDoNotEvaluateAreUnsupported() throws Exception {
         Instant now = clock.instant();
         List<byte[]> unsupported = List.of(
