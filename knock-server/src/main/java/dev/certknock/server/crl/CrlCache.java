@@ -10,7 +10,6 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.cert.CRLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -81,12 +80,7 @@ public final class CrlCache {
 
     /** Saves an accepted CRL as the last good one of the CA key that signed it, atomically replacing the one saved before. */
     public Path save(CrlUpdate.Accepted accepted) throws IOException {
-        byte[] der;
-        try {
-            der = accepted.crl().getEncoded();
-        } catch (CRLException e) {
-            throw new IOException("could not encode the CRL of " + accepted.caKey(), e);
-        }
+        byte[] der = accepted.der();
         Path target = fileFor(accepted.caKey());
         Files.createDirectories(directory);
         Path temporary = Files.createTempFile(directory, TEMP_PREFIX, TEMP_SUFFIX);

@@ -5,10 +5,7 @@ import java.math.BigInteger;
 import java.security.cert.CRLReason;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.Collection;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.Enumeration;
 import java.util.Optional;
 import java.util.Set;
 import javax.security.auth.x500.X500Principal;
@@ -22,7 +19,7 @@ import org.bouncycastle.asn1.x509.CertificateList;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.IssuingDistributionPoint;
-import org.bouncycastle.cert.X509CRLEntryHolder;
+import org.bouncycastle.asn1.x509.TBSCertList;
 import org.bouncycastle.cert.X509CRLHolder;
 
 /**
@@ -46,7 +43,7 @@ final class CrlParser {
 
     /** The checked content of a CRL whose signature verified. */
     record Content(BigInteger number, Instant thisUpdate, Instant nextUpdate,
-            Map<BigInteger, RevocationStatus.Revoked> revoked) {
+            RevokedSerials revoked) {
     }
 
     static Parsed parse(byte[] der) throws CrlRejection {
@@ -170,13 +167,13 @@ final class CrlParser {
         }
     }
 
-    private static Map<BigInteger, RevocationStatus.Revoked> entries(X509CRLHolder holder) throws CrlRejection {
-        Map<BigInteger, RevocationStatus.Revoked> revoked;
+    /** The entries, straight from the ASN.1 (no per-entry holder objects), into the compact form kept. */
+    private static RevokedSerials entries(X509CRLHolder holder) throws CrlRejection {
+        RevokedSerials.Builder revoked = new RevokedSerials.Builder();
         try {
-            @SuppressWarnings("unchecked")
-            Collection<X509CRLEntryHolder> entries = holder.getRevokedCertificates();
-            revoked = new HashMap<>(Math.max(16, entries.size() * 4 / 3 + 1));
-            for (X509CRLEntryHolder entry : entries) {
+            Enumeration<?> entries = holder.toASN1Structure().getTBSCertList().getRevokedCertificateEnumeration();
+            while (entries.hasMoreElements()) {
+                TBSCertList.CRLEntry entry = (TBSCertList.CRLEntry) entries.nextElement();
                 Optional<CRLReason> reason = Optional.empty();
                 Extensions ext = entry.getExtensions();
                 if (ext != null) {
@@ -193,13 +190,12 @@ final class CrlParser {
                         reason = Optional.of(CRLReason.values()[code]);
                     }
                 }
-                revoked.putIfAbsent(entry.getSerialNumber(),
-                        new RevocationStatus.Revoked(entry.getRevocationDate().toInstant(), reason));
+                revoked.add(entry.getUserCertificate().getValue(), entry.getRevocationDate().getDate().toInstant(), reason);
             }
         } catch (RuntimeException e) {
             throw new CrlRejection(RejectionReason.UNPARSEABLE, "malformed CRL entry: " + describe(e));
         }
-        return Collections.unmodifiableMap(revoked);
+        return revoked.build();
     }
 
     static String describe(Throwable e) {

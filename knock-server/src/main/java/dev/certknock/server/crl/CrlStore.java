@@ -5,8 +5,6 @@ import java.security.MessageDigest;
 import java.security.GeneralSecurityException;
 import java.security.NoSuchAlgorithmException;
 import java.security.PublicKey;
-import java.security.cert.CRLException;
-import java.security.cert.X509CRL;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -31,7 +29,6 @@ import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.SubjectKeyIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.CertException;
-import org.bouncycastle.cert.jcajce.JcaX509CRLConverter;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
 import org.bouncycastle.operator.ContentVerifierProvider;
 import org.bouncycastle.operator.OperatorCreationException;
@@ -54,8 +51,9 @@ import org.slf4j.LoggerFactory;
  * information there is; look-ups then report {@link UnavailableReason#STALE} for its issuer's certificates
  * that it does not list as revoked.
  *
- * <p>Look-ups are lock-free: they read one volatile immutable snapshot, and find a serial in a hash map
- * built when the CRL was accepted. Offers are serialised.
+ * <p>Look-ups are lock-free: they read one volatile immutable snapshot, and find a serial by binary search in
+ * the compact sorted structure built when the CRL was accepted ({@link RevokedSerials}); nothing else of the
+ * CRL is kept. Offers are serialised.
  */
 public final class CrlStore {
 
@@ -71,9 +69,13 @@ public final class CrlStore {
     private record TrustedIssuer(X509Certificate certificate, CaKey key, byte[] subjectKeyId) {
     }
 
-    private record Held(X509CRL crl, byte[] der, CaKey key, BigInteger number, Instant thisUpdate,
-            Instant nextUpdate, Instant staleAfter, Map<BigInteger, RevocationStatus.Revoked> revoked, String origin,
-            Instant acceptedAt) {
+    /**
+     * What is kept of an accepted CRL: its numbers and times, a digest of its bytes (to see the same CRL again)
+     * and its entries in compact form. Neither the bytes nor any decoded CRL object is kept, so what a CRL costs
+     * after acceptance is bounded by its size (see {@link RevokedSerials}).
+     */
+    private record Held(byte[] sha256, CaKey key, BigInteger number, Instant thisUpdate,
+            Instant nextUpdate, Instant staleAfter, RevokedSerials revoked, String origin, Instant acceptedAt) {
 
         X500Principal issuer() {
             return key.name();
@@ -276,15 +278,15 @@ public final class CrlStore {
     public CrlUpdate offer(byte[] crlDer, String origin) {
         Objects.requireNonNull(crlDer, "crlDer");
         Objects.requireNonNull(origin, "origin");
+        byte[] sha256 = CaKey.sha256(crlDer);
         for (Held held : snapshot.byKey().values()) {
-            if (Arrays.equals(held.der(), crlDer)) {
+            if (Arrays.equals(held.sha256(), sha256)) {
                 return new CrlUpdate.Unchanged(held.issuer(), held.number());
             }
         }
         CrlParser.Parsed parsed = null;
         TrustedIssuer signer;
         CrlParser.Content content;
-        X509CRL crl;
         try {
             parsed = CrlParser.parse(crlDer);
             signer = verifySignature(parsed);
@@ -295,7 +297,6 @@ public final class CrlStore {
                         + " is in the future (now " + clock.instant() + ", allowed skew " + MAX_CLOCK_SKEW.toMinutes()
                         + " min); check the clocks of this host and the CA");
             }
-            crl = toX509Crl(parsed);
         } catch (CrlRejection r) {
             if (r.reason() == RejectionReason.UNKNOWN_ISSUER && parsed != null) {
                 keepPending(parsed.issuer(), crlDer, origin);
@@ -321,21 +322,23 @@ public final class CrlStore {
                 }
             }
             Set<BigInteger> newlyRevoked = new HashSet<>();
-            for (BigInteger serial : content.revoked().keySet()) {
-                if (held == null || !held.revoked().containsKey(serial)) {
+            RevokedSerials revoked = content.revoked();
+            for (int i = 0; i < revoked.size(); i++) {
+                BigInteger serial = revoked.serial(i);
+                if (held == null || !held.revoked().contains(serial)) {
                     newlyRevoked.add(serial);
                 }
             }
             Instant now = clock.instant();
-            Held next = new Held(crl, crlDer.clone(), key, content.number(), content.thisUpdate(),
-                    content.nextUpdate(), content.nextUpdate().plus(staleGrace), content.revoked(), origin, now);
+            Held next = new Held(sha256, key, content.number(), content.thisUpdate(),
+                    content.nextUpdate(), content.nextUpdate().plus(staleGrace), revoked, origin, now);
             Map<CaKey, Held> byKey = new HashMap<>(current.byKey());
             byKey.put(key, next);
             snapshot = new Snapshot(Collections.unmodifiableMap(byKey), current.generation() + 1);
-            CrlUpdate.Accepted accepted = new CrlUpdate.Accepted(crl, key, content.number(), newlyRevoked);
+            CrlUpdate.Accepted accepted = new CrlUpdate.Accepted(crlDer, key, content.number(), newlyRevoked);
             LOG.info("CRL accepted: issuer {}, number {}, thisUpdate {}, nextUpdate {}, {} entries, {} newly revoked, from {}{}",
                     key, content.number(), content.thisUpdate(), content.nextUpdate(),
-                    content.revoked().size(), newlyRevoked.size(), origin,
+                    revoked.size(), newlyRevoked.size(), origin,
                     now.isAfter(next.staleAfter()) ? " (already past nextUpdate: its issuer's certificates are reported STALE)" : "");
             for (CrlListener l : listeners) {
                 try {
@@ -416,11 +419,9 @@ public final class CrlStore {
         return snapshot.byKey().values().stream().map(Held::info).toList();
     }
 
-    /** The CRL held for a CA name (with several CA keys of that name, as {@link #info(X500Principal)}). */
-    public Optional<X509CRL> crl(X500Principal issuer) {
-        Map<CaKey, Held> byKey = snapshot.byKey();
-        return trusted.getOrDefault(issuer, List.of()).stream().map(t -> byKey.get(t.key())).filter(Objects::nonNull)
-                .findFirst().map(Held::crl);
+    /** The heap bytes the entries of every CRL held take ({@link RevokedSerials#retainedBytes}). */
+    long retainedBytes() {
+        return snapshot.byKey().values().stream().mapToLong(h -> h.revoked().retainedBytes()).sum();
     }
 
     /** The earliest nextUpdate among the CRLs held, if any (the refresher fetches again then). */
@@ -527,14 +528,6 @@ public final class CrlStore {
     private static boolean mayIssueCrls(X509Certificate ca) {
         boolean[] keyUsage = ca.getKeyUsage();
         return keyUsage == null || (keyUsage.length > 6 && keyUsage[6]);
-    }
-
-    private static X509CRL toX509Crl(CrlParser.Parsed parsed) throws CrlRejection {
-        try {
-            return new JcaX509CRLConverter().getCRL(parsed.holder());
-        } catch (CRLException | RuntimeException e) {
-            throw new CrlRejection(RejectionReason.UNPARSEABLE, "the platform's CRL parser refused it: " + CrlParser.describe(e));
-        }
     }
 
     private CrlUpdate.Rejected rejected(String origin, CrlRejection r) {
