@@ -156,6 +156,10 @@ public final class CrlCache {
         if (update instanceof CrlUpdate.Rejected r) {
             if (legacy && r.reason() == RejectionReason.ROLLBACK) {
                 removeLegacy(file, "the store holds a newer CRL of its CA key");
+            } else if (r.reason() == RejectionReason.UNKNOWN_ISSUER) {
+                // an intermediate the configuration does not list: the store keeps it until a knock shows the CA
+                LOG.info("Cached CRL {} not taken yet: {}; it is taken if a knock's validated path shows its CA as "
+                        + "an intermediate", file, r.message());
             } else {
                 LOG.warn("Ignoring cached CRL {}: {} ({})", file, r.message(), r.reason());
             }

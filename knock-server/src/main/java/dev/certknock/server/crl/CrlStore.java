@@ -367,7 +367,7 @@ public final class CrlStore {
      */
     public RevocationStatus status(X509Certificate certificate, X509Certificate issuer) {
         Map<CaKey, Held> byKey = snapshot.byKey();
-        CaKey key = issuer != null ? CaKey.of(issuer) : signerOf(certificate, byKey);
+        CaKey key = issuer != null ? CaKey.of(issuer) : signerOf(certificate);
         Held held = key == null ? null : byKey.get(key);
         if (held == null) {
             return NO_CRL;
@@ -380,7 +380,7 @@ public final class CrlStore {
     }
 
     /** The trusted CA key that signed the certificate: the only one of its issuer name, or the one whose key verifies it. */
-    private CaKey signerOf(X509Certificate certificate, Map<CaKey, Held> byKey) {
+    private CaKey signerOf(X509Certificate certificate) {
         List<TrustedIssuer> candidates = trusted.getOrDefault(certificate.getIssuerX500Principal(), List.of());
         if (candidates.size() <= 1) {
             return candidates.isEmpty() ? null : candidates.get(0).key();
