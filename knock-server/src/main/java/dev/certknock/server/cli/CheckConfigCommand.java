@@ -5,10 +5,17 @@ import dev.certknock.cli.UserException;
 import dev.certknock.protocol.knock.ServerPrivateKey;
 import dev.certknock.server.app.ServerMaterial;
 import dev.certknock.server.config.ConfigException;
+import dev.certknock.server.crl.CaKey;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
+import javax.security.auth.x500.X500Principal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Parameters;
@@ -47,7 +54,25 @@ public final class CheckConfigCommand implements Callable<Integer> {
         if (m.config().crl().sources().isEmpty()) {
             out.printf("  warning: no CRL sources: every knock will be refused (fail closed) until a CRL is cached%n");
         }
+        sharedNames(m.trust().caCertificates()).forEach((name, keys) -> out.printf("  warning: %d CA certificates with "
+                + "different keys share the subject name %s: each CA key needs its own CRL (list a source for each), and "
+                + "logs and grants name them alike; give a new CA a new name where you can%n", keys, name));
         return ExitCodes.OK;
+    }
+
+    /** Subject names held by CA certificates of more than one key, with the number of keys. */
+    static Map<String, Integer> sharedNames(List<X509Certificate> cas) {
+        Map<X500Principal, Set<CaKey>> keys = new LinkedHashMap<>();
+        for (X509Certificate ca : cas) {
+            keys.computeIfAbsent(ca.getSubjectX500Principal(), k -> new HashSet<>()).add(CaKey.of(ca));
+        }
+        Map<String, Integer> shared = new LinkedHashMap<>();
+        keys.forEach((name, set) -> {
+            if (set.size() > 1) {
+                shared.put(name.getName(), set.size());
+            }
+        });
+        return shared;
     }
 
     static ServerMaterial load(Path file) {

@@ -4,26 +4,29 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.cert.CRLException;
-import java.security.cert.X509CRL;
-import java.util.HexFormat;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
-import javax.security.auth.x500.X500Principal;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the last good CRL of each issuer in a directory, one file per issuer ({@code <hash of the
- * issuer name>.crl}, DER), so that a restart has revocation information even when no source answers.
+ * Keeps the last good CRL of each CA key in a directory, one file per CA key ({@code <hash of the issuer
+ * name>-<key id>.crl}, DER, see {@link CaKey#fileStem}), so that a restart has revocation information even when
+ * no source answers. Two CAs with the same name have two files.
+ *
+ * <p>Files of the earlier layout (one per issuer name, {@code <32 hex digits>.crl}) are offered like any other:
+ * the store's signature check decides which CA key a CRL belongs to, so loading them is unambiguous. Once the
+ * store holds a CRL at least as new for that key (the legacy file was accepted, or is older or the same), it is
+ * written under the new name if it was accepted, and the legacy file is removed with an INFO line. A legacy file
+ * the store refused for another reason (its CA is no longer trusted, say) is left as it is.
  *
  * <p>Writes are atomic: the CRL goes to a temporary file in the same directory, which is forced to disk
  * and renamed over the old file with {@code ATOMIC_MOVE}; then the directory is forced. A crash or a
@@ -42,6 +45,8 @@ public final class CrlCache {
     private static final String SUFFIX = ".crl";
     private static final String TEMP_PREFIX = ".crl-";
     private static final String TEMP_SUFFIX = ".tmp";
+    /** A file of the earlier layout: one per issuer name (32 hex digits of a hash of the name). */
+    private static final Pattern LEGACY_NAME = Pattern.compile("[0-9a-f]{32}\\.crl");
 
     private final Path directory;
     private final int maxBytes;
@@ -68,26 +73,15 @@ public final class CrlCache {
         return directory;
     }
 
-    /** The file that holds the CRL of this issuer. */
-    public Path fileFor(X500Principal issuer) {
-        try {
-            byte[] hash = MessageDigest.getInstance("SHA-256")
-                    .digest(issuer.getName(X500Principal.CANONICAL).getBytes(StandardCharsets.UTF_8));
-            return directory.resolve(HexFormat.of().formatHex(hash, 0, 16) + SUFFIX);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this JVM", e);
-        }
+    /** The file that holds the CRL of this CA key. */
+    public Path fileFor(CaKey key) {
+        return directory.resolve(key.fileStem() + SUFFIX);
     }
 
-    /** Saves the CRL as the last good one of its issuer, atomically replacing the one saved before. */
-    public Path save(X509CRL crl) throws IOException {
-        byte[] der;
-        try {
-            der = crl.getEncoded();
-        } catch (CRLException e) {
-            throw new IOException("could not encode the CRL of " + crl.getIssuerX500Principal().getName(), e);
-        }
-        Path target = fileFor(crl.getIssuerX500Principal());
+    /** Saves an accepted CRL as the last good one of the CA key that signed it, atomically replacing the one saved before. */
+    public Path save(CrlUpdate.Accepted accepted) throws IOException {
+        byte[] der = accepted.der();
+        Path target = fileFor(accepted.caKey());
         Files.createDirectories(directory);
         Path temporary = Files.createTempFile(directory, TEMP_PREFIX, TEMP_SUFFIX);
         try {
@@ -121,18 +115,30 @@ public final class CrlCache {
             LOG.info("CRL cache {} does not exist yet: nothing to load", directory);
             return 0;
         }
-        int accepted = 0;
+        List<Path> current = new ArrayList<>();
+        List<Path> legacy = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
             for (Path file : files) {
                 String name = file.getFileName().toString();
                 if (name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX)) {
                     deleteLeftover(file);
                 } else if (name.endsWith(SUFFIX) && Files.isRegularFile(file)) {
-                    accepted += load(store, file) ? 1 : 0;
+                    (LEGACY_NAME.matcher(name).matches() ? legacy : current).add(file);
                 }
             }
         } catch (IOException | RuntimeException e) {
             LOG.warn("Could not list the CRL cache {}: {}; continuing without it", directory, CrlParser.describe(e));
+        }
+        int accepted = 0;
+        // per-key files first, so that a legacy file is only ever saved over one when it is newer
+        current.addAll(legacy);
+        for (Path file : current) {
+            try {
+                accepted += load(store, file) ? 1 : 0;
+            } catch (RuntimeException e) {
+                // one bad file never keeps the others from loading
+                LOG.warn("Ignoring cached CRL {}: {}", file, CrlParser.describe(e));
+            }
         }
         return accepted;
     }
@@ -146,11 +152,40 @@ public final class CrlCache {
             return false;
         }
         CrlUpdate update = store.offer(der, "cache " + file);
+        boolean legacy = LEGACY_NAME.matcher(file.getFileName().toString()).matches();
         if (update instanceof CrlUpdate.Rejected r) {
-            LOG.warn("Ignoring cached CRL {}: {} ({})", file, r.message(), r.reason());
+            if (legacy && r.reason() == RejectionReason.ROLLBACK) {
+                removeLegacy(file, "the store holds a newer CRL of its CA key");
+            } else if (r.reason() == RejectionReason.UNKNOWN_ISSUER) {
+                // an intermediate the configuration does not list: the store keeps it until a knock shows the CA
+                LOG.info("Cached CRL {} not taken yet: {}; it is taken if a knock's validated path shows its CA as "
+                        + "an intermediate", file, r.message());
+            } else {
+                LOG.warn("Ignoring cached CRL {}: {} ({})", file, r.message(), r.reason());
+            }
             return false;
         }
+        if (legacy && update instanceof CrlUpdate.Accepted accepted) {
+            try {
+                Path moved = save(accepted);
+                removeLegacy(file, "saved again per CA key as " + moved.getFileName());
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("Could not save the cached CRL {} under its per-key name: {}; keeping the old file",
+                        file, CrlParser.describe(e));
+            }
+        } else if (legacy) {
+            removeLegacy(file, "the store holds the same CRL of its CA key");
+        }
         return update instanceof CrlUpdate.Accepted;
+    }
+
+    private void removeLegacy(Path file, String why) {
+        try {
+            Files.deleteIfExists(file);
+            LOG.info("Removed {}, a CRL cache file of the earlier per-name layout: {}", file, why);
+        } catch (IOException e) {
+            LOG.warn("Could not remove {}, a CRL cache file of the earlier per-name layout: {}", file, CrlParser.describe(e));
+        }
     }
 
     /** Reads a file of at most {@code maxBytes} bytes, failing (without reading more) if it is longer. */

@@ -5,10 +5,7 @@ import java.math.BigInteger;
 import java.security.cert.CRLReason;
 import java.time.Instant;
 import java.util.Arrays;
-import java.util.Collection;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.Map;
+import java.util.Enumeration;
 import java.util.Optional;
 import java.util.Set;
 import javax.security.auth.x500.X500Principal;
@@ -22,7 +19,7 @@ import org.bouncycastle.asn1.x509.CertificateList;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.IssuingDistributionPoint;
-import org.bouncycastle.cert.X509CRLEntryHolder;
+import org.bouncycastle.asn1.x509.TBSCertList;
 import org.bouncycastle.cert.X509CRLHolder;
 
 /**
@@ -45,8 +42,8 @@ final class CrlParser {
     }
 
     /** The checked content of a CRL whose signature verified. */
-    record Content(BigInteger number, Instant thisUpdate, Instant nextUpdate, boolean userCertsOnly,
-            Map<BigInteger, RevocationStatus.Revoked> revoked) {
+    record Content(BigInteger number, Instant thisUpdate, Instant nextUpdate,
+            RevokedSerials revoked) {
     }
 
     static Parsed parse(byte[] der) throws CrlRejection {
@@ -63,10 +60,16 @@ final class CrlParser {
         } catch (IOException | RuntimeException e) {
             throw new CrlRejection(RejectionReason.UNPARSEABLE, "not a CRL: " + describe(e));
         }
-        if (!list.getSignatureAlgorithm().equals(list.getTBSCertList().getSignature())) {
-            throw new CrlRejection(RejectionReason.UNPARSEABLE, "signature algorithm differs from the one in the signed part");
+        X509CRLHolder holder;
+        try {
+            if (!list.getSignatureAlgorithm().equals(list.getTBSCertList().getSignature())) {
+                throw new CrlRejection(RejectionReason.UNPARSEABLE, "signature algorithm differs from the one in the signed part");
+            }
+            // the holder reads the issuingDistributionPoint at construction and throws for a malformed one
+            holder = new X509CRLHolder(list);
+        } catch (RuntimeException e) {
+            throw new CrlRejection(RejectionReason.UNPARSEABLE, "malformed CRL extension: " + describe(e));
         }
-        X509CRLHolder holder = new X509CRLHolder(list);
         X500Principal issuer;
         byte[] aki = null;
         try {
@@ -84,7 +87,6 @@ final class CrlParser {
     static Content content(Parsed parsed) throws CrlRejection {
         X509CRLHolder holder = parsed.holder();
         Extensions extensions = holder.getExtensions();
-        boolean userCertsOnly = false;
         BigInteger number = null;
         try {
             if (extensions != null) {
@@ -98,18 +100,7 @@ final class CrlParser {
                 }
                 Extension idpExtension = extensions.getExtension(Extension.issuingDistributionPoint);
                 if (idpExtension != null) {
-                    IssuingDistributionPoint idp = IssuingDistributionPoint.getInstance(idpExtension.getParsedValue());
-                    if (idp.isIndirectCRL()) {
-                        throw new CrlRejection(RejectionReason.UNSUPPORTED, "indirect CRLs are not supported");
-                    }
-                    if (idp.getOnlySomeReasons() != null) {
-                        throw new CrlRejection(RejectionReason.UNSUPPORTED, "CRLs partitioned by reason are not supported");
-                    }
-                    if (idp.onlyContainsCACerts() || idp.onlyContainsAttributeCerts()) {
-                        throw new CrlRejection(RejectionReason.UNSUPPORTED,
-                                "CRLs limited to CA or attribute certificates are not supported");
-                    }
-                    userCertsOnly = idp.onlyContainsUserCerts();
+                    refusePartition(IssuingDistributionPoint.getInstance(idpExtension.getParsedValue()));
                 }
                 Extension numberExtension = extensions.getExtension(Extension.cRLNumber);
                 if (numberExtension != null) {
@@ -125,24 +116,64 @@ final class CrlParser {
         if (number.signum() < 0) {
             throw new CrlRejection(RejectionReason.UNPARSEABLE, "negative CRL number " + number);
         }
-        Instant thisUpdate = holder.getThisUpdate().toInstant();
-        if (holder.getNextUpdate() == null) {
-            throw new CrlRejection(RejectionReason.MISSING_NEXT_UPDATE,
-                    "the CRL has no nextUpdate, so its freshness could not be judged (RFC 5280 requires nextUpdate)");
+        Instant thisUpdate;
+        Instant nextUpdate;
+        try {
+            thisUpdate = holder.getThisUpdate().toInstant();
+            if (holder.getNextUpdate() == null) {
+                throw new CrlRejection(RejectionReason.MISSING_NEXT_UPDATE,
+                        "the CRL has no nextUpdate, so its freshness could not be judged (RFC 5280 requires nextUpdate)");
+            }
+            nextUpdate = holder.getNextUpdate().toInstant();
+        } catch (RuntimeException e) {
+            throw new CrlRejection(RejectionReason.UNPARSEABLE, "malformed thisUpdate or nextUpdate: " + describe(e));
         }
-        Instant nextUpdate = holder.getNextUpdate().toInstant();
         if (nextUpdate.isBefore(thisUpdate)) {
             throw new CrlRejection(RejectionReason.UNPARSEABLE, "nextUpdate " + nextUpdate + " is before thisUpdate " + thisUpdate);
         }
-        return new Content(number, thisUpdate, nextUpdate, userCertsOnly, entries(holder));
+        return new Content(number, thisUpdate, nextUpdate, entries(holder));
     }
 
-    private static Map<BigInteger, RevocationStatus.Revoked> entries(X509CRLHolder holder) throws CrlRejection {
-        @SuppressWarnings("unchecked")
-        Collection<X509CRLEntryHolder> entries = holder.getRevokedCertificates();
-        Map<BigInteger, RevocationStatus.Revoked> revoked = new HashMap<>(Math.max(16, entries.size() * 4 / 3 + 1));
+    /**
+     * Refuses a CRL whose issuingDistributionPoint makes it cover less than every certificate of its issuer
+     * (RFC 5280 5.2.5): a distribution point name (a partition by distribution point), onlySomeReasons, one of the
+     * onlyContains flags, or indirectCRL. The store keeps one CRL per CA key and treats it as complete, so a
+     * partial CRL would report the certificates it does not cover as good. onlyContainsUserCerts is refused too:
+     * every certificate of a path (intermediates included) is checked against its issuer's CRL, and a CA that
+     * publishes a user-only CRL publishes its CA revocations elsewhere. An empty issuingDistributionPoint covers
+     * everything and is accepted.
+     */
+    private static void refusePartition(IssuingDistributionPoint idp) throws CrlRejection {
+        String partial = null;
+        if (idp.isIndirectCRL()) {
+            partial = "it is an indirect CRL (indirectCRL)";
+        } else if (idp.getDistributionPoint() != null) {
+            partial = "it covers only the certificates of one distribution point (issuingDistributionPoint names "
+                    + "a distributionPoint)";
+        } else if (idp.getOnlySomeReasons() != null) {
+            partial = "it covers only some revocation reasons (onlySomeReasons)";
+        } else if (idp.onlyContainsUserCerts()) {
+            partial = "it covers only end-entity certificates (onlyContainsUserCerts), not the CA certificates "
+                    + "of a path";
+        } else if (idp.onlyContainsCACerts()) {
+            partial = "it covers only CA certificates (onlyContainsCACerts)";
+        } else if (idp.onlyContainsAttributeCerts()) {
+            partial = "it covers only attribute certificates (onlyContainsAttributeCerts)";
+        }
+        if (partial != null) {
+            throw new CrlRejection(RejectionReason.UNSUPPORTED, "partial CRL refused: " + partial + "; certknock needs "
+                    + "a complete CRL of the CA: publish one without these issuingDistributionPoint fields and "
+                    + "list its URL in crl.sources");
+        }
+    }
+
+    /** The entries, straight from the ASN.1 (no per-entry holder objects), into the compact form kept. */
+    private static RevokedSerials entries(X509CRLHolder holder) throws CrlRejection {
+        RevokedSerials.Builder revoked = new RevokedSerials.Builder();
         try {
-            for (X509CRLEntryHolder entry : entries) {
+            Enumeration<?> entries = holder.toASN1Structure().getTBSCertList().getRevokedCertificateEnumeration();
+            while (entries.hasMoreElements()) {
+                TBSCertList.CRLEntry entry = (TBSCertList.CRLEntry) entries.nextElement();
                 Optional<CRLReason> reason = Optional.empty();
                 Extensions ext = entry.getExtensions();
                 if (ext != null) {
@@ -159,13 +190,12 @@ final class CrlParser {
                         reason = Optional.of(CRLReason.values()[code]);
                     }
                 }
-                revoked.putIfAbsent(entry.getSerialNumber(),
-                        new RevocationStatus.Revoked(entry.getRevocationDate().toInstant(), reason));
+                revoked.add(entry.getUserCertificate().getValue(), entry.getRevocationDate().getDate().toInstant(), reason);
             }
         } catch (RuntimeException e) {
             throw new CrlRejection(RejectionReason.UNPARSEABLE, "malformed CRL entry: " + describe(e));
         }
-        return Collections.unmodifiableMap(revoked);
+        return revoked.build();
     }
 
     static String describe(Throwable e) {

@@ -360,7 +360,7 @@ public final class CrlRefresher implements AutoCloseable {
 
     private void save(CrlUpdate.Accepted accepted) {
         try {
-            Path file = cache.save(accepted.crl());
+            Path file = cache.save(accepted);
             LOG.debug("Saved CRL {} of {} to {}", accepted.crlNumber(), accepted.issuer().getName(), file);
         } catch (IOException | RuntimeException e) {
             LOG.warn("Could not save CRL {} of {} to the cache {}: {}; it is in force, but a restart without a "

@@ -1,7 +1,6 @@
 package dev.certknock.server.crl;
 
 import java.math.BigInteger;
-import java.security.cert.X509CRL;
 import java.util.Objects;
 import java.util.Set;
 import javax.security.auth.x500.X500Principal;
@@ -10,20 +9,29 @@ import javax.security.auth.x500.X500Principal;
 public sealed interface CrlUpdate {
 
     /**
-     * The CRL is now the one held for its issuer.
+     * The CRL is now the one held for the CA key that signed it.
      *
+     * @param caKey               the CA key whose signature verified (the cache files the CRL under it)
      * @param newlyRevokedSerials serials on this CRL that were not on the CRL held before (all of them for an
      *                            issuer's first CRL)
      */
-    record Accepted(X509CRL crl, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials) implements CrlUpdate {
+    record Accepted(byte[] der, CaKey caKey, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials)
+            implements CrlUpdate {
         public Accepted {
-            Objects.requireNonNull(crl, "crl");
+            Objects.requireNonNull(der, "der");
+            Objects.requireNonNull(caKey, "caKey");
             Objects.requireNonNull(crlNumber, "crlNumber");
             newlyRevokedSerials = Set.copyOf(newlyRevokedSerials);
         }
 
+        /** The CRL's bytes (DER), for the cache: the store itself keeps only its entries in compact form. */
+        @Override
+        public byte[] der() {
+            return der.clone();
+        }
+
         public X500Principal issuer() {
-            return crl.getIssuerX500Principal();
+            return caKey.name();
         }
     }
 

@@ -13,9 +13,20 @@ final class PemCrl {
     }
 
     /**
-     * @throws IllegalArgumentException if the body is PEM but not exactly one well-formed X509 CRL block
+     * @throws IllegalArgumentException if the body is PEM but not exactly one well-formed X509 CRL block; no other
+     *     exception escapes for any input
      */
     static byte[] toDer(byte[] body) {
+        try {
+            return decode(body);
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("PEM body could not be decoded: " + CrlParser.describe(e), e);
+        }
+    }
+
+    private static byte[] decode(byte[] body) {
         int start = 0;
         while (start < body.length && isSpace(body[start])) {
             start++;

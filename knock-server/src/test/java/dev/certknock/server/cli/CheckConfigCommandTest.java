@@ -3,10 +3,14 @@ package dev.certknock.server.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.certknock.server.ServerFixture;
+import dev.certknock.testing.pki.TestCa;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.util.Base64;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,6 +37,23 @@ class CheckConfigCommandTest {
         assertThat(out.toString()).contains(": OK").contains("server name     gw1.example.test")
                 .contains("knock key       P256_SHA256_AES128GCM id " + f.serverKey.publicKey().keyIdHex())
                 .contains("CN=certknock test CA").contains("[tcp/22, udp/8000-8100]");
+    }
+
+    @Test
+    void twoCaCertificatesOfOneNameWithDifferentKeysAreWarnedAbout() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        assertThat(run("check-config", config.toString())).isZero();
+        assertThat(out.toString()).doesNotContain("share the subject name");
+
+        TestCa renewed = TestCa.root(f.ca.certificate().getSubjectX500Principal().getName(), Clock.systemUTC());
+        Files.writeString(dir.resolve("ca.pem"), "-----BEGIN CERTIFICATE-----\n"
+                + Base64.getMimeEncoder().encodeToString(renewed.certificate().getEncoded())
+                + "\n-----END CERTIFICATE-----\n", StandardOpenOption.APPEND);
+        StringWriter out2 = new StringWriter();
+        assertThat(KnockServerCommand.run(new PrintWriter(out2), new PrintWriter(new StringWriter()), "check-config",
+                config.toString())).isZero();
+        assertThat(out2.toString()).contains("warning: 2 CA certificates with different keys share the subject name "
+                + f.ca.certificate().getSubjectX500Principal().getName());
     }
 
     @Test

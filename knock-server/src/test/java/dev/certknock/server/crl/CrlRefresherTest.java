@@ -105,18 +105,18 @@ class CrlRefresherTest {
             assertThat(store.status(alice.certificate())).isEqualTo(RevocationStatus.GOOD);
             await("a conditional fetch answered 304 by the schedule", () -> server.notModifiedCount(PATH) >= 1);
 
-            server.publish(PATH, ca.crl().number(2).revoke(alice.certificate()).build().getEncoded());
+            byte[] held = ca.crl().number(2).revoke(alice.certificate()).build().getEncoded();
+            server.publish(PATH, held);
             await("alice revoked", () -> store.status(alice.certificate()) instanceof RevocationStatus.Revoked);
 
             assertThat(announced.poll(1, TimeUnit.SECONDS)).containsExactly(alice.certificate().getSerialNumber());
             assertThat(store.generation()).isEqualTo(2);
             CrlCache cache = refresher.cache();
-            byte[] held = store.crl(ca.certificate().getSubjectX500Principal()).orElseThrow().getEncoded();
             // The store takes the new CRL first; the refresher saves it to the cache right after.
             await("the cache to hold the new CRL", () -> {
                 try {
                     return java.util.Arrays.equals(java.nio.file.Files.readAllBytes(
-                            cache.fileFor(ca.certificate().getSubjectX500Principal())), held);
+                            cache.fileFor(CaKey.of(ca.certificate()))), held);
                 } catch (java.io.IOException e) {
                     return false;
                 }

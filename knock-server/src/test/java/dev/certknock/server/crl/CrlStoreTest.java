@@ -20,7 +20,11 @@ import java.util.Set;
 import javax.security.auth.x500.X500Principal;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.x509.DistributionPointName;
 import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.IssuingDistributionPoint;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.junit.jupiter.api.Test;
@@ -181,6 +185,42 @@ class CrlStoreTest {
     }
 
     @Test
+    void aMalformedIssuingDistributionPointIsUnparseableNotAnException() throws Exception {
+        Instant now = clock.instant();
+        byte[] good = der(ca.crl().number(1).revoke(alice.certificate()).build());
+        assertThat(store.offer(good, "test")).isInstanceOf(CrlUpdate.Accepted.class);
+        List<byte[]> malformed = new ArrayList<>();
+        for (boolean critical : new boolean[] {true, false}) {
+            for (TestCa signer : List.of(ca, other)) { // signed by the CA, and by an unrelated key
+                malformed.add(HandMadeCrl.of(ca, now).number(BigInteger.TWO).signedBy(signer)
+                        .extension(Extension.issuingDistributionPoint, critical, new ASN1Integer(5)).der());
+                malformed.add(HandMadeCrl.of(ca, now).number(BigInteger.TWO).signedBy(signer)
+                        .extension(Extension.issuingDistributionPoint, critical, new DEROctetString(new byte[] {1, 2})).der());
+            }
+        }
+        for (byte[] crl : malformed) {
+            CrlUpdate.Rejected r = rejected(crl);
+            assertThat(r.reason()).isEqualTo(RejectionReason.UNPARSEABLE);
+            assertThat(r.message()).isNotBlank();
+        }
+        // the CRL held stays in force
+        assertThat(store.status(alice.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(store.generation()).isEqualTo(1);
+    }
+
+    @Test
+    void malformedTimesAndEntriesAreUnparseableNotAnException() throws Exception {
+        Instant now = clock.instant();
+        // an authority key identifier that is not a SEQUENCE, a CRL number that is not an INTEGER
+        List<byte[]> malformed = List.of(
+                HandMadeCrl.of(ca, now).extension(Extension.authorityKeyIdentifier, false, new ASN1Integer(7)).der(),
+                HandMadeCrl.of(ca, now).number(null).extension(Extension.cRLNumber, false, new DEROctetString(new byte[] {1})).der());
+        for (byte[] crl : malformed) {
+            assertThat(rejected(crl).reason()).isEqualTo(RejectionReason.UNPARSEABLE);
+        }
+    }
+
+    @Test
     void newlyRevokedSerialsAreTheDifferenceToTheHeldCrl() throws Exception {
         CrlUpdate first = store.offer(der(ca.crl().number(1).revoke(alice.certificate()).build()), "test");
         CrlUpdate second = store.offer(der(ca.crl().number(2).revoke(alice.certificate()).revoke(bob.certificate())
@@ -278,15 +318,90 @@ class CrlStoreTest {
     }
 
     @Test
-    void theAuthorityKeyIdentifierPicksAmongCasOfTheSameName() throws Exception {
+    void twoCasOfTheSameNameEachKeepTheirOwnCrlAndNeitherIsARollbackOfTheOther() throws Exception {
+        TestCa oldKey = TestCa.root("CN=rolled over CA", clock);
+        TestCa newKey = TestCa.root("CN=rolled over CA", clock); // a new root that keeps the old name
+        IssuedCertificate dave = oldKey.leaf("CN=dave").build();
+        IssuedCertificate carol = newKey.leaf("CN=carol").build();
+        CrlStore s = new CrlStore(List.of(oldKey.certificate(), newKey.certificate()), clock, GRACE);
+
+        assertThat(s.offer(der(oldKey.crl().number(7).build()), "old")).isInstanceOf(CrlUpdate.Accepted.class);
+        // a lower number than the other CA's CRL: not a rollback, since it is another CA key's CRL
+        assertThat(s.offer(der(newKey.crl().number(2).revoke(carol.certificate()).build()), "new"))
+                .isInstanceOfSatisfying(CrlUpdate.Accepted.class,
+                        a -> assertThat(a.caKey()).isEqualTo(CaKey.of(newKey.certificate())));
+        assertThat(s.status(carol.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(s.status(carol.certificate(), newKey.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(s.status(dave.certificate())).isEqualTo(RevocationStatus.GOOD);
+        assertThat(s.status(dave.certificate(), oldKey.certificate())).isEqualTo(RevocationStatus.GOOD);
+        // and a newer CRL of the first CA does not replace the second's
+        assertThat(s.offer(der(oldKey.crl().number(8).build()), "old")).isInstanceOf(CrlUpdate.Accepted.class);
+        assertThat(s.status(carol.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(s.infos()).extracting(CrlInfo::caKey).containsExactlyInAnyOrder(
+                CaKey.of(oldKey.certificate()), CaKey.of(newKey.certificate()));
+        assertThat(s.info(CaKey.of(newKey.certificate())).orElseThrow().crlNumber()).isEqualTo(2);
+        // each CA's own rollback is still one
+        assertThat(s.offer(der(newKey.crl().number(1).build()), "new")).isInstanceOfSatisfying(CrlUpdate.Rejected.class,
+                r -> assertThat(r.reason()).isEqualTo(RejectionReason.ROLLBACK));
+
+        TestCa impostor = TestCa.root("CN=rolled over CA", clock);
+        assertThat(s.offer(der(impostor.crl().number(30).build()), "test")).isInstanceOfSatisfying(CrlUpdate.Rejected.class,
+                r -> assertThat(r.reason()).isEqualTo(RejectionReason.BAD_SIGNATURE));
+        IssuedCertificate mallory = impostor.leaf("CN=mallory").build();
+        assertThat(s.status(mallory.certificate())).isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+    }
+
+    @Test
+    void withoutTheOtherCasCrlACertificateOfTheSameNameIsUnavailableNotGood() throws Exception {
         TestCa oldKey = TestCa.root("CN=rolled over CA", clock);
         TestCa newKey = TestCa.root("CN=rolled over CA", clock);
+        IssuedCertificate carol = newKey.leaf("CN=carol").build();
         CrlStore s = new CrlStore(List.of(oldKey.certificate(), newKey.certificate()), clock, GRACE);
-        assertThat(s.offer(der(newKey.crl().number(1).build()), "test")).isInstanceOf(CrlUpdate.Accepted.class);
-        assertThat(s.offer(der(oldKey.crl().number(2).build()), "test")).isInstanceOf(CrlUpdate.Accepted.class);
-        TestCa impostor = TestCa.root("CN=rolled over CA", clock);
-        assertThat(s.offer(der(impostor.crl().number(3).build()), "test")).isInstanceOfSatisfying(CrlUpdate.Rejected.class,
-                r -> assertThat(r.reason()).isEqualTo(RejectionReason.BAD_SIGNATURE));
+        assertThat(s.offer(der(oldKey.crl().number(1).build()), "old")).isInstanceOf(CrlUpdate.Accepted.class);
+        assertThat(s.status(carol.certificate())).isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+        assertThat(s.checkFreshness()).containsExactly(newKey.certificate().getSubjectX500Principal());
+    }
+
+    @Test
+    void anIntermediateLearnedFromAValidatedPathHasItsKeptCrlAcceptedAndItsLaterOnes() throws Exception {
+        TestCa intermediate = ca.intermediate("CN=sent intermediate").build();
+        IssuedCertificate carol = intermediate.leaf("CN=carol").build();
+        IssuedCertificate dave = intermediate.leaf("CN=dave").build();
+        assertThat(rejected(der(intermediate.crl().number(1).revoke(dave.certificate()).build())).reason())
+                .isEqualTo(RejectionReason.UNKNOWN_ISSUER);
+        assertThat(store.status(dave.certificate(), intermediate.certificate()))
+                .isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+
+        store.learnIntermediates(List.of(carol.certificate(), intermediate.certificate()));
+        assertThat(store.status(dave.certificate(), intermediate.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(store.status(carol.certificate(), intermediate.certificate())).isEqualTo(RevocationStatus.GOOD);
+        assertThat(store.status(carol.certificate())).isEqualTo(RevocationStatus.GOOD);
+        assertThat(store.trustedKeys()).contains(CaKey.of(intermediate.certificate()));
+        assertThat(store.offer(der(intermediate.crl().number(2).build()), "test")).isInstanceOf(CrlUpdate.Accepted.class);
+        assertThat(store.status(dave.certificate(), intermediate.certificate())).isEqualTo(RevocationStatus.GOOD);
+        // a leaf is never learned as a CA
+        store.learnIntermediates(List.of(alice.certificate(), bob.certificate()));
+        assertThat(store.trustedKeys()).doesNotContain(CaKey.of(bob.certificate()));
+    }
+
+    @Test
+    void crlsOfUnknownIssuersAreKeptBounded() throws Exception {
+        List<TestCa> intermediates = new ArrayList<>();
+        for (int i = 0; i <= CrlStore.MAX_PENDING; i++) {
+            TestCa intermediate = ca.intermediate("CN=sent intermediate " + i).build();
+            intermediates.add(intermediate);
+            rejected(der(intermediate.crl().build()));
+        }
+        TestCa first = intermediates.get(0);
+        TestCa last = intermediates.get(CrlStore.MAX_PENDING);
+        IssuedCertificate underFirst = first.leaf("CN=a").build();
+        IssuedCertificate underLast = last.leaf("CN=b").build();
+        store.learnIntermediates(List.of(underFirst.certificate(), first.certificate()));
+        store.learnIntermediates(List.of(underLast.certificate(), last.certificate()));
+        // the oldest was dropped to keep the bound; the newest is there
+        assertThat(store.status(underFirst.certificate(), first.certificate()))
+                .isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+        assertThat(store.status(underLast.certificate(), last.certificate())).isEqualTo(RevocationStatus.GOOD);
     }
 
     @Test
@@ -314,15 +429,53 @@ class CrlStoreTest {
                 new ASN1Integer(1)).der(), "test")).isInstanceOf(CrlUpdate.Accepted.class);
     }
 
+    private static IssuingDistributionPoint partition(String url) {
+        return new IssuingDistributionPoint(new DistributionPointName(new GeneralNames(
+                new GeneralName(GeneralName.uniformResourceIdentifier, url))), false, false, null, false, false);
+    }
+
     @Test
-    void aCrlOfUserCertificatesOnlyDoesNotCoverCaCertificates() throws Exception {
-        TestCa intermediate = ca.intermediate("CN=intermediate").build();
+    void aCrlOfOneDistributionPointPartitionIsRefusedSoItsSilenceDoesNotMakeOtherPartitionsGood() throws Exception {
+        // alice's certificate belongs to partition 2; the CRL of partition 1 does not list her, and must not be
+        // taken as the CA's complete CRL
+        byte[] partition1 = HandMadeCrl.of(ca, clock.instant()).revoke(bob.certificate().getSerialNumber())
+                .extension(Extension.issuingDistributionPoint, true, partition("http://ca.test/crl/part1.crl")).der();
+        CrlUpdate.Rejected r = rejected(partition1);
+        assertThat(r.reason()).isEqualTo(RejectionReason.UNSUPPORTED);
+        assertThat(r.message()).contains("distribution point").contains("complete CRL");
+        assertThat(store.status(alice.certificate())).isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+        assertThat(store.generation()).isZero();
+    }
+
+    @Test
+    void aPartitionCrlDoesNotReplaceTheCompleteCrlHeld() throws Exception {
+        assertThat(store.offer(der(ca.crl().number(1).revoke(alice.certificate()).build()), "full"))
+                .isInstanceOf(CrlUpdate.Accepted.class);
+        byte[] partition = HandMadeCrl.of(ca, clock.instant()).number(BigInteger.TWO)
+                .extension(Extension.issuingDistributionPoint, true, partition("http://ca.test/crl/part2.crl")).der();
+        assertThat(rejected(partition).reason()).isEqualTo(RejectionReason.UNSUPPORTED);
+        assertThat(store.status(alice.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(store.info(ca.certificate().getSubjectX500Principal()).orElseThrow().crlNumber()).isEqualTo(1);
+    }
+
+    @Test
+    void aCrlOfUserCertificatesOnlyIsRefusedSinceIntermediatesAreCheckedToo() throws Exception {
         byte[] crl = HandMadeCrl.of(ca, clock.instant()).extension(Extension.issuingDistributionPoint, true,
                 new IssuingDistributionPoint(null, true, false, null, false, false)).der();
+        CrlUpdate.Rejected r = rejected(crl);
+        assertThat(r.reason()).isEqualTo(RejectionReason.UNSUPPORTED);
+        assertThat(r.message()).contains("onlyContainsUserCerts");
+        assertThat(store.status(alice.certificate())).isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+    }
+
+    @Test
+    void anEmptyIssuingDistributionPointCoversEverythingAndIsAccepted() throws Exception {
+        byte[] crl = HandMadeCrl.of(ca, clock.instant()).revoke(alice.certificate().getSerialNumber())
+                .extension(Extension.issuingDistributionPoint, true,
+                        new IssuingDistributionPoint(null, false, false, null, false, false)).der();
         assertThat(store.offer(crl, "test")).isInstanceOf(CrlUpdate.Accepted.class);
-        assertThat(store.status(alice.certificate())).isEqualTo(RevocationStatus.GOOD);
-        assertThat(store.status(intermediate.certificate()))
-                .isEqualTo(new RevocationStatus.Unavailable(UnavailableReason.NO_CRL));
+        assertThat(store.status(alice.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
+        assertThat(store.status(bob.certificate())).isEqualTo(RevocationStatus.GOOD);
     }
 
     @Test

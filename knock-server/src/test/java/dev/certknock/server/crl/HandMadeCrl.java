@@ -2,20 +2,27 @@ package dev.certknock.server.crl;
 
 import dev.certknock.testing.pki.KeyType;
 import dev.certknock.testing.pki.TestCa;
+import java.io.OutputStream;
 import java.math.BigInteger;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.ASN1Integer;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DERBitString;
+import org.bouncycastle.asn1.DERSequence;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.CRLReason;
 import org.bouncycastle.asn1.x509.Extension;
 import org.bouncycastle.asn1.x509.Extensions;
 import org.bouncycastle.asn1.x509.ExtensionsGenerator;
-import org.bouncycastle.cert.X509v2CRLBuilder;
+import org.bouncycastle.asn1.x509.TBSCertList;
+import org.bouncycastle.asn1.x509.Time;
+import org.bouncycastle.asn1.x509.V2TBSCertListGenerator;
+import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
@@ -30,9 +37,11 @@ final class HandMadeCrl {
     private BigInteger number = BigInteger.ONE;
     private final List<Extension> extensions = new ArrayList<>();
     private final List<Object[]> entries = new ArrayList<>();
+    private TestCa signer;
 
     private HandMadeCrl(TestCa ca, Instant now) {
         this.ca = ca;
+        this.signer = ca;
         this.thisUpdate = now.minusSeconds(60);
         this.nextUpdate = now.plusSeconds(86_400);
     }
@@ -66,28 +75,55 @@ final class HandMadeCrl {
         return this;
     }
 
+    /** Signs with another CA's key (the issuer name stays this CA's). */
+    HandMadeCrl signedBy(TestCa key) {
+        this.signer = key;
+        return this;
+    }
+
+    /** Lists a serial as revoked (keyCompromise, at thisUpdate). */
+    HandMadeCrl revoke(BigInteger serial) {
+        entries.add(new Object[] {serial, null});
+        return this;
+    }
+
+    /**
+     * Built from the ASN.1 up (not with {@code X509v2CRLBuilder}, whose result is an {@code X509CRLHolder} that
+     * refuses a malformed issuingDistributionPoint): the bytes are exactly what the extensions say.
+     */
     byte[] der() {
         try {
-            X509v2CRLBuilder b = new X509v2CRLBuilder(
-                    X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()), Date.from(thisUpdate));
+            V2TBSCertListGenerator tbs = new V2TBSCertListGenerator();
+            tbs.setIssuer(X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded()));
+            tbs.setThisUpdate(new Time(Date.from(thisUpdate)));
             if (nextUpdate != null) {
-                b.setNextUpdate(Date.from(nextUpdate));
+                tbs.setNextUpdate(new Time(Date.from(nextUpdate)));
             }
+            List<Extension> all = new ArrayList<>();
             if (number != null) {
-                b.addExtension(Extension.cRLNumber, false, new ASN1Integer(number));
+                all.add(new Extension(Extension.cRLNumber, false, new ASN1Integer(number).getEncoded()));
             }
-            for (Extension e : extensions) {
-                b.addExtension(e);
+            all.addAll(extensions);
+            if (!all.isEmpty()) {
+                tbs.setExtensions(new Extensions(all.toArray(Extension[]::new)));
             }
             for (Object[] entry : entries) {
                 ExtensionsGenerator g = new ExtensionsGenerator();
                 g.addExtension(Extension.reasonCode, false, CRLReason.lookup(CRLReason.keyCompromise));
-                g.addExtension((ASN1ObjectIdentifier) entry[1], true, new ASN1Integer(1));
-                Extensions ext = g.generate();
-                b.addCRLEntry((BigInteger) entry[0], Date.from(thisUpdate), ext);
+                if (entry[1] != null) {
+                    g.addExtension((ASN1ObjectIdentifier) entry[1], true, new ASN1Integer(1));
+                }
+                tbs.addCRLEntry(new ASN1Integer((BigInteger) entry[0]), new Time(Date.from(thisUpdate)), g.generate());
             }
-            String alg = KeyType.of(ca.keyPair()).signatureAlgorithm();
-            return b.build(new JcaContentSignerBuilder(alg).build(ca.privateKey())).getEncoded();
+            String alg = KeyType.of(signer.keyPair()).signatureAlgorithm();
+            ContentSigner contentSigner = new JcaContentSignerBuilder(alg).build(signer.privateKey());
+            tbs.setSignature(contentSigner.getAlgorithmIdentifier());
+            TBSCertList list = tbs.generateTBSCertList();
+            try (OutputStream out = contentSigner.getOutputStream()) {
+                out.write(list.getEncoded(ASN1Encoding.DER));
+            }
+            return new DERSequence(new ASN1Encodable[] {list, contentSigner.getAlgorithmIdentifier(),
+                    new DERBitString(contentSigner.getSignature())}).getEncoded(ASN1Encoding.DER);
         } catch (Exception e) {
             throw new IllegalStateException("could not build a hand-made CRL", e);
         }
