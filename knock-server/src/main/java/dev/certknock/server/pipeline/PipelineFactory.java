@@ -11,6 +11,8 @@ import dev.certknock.server.trust.ChainValidator;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.function.LongSupplier;
 
 /**
  * The one place that lists the order of the stages, cheapest first: nothing costs a public-key
@@ -18,9 +20,25 @@ import java.util.List;
  */
 public final class PipelineFactory {
 
-    /** What the stages need. */
+    /**
+     * What the stages need.
+     *
+     * @param clock the wall clock (UTC): knock timestamps and certificate validity are judged on it
+     * @param nanoTime a monotonic clock in nanoseconds, for intervals: the rate limits refill on it
+     */
     public record Parts(ServerConfig config, KnockOpener opener, ChainValidator chains, CrlStore crls,
-            ReplayGuard replay, Firewall firewall, Clock clock) {
+            ReplayGuard replay, Firewall firewall, Clock clock, LongSupplier nanoTime) {
+
+        public Parts {
+            Objects.requireNonNull(clock, "clock");
+            Objects.requireNonNull(nanoTime, "nanoTime");
+        }
+
+        /** Parts on the system's monotonic clock, {@link System#nanoTime()}. */
+        public Parts(ServerConfig config, KnockOpener opener, ChainValidator chains, CrlStore crls,
+                ReplayGuard replay, Firewall firewall, Clock clock) {
+            this(config, opener, chains, crls, replay, firewall, clock, System::nanoTime);
+        }
     }
 
     private PipelineFactory() {
@@ -32,9 +50,9 @@ public final class PipelineFactory {
         List<Stage> stages = new ArrayList<>();
         stages.add(new FrameCheck(p.opener()));
         stages.add(new SourceRateLimit(new SourceRateLimiter(limits.perSourcePerSecond(), limits.perSourceBurst(),
-                limits.trackedSources(), p.clock())));
+                limits.trackedSources(), p.nanoTime())));
         stages.add(new PublicKeyBudget(new TokenBucket(limits.publicKeyOpsPerSecond(), limits.publicKeyOpsPerSecond(),
-                p.clock())));
+                p.nanoTime())));
         stages.add(new HpkeOpen(p.opener()));
         addValidation(stages, p);
         stages.add(new ReplayCommit(p.replay()));

@@ -2,9 +2,9 @@ package dev.certknock.server.ratelimit;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
  * Per-source token buckets, keyed by IPv4 address (/32) or IPv6 /64 prefix (one customer's subnet),
@@ -17,13 +17,17 @@ public final class SourceRateLimiter {
 
     private final double perSecond;
     private final double burst;
-    private final Clock clock;
+    private final LongSupplier nanoTime;
     private final Map<Key, TokenBucket> buckets;
 
-    public SourceRateLimiter(double perSecond, double burst, int maxTracked, Clock clock) {
+    /**
+     * @param nanoTime a monotonic clock in nanoseconds ({@code System::nanoTime}): buckets refill on it,
+     *     so steps of the wall clock change nothing
+     */
+    public SourceRateLimiter(double perSecond, double burst, int maxTracked, LongSupplier nanoTime) {
         this.perSecond = perSecond;
         this.burst = burst;
-        this.clock = clock;
+        this.nanoTime = nanoTime;
         this.buckets = new LinkedHashMap<>(1024, 0.75f, true) {
             private static final long serialVersionUID = 1L;
 
@@ -38,7 +42,7 @@ public final class SourceRateLimiter {
         TokenBucket bucket;
         Key key = keyOf(source);
         synchronized (buckets) {
-            bucket = buckets.computeIfAbsent(key, k -> new TokenBucket(perSecond, burst, clock));
+            bucket = buckets.computeIfAbsent(key, k -> new TokenBucket(perSecond, burst, nanoTime));
         }
         return bucket.tryAcquire();
     }

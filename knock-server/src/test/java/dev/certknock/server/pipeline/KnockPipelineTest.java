@@ -573,6 +573,38 @@ class KnockPipelineTest {
         assertThat(h.process(f.knock(alice, ServerFixture.ssh(60)))).isInstanceOf(Verdict.Accepted.class);
     }
 
+    @Test
+    void aWallClockStepForwardDoesNotLetAKnockBeReplayedWithinItsRealWindow() throws Exception {
+        ServerFixture f = new ServerFixture();
+        PipelineHarness h = WITH_CRL.make(f);
+        byte[] d = f.knock(f.client("alice").build(), ServerFixture.ssh(60));
+        accepted(h, d);
+        // The wall clock jumps an hour ahead: knocks made on it go on being accepted, and expire entries.
+        f.clock.stepWall(Duration.ofHours(1));
+        h.advance(Duration.ofSeconds(1));
+        accepted(h, f.knock(f.client("bob").build(), ServerFixture.ssh(60)));
+        h.replay.sweep();
+        // It is stepped back: alice's knock is within its window again, and must still be refused.
+        f.clock.stepWall(Duration.ofHours(-1));
+        h.advance(Duration.ofSeconds(1));
+        assertThat(droppedQuietly(h, d)).isEqualTo(DropReason.REPLAY);
+        assertThat(h.counters.accepted()).as("alice's knock and bob's only").isEqualTo(2);
+    }
+
+    @Test
+    void aWallClockStepBackDoesNotFreezeTheRateLimits() throws Exception {
+        ServerFixture f = new ServerFixture();
+        PipelineHarness h = new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1\n  perSourceBurst: 1\n"
+                + "  publicKeyOpsPerSecond: 1\n").withCrl(f.ca.crl().build());
+        // Spend the global budget with a datagram that fails after HPKE open.
+        byte[] d = f.knock(f.client("alice").build(), ServerFixture.ssh(60));
+        assertThat(reason(h.process(java.util.Arrays.copyOf(d, d.length - 1)))).isEqualTo(DropReason.DECRYPTION_FAILED);
+        // NTP steps the clock back a minute; ten seconds pass, far more than a refill takes.
+        f.clock.stepWall(Duration.ofMinutes(-1));
+        h.advance(Duration.ofSeconds(10));
+        assertThat(h.process(f.knock(f.client("bob").build(), ServerFixture.ssh(60)))).isInstanceOf(Verdict.Accepted.class);
+    }
+
     private static DropReason reason(Verdict v) {
         assertThat(v).isInstanceOf(Verdict.Dropped.class);
         return ((Verdict.Dropped) v).reason();
