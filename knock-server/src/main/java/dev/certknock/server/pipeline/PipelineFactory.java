@@ -51,10 +51,12 @@ public final class PipelineFactory {
         stages.add(new FrameCheck(p.opener()));
         stages.add(new SourceRateLimit(new SourceRateLimiter(limits.perSourcePerSecond(), limits.perSourceBurst(),
                 limits.trackedSources(), p.nanoTime())));
-        stages.add(new PublicKeyBudget(new TokenBucket(limits.publicKeyOpsPerSecond(), limits.publicKeyOpsPerSecond(),
-                p.nanoTime())));
+        // The burst holds at least one knock's worth (an HPKE open and a chain validation).
+        PublicKeyBudget budget = new PublicKeyBudget(new TokenBucket(limits.publicKeyOpsPerSecond(),
+                Math.max(limits.publicKeyOpsPerSecond(), PublicKeyBudget.MIN_BURST), p.nanoTime()));
+        stages.add(budget);
         stages.add(new HpkeOpen(p.opener()));
-        addValidation(stages, p);
+        addValidation(stages, p, new ChainValidation(p.chains(), budget));
         stages.add(new ReplayCommit(p.replay()));
         stages.add(new GrantIssue(p.firewall()));
         return stages;
@@ -68,15 +70,15 @@ public final class PipelineFactory {
         List<Stage> stages = new ArrayList<>();
         stages.add(new FrameCheck(p.opener()));
         stages.add(new HpkeOpen(p.opener()));
-        addValidation(stages, p);
+        addValidation(stages, p, new ChainValidation(p.chains()));
         return stages;
     }
 
-    private static void addValidation(List<Stage> stages, Parts p) {
+    private static void addValidation(List<Stage> stages, Parts p, ChainValidation chainValidation) {
         ServerConfig.Knock knock = p.config().knock();
         stages.add(new TimestampWindow(knock.timestampWindow()));
         stages.add(new ReplayLookup(p.replay()));
-        stages.add(new ChainValidation(p.chains()));
+        stages.add(chainValidation);
         stages.add(new RevocationCheck(p.crls()));
         stages.add(new SignatureCheck());
         stages.add(new Authorization(p.config().server().name(), p.config().protect(), knock.defaultOpenSeconds(),

@@ -30,12 +30,22 @@ public final class TokenBucket {
     }
 
     public synchronized boolean tryAcquire() {
+        return tryAcquire(1.0);
+    }
+
+    /** Takes {@code cost} tokens if the bucket holds that many; otherwise takes nothing. */
+    public synchronized boolean tryAcquire(double cost) {
         refill();
-        if (tokens >= 1.0) {
-            tokens -= 1.0;
+        if (tokens >= cost) {
+            tokens -= cost;
             return true;
         }
         return false;
+    }
+
+    /** The most tokens the bucket saves up. */
+    public double burst() {
+        return burst;
     }
 
     private void refill() {

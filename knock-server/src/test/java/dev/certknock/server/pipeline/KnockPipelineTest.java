@@ -235,7 +235,8 @@ class KnockPipelineTest {
                     return knockBy(h, h.f.client("alice").build(), ssh);
                 }).in(f -> new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1000\n  perSourceBurst: 1000\n"
                         + "  publicKeyOpsPerSecond: 1\n").withCrl(f.ca.crl().build()))
-                        .repairedBy(h -> h.advance(Duration.ofSeconds(1))),
+                        // a knock costs 5 units (HPKE open 1, chain validation 4), refilled at 1 a second
+                        .repairedBy(h -> h.advance(Duration.ofSeconds(5))),
                 new Case("replay cache full", DropReason.REPLAY_CACHE_FULL, h -> {
                     accepted(h, knockBy(h, h.f.client("alice").build(), ssh));
                     return knockBy(h, h.f.client("carol").build(), ssh);
@@ -571,6 +572,39 @@ class KnockPipelineTest {
                 .isInstanceOf(Verdict.Accepted.class);
         f.clock.advance(Duration.ofSeconds(1));
         assertThat(h.process(f.knock(alice, ServerFixture.ssh(60)))).isInstanceOf(Verdict.Accepted.class);
+    }
+
+    @Test
+    void chainValidationIsChargedToThePublicKeyBudgetBeforeTheValidatorRuns() throws Exception {
+        ServerFixture f = new ServerFixture();
+        PipelineHarness h = new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1000\n  perSourceBurst: 1000\n"
+                + "  publicKeyOpsPerSecond: 5\n").withCrl(f.ca.crl().build());
+        // Four datagrams that fail after HPKE open leave one unit: enough for an open, not for a chain.
+        byte[] d = f.knock(f.client("alice").build(), ServerFixture.ssh(60));
+        for (int i = 0; i < 4; i++) {
+            assertThat(reason(h.process(java.util.Arrays.copyOf(d, d.length - 1)))).isEqualTo(DropReason.DECRYPTION_FAILED);
+        }
+        // A chain the validator has never seen, from a CA the server does not trust: had the validator run,
+        // the drop would be UNTRUSTED_CHAIN.
+        TestCa other = TestCa.root("CN=other CA", f.clock);
+        byte[] untrusted = f.knock(ServerFixture.client(other, "mallory", SSH).build(), ServerFixture.ssh(60));
+        try (LogCapture logs = LogCapture.ofThisThread()) {
+            Verdict v = h.process(untrusted);
+            assertThat(v).isInstanceOfSatisfying(Verdict.Dropped.class, dropped -> {
+                assertThat(dropped.reason()).isEqualTo(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED);
+                assertThat(dropped.stage()).isEqualTo(ChainValidation.class.getSimpleName());
+            });
+            assertThat(logs.aboveDebug()).isEmpty();
+        }
+        // A valid client's first knock, chain not cached: dropped the same way, not validated.
+        IssuedCertificate carol = f.client("carol").build();
+        assertThat(reason(h.process(f.knock(carol, ServerFixture.ssh(60))))).isEqualTo(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED);
+        // Once the budget holds a knock's worth, the validator runs and judges.
+        h.advance(Duration.ofSeconds(5));
+        assertThat(reason(h.process(f.knock(ServerFixture.client(other, "mallory", SSH).build(), ServerFixture.ssh(60)))))
+                .isEqualTo(DropReason.UNTRUSTED_CHAIN);
+        h.advance(Duration.ofSeconds(5));
+        assertThat(h.process(f.knock(carol, ServerFixture.ssh(60)))).isInstanceOf(Verdict.Accepted.class);
     }
 
     @Test
