@@ -33,7 +33,7 @@ public final class ChainValidation implements Stage {
     @Override
     public Outcome apply(KnockContext ctx) {
         if (budget.isPresent()) {
-            Outcome charged = budget.get().charge(PublicKeyBudget.CHAIN_VALIDATION_COST,
+            Outcome charged = budget.get().charge(ctx, PublicKeyBudget.CHAIN_VALIDATION_COST,
                     "global public-key budget spent before chain validation");
             if (charged instanceof Outcome.Drop) {
                 return charged;

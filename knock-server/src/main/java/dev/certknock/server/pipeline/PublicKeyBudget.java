@@ -7,6 +7,11 @@ import dev.certknock.server.ratelimit.TokenBucket;
  * As a stage it charges one HPKE open ({@link #HPKE_OPEN_COST}); {@link ChainValidation} charges a chain
  * validation ({@link #CHAIN_VALIDATION_COST}) to the same budget before it runs, since a sealed packet
  * with any certificates in it reaches chain validation before its signature is checked.
+ *
+ * <p>A source in good standing ({@link SourceRateLimit}) may spend the whole budget; a source in bad
+ * standing only what lies above the reserve, half the burst, and is dropped
+ * {@link DropReason#SOURCE_RATE_LIMITED} otherwise. Sources whose packets keep failing can thus use
+ * spare capacity, but never the reserve that clean sources draw on during a flood.
  */
 public final class PublicKeyBudget implements Stage {
 
@@ -22,19 +27,29 @@ public final class PublicKeyBudget implements Stage {
     public static final double MIN_BURST = HPKE_OPEN_COST + CHAIN_VALIDATION_COST;
 
     private final TokenBucket budget;
+    private final double reserve;
 
     /** @param budget its burst should be at least {@link #MIN_BURST}, or no knock can ever pass */
     public PublicKeyBudget(TokenBucket budget) {
         this.budget = budget;
+        this.reserve = budget.burst() / 2;
     }
 
     @Override
     public Outcome apply(KnockContext ctx) {
-        return charge(HPKE_OPEN_COST, "global public-key budget spent");
+        return charge(ctx, HPKE_OPEN_COST, "global public-key budget spent");
     }
 
-    /** Takes {@code cost} from the budget, or drops with {@link DropReason#PUBLIC_KEY_BUDGET_EXHAUSTED}. */
-    Outcome charge(double cost, String detail) {
-        return budget.tryAcquire(cost) ? Outcome.CONTINUE : Outcome.drop(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED, detail);
+    /**
+     * Takes {@code cost} from the budget for the context's source: from all of it in good standing, from
+     * what is above the reserve otherwise.
+     */
+    Outcome charge(KnockContext ctx, double cost, String detail) {
+        if (ctx.sourceInGoodStanding) {
+            return budget.tryAcquire(cost) ? Outcome.CONTINUE
+                    : Outcome.drop(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED, detail);
+        }
+        return budget.tryAcquireAbove(cost, reserve) ? Outcome.CONTINUE
+                : Outcome.drop(DropReason.SOURCE_RATE_LIMITED, "source over its failure rate, no spare public-key budget");
     }
 }

@@ -43,6 +43,25 @@ public final class TokenBucket {
         return false;
     }
 
+    /**
+     * Takes {@code cost} tokens if at least {@code floor} tokens would be left; otherwise takes nothing.
+     * Lets lesser claims use only what is spare, keeping the tokens below the floor for the others.
+     */
+    public synchronized boolean tryAcquireAbove(double cost, double floor) {
+        refill();
+        if (tokens - cost >= floor) {
+            tokens -= cost;
+            return true;
+        }
+        return false;
+    }
+
+    /** Whether the bucket holds {@code count} tokens now. Takes nothing. */
+    public synchronized boolean hasTokens(double count) {
+        refill();
+        return tokens >= count;
+    }
+
     /** The most tokens the bucket saves up. */
     public double burst() {
         return burst;

@@ -222,11 +222,19 @@ class KnockPipelineTest {
                 }),
                 new Case("valid RSA client certificate: no knock signature scheme", DropReason.UNSUPPORTED_SIGNATURE_KEY,
                         h -> sealRaw(h, content(h, 60, h.f.client("rsa").keyType(KeyType.RSA2048).build().encoded()))),
-                new Case("source over its rate", DropReason.SOURCE_RATE_LIMITED, h -> {
-                    accepted(h, knockBy(h, h.f.client("alice").build(), ssh));
+                new Case("source over its failure rate, and the budget down to its reserve", DropReason.SOURCE_RATE_LIMITED, h -> {
+                    byte[] d = knockBy(h, h.f.client("alice").build(), ssh);
+                    byte[] broken = java.util.Arrays.copyOf(d, d.length - 1);
+                    // One failure puts the source in bad standing (burst 1); four from elsewhere bring the
+                    // budget (10) down to its reserve (5).
+                    assertThat(reason(h.process(broken))).isEqualTo(DropReason.DECRYPTION_FAILED);
+                    for (int i = 0; i < 4; i++) {
+                        assertThat(reason(h.process(broken, new InetSocketAddress("203.0.113." + (i + 1), 1))))
+                                .isEqualTo(DropReason.DECRYPTION_FAILED);
+                    }
                     return knockBy(h, h.f.client("alice").build(), ssh);
-                }).in(f -> new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1\n  perSourceBurst: 1\n")
-                        .withCrl(f.ca.crl().build()))
+                }).in(f -> new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1\n  perSourceBurst: 1\n"
+                        + "  publicKeyOpsPerSecond: 10\n").withCrl(f.ca.crl().build()))
                         .repairedBy(h -> h.advance(Duration.ofSeconds(1))),
                 new Case("global public-key budget spent", DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED, h -> {
                     // A datagram that fails HPKE open has still cost one public-key operation.
@@ -551,27 +559,60 @@ class KnockPipelineTest {
     }
 
     @Test
-    void aSourceOverItsRateIsDroppedBeforeAnyCryptography() throws Exception {
+    void junkSpoofedFromAVictimsAddressDoesNotStopTheVictimsKnocks() throws Exception {
         ServerFixture f = new ServerFixture();
-        PipelineHarness h = new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1\n  perSourceBurst: 2\n")
+        // The default limits: 5 failures a second per source, 10 at once; a budget of 2000.
+        PipelineHarness h = new PipelineHarness(f, "limits:\n  perSourcePerSecond: 5\n  perSourceBurst: 10\n")
                 .withCrl(f.ca.crl().build());
-        // Junk that fails the frame check costs no token.
+        IssuedCertificate alice = f.client("alice").build();
+        byte[] template = f.knock(alice, ServerFixture.ssh(60));
+        List<DropReason> aliceDrops = new ArrayList<>();
+        int junk = 0;
+        // Five seconds of 100 junk packets a second carrying the server's key id, sent with alice's
+        // address; alice knocks once a second in the middle of it.
+        for (int second = 0; second < 5; second++) {
+            for (int i = 0; i < 100; i++) {
+                byte[] j = template.clone();
+                j[j.length - 1 - (i % 64)] ^= 1; // one ciphertext bit flipped: fails the AEAD tag
+                assertThat(h.process(j)).isInstanceOf(Verdict.Dropped.class);
+                junk++;
+                if (i == 50) {
+                    Verdict v = h.process(f.knock(alice, ServerFixture.ssh(60)));
+                    aliceDrops.add(v instanceof Verdict.Dropped d ? d.reason() : null);
+                }
+                h.advance(Duration.ofMillis(10));
+            }
+        }
+        assertThat(junk).isEqualTo(500);
+        assertThat(aliceDrops).as("alice's five knocks (null = accepted)").containsExactly(null, null, null, null, null);
+        assertThat(h.counters.drops()).as("the junk cost an HPKE open each").containsEntry(DropReason.DECRYPTION_FAILED, 500L);
+    }
+
+    @Test
+    void aFailingSourceIsHeldToTheSpareBudgetWhileACleanSourceUsesTheReserve() throws Exception {
+        ServerFixture f = new ServerFixture();
+        PipelineHarness h = new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1\n  perSourceBurst: 2\n"
+                + "  publicKeyOpsPerSecond: 20\n").withCrl(f.ca.crl().build());
+        byte[] d = f.knock(f.client("alice").build(), ServerFixture.ssh(60));
+        byte[] broken = java.util.Arrays.copyOf(d, d.length - 1);
+        // Junk that fails the frame check costs nothing and is charged nothing.
         for (int i = 0; i < 5; i++) {
             assertThat(droppedQuietly(h, new byte[] {1, 1, 0})).isEqualTo(DropReason.TRUNCATED);
         }
-        IssuedCertificate alice = f.client("alice").build();
-        List<DropReason> reasons = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            byte[] d = f.knock(alice, ServerFixture.ssh(60));
-            reasons.add(i < 2 ? (h.process(d) instanceof Verdict.Dropped dropped ? dropped.reason() : null)
-                    : droppedQuietly(h, d));
+        // A flooding source: after two failures it is in bad standing and may take only what lies above
+        // the reserve (10 of 20 units); then it is dropped before any cryptography.
+        List<DropReason> flood = new ArrayList<>();
+        for (int i = 0; i < 15; i++) {
+            flood.add(droppedQuietly(h, broken));
         }
-        assertThat(reasons).containsExactly(null, null, DropReason.SOURCE_RATE_LIMITED, DropReason.SOURCE_RATE_LIMITED);
-        // Another /64 or /32 has its own budget; one second refills one token.
-        assertThat(h.process(f.knock(alice, ServerFixture.ssh(60)), new InetSocketAddress("203.0.113.5", 1)))
+        assertThat(flood.subList(0, 10)).containsOnly(DropReason.DECRYPTION_FAILED);
+        assertThat(flood.subList(10, 15)).containsOnly(DropReason.SOURCE_RATE_LIMITED);
+        // A clean source draws on the reserve: its knock (5 units) is accepted.
+        assertThat(h.process(f.knock(f.client("bob").build(), ServerFixture.ssh(60)), new InetSocketAddress("203.0.113.5", 1)))
                 .isInstanceOf(Verdict.Accepted.class);
-        f.clock.advance(Duration.ofSeconds(1));
-        assertThat(h.process(f.knock(alice, ServerFixture.ssh(60)))).isInstanceOf(Verdict.Accepted.class);
+        // Valid knocks cost their source nothing: the flooding source's standing comes back with time.
+        h.advance(Duration.ofSeconds(2));
+        assertThat(h.process(f.knock(f.client("carol").build(), ServerFixture.ssh(60)))).isInstanceOf(Verdict.Accepted.class);
     }
 
     @Test

@@ -110,9 +110,43 @@ class StagesTest {
             assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("2001:db8:1:3::1"))).as("other /64").isTrue();
             assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("192.0.2.1"))).isTrue();
             assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("192.0.2.2"))).as("other /32").isTrue();
+        }
+
+        @Test
+        void aSourceIsChargedOnlyForDropsThatAreItsOwnDoing() throws Exception {
+            SourceRateLimiter limiter = new SourceRateLimiter(1, 1, 100, f.clock.monotonic());
             SourceRateLimit stage = new SourceRateLimit(limiter);
-            assertThat(stage.apply(context(new byte[1]))).isEqualTo(Outcome.CONTINUE);
-            assertThat(reason(stage.apply(context(new byte[1])))).isEqualTo(DropReason.SOURCE_RATE_LIMITED);
+            for (DropReason notItsDoing : List.of(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED, DropReason.SOURCE_RATE_LIMITED,
+                    DropReason.REVOCATION_UNAVAILABLE, DropReason.FIREWALL_FAILED, DropReason.INTERNAL_ERROR)) {
+                KnockContext ctx = context(new byte[1]);
+                assertThat(stage.apply(ctx)).as("the stage never drops").isEqualTo(Outcome.CONTINUE);
+                assertThat(ctx.sourceInGoodStanding).isTrue();
+                ctx.dropped(notItsDoing);
+            }
+            KnockContext failed = context(new byte[1]);
+            stage.apply(failed);
+            failed.dropped(DropReason.DECRYPTION_FAILED);
+            KnockContext next = context(new byte[1]);
+            assertThat(stage.apply(next)).isEqualTo(Outcome.CONTINUE);
+            assertThat(next.sourceInGoodStanding).as("one failure spent the burst of 1").isFalse();
+            f.clock.advance(Duration.ofSeconds(1));
+            KnockContext later = context(new byte[1]);
+            stage.apply(later);
+            assertThat(later.sourceInGoodStanding).isTrue();
+        }
+
+        @Test
+        void aSourceInBadStandingGetsOnlyWhatTheBudgetHasToSpare() {
+            PublicKeyBudget budget = new PublicKeyBudget(new TokenBucket(4, 4, f.clock.monotonic())); // reserve 2
+            KnockContext bad = context(new byte[1]);
+            bad.sourceInGoodStanding = false;
+            KnockContext good = context(new byte[1]);
+            assertThat(budget.apply(bad)).isEqualTo(Outcome.CONTINUE); // 4 -> 3
+            assertThat(budget.apply(bad)).isEqualTo(Outcome.CONTINUE); // 3 -> 2
+            assertThat(reason(budget.apply(bad))).isEqualTo(DropReason.SOURCE_RATE_LIMITED);
+            assertThat(budget.apply(good)).isEqualTo(Outcome.CONTINUE); // the reserve: 2 -> 1
+            assertThat(budget.apply(good)).isEqualTo(Outcome.CONTINUE); // 1 -> 0
+            assertThat(reason(budget.apply(good))).isEqualTo(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED);
         }
 
         @Test
