@@ -66,4 +66,21 @@ class CrlServerAndClockTest {
         assertThat(zoned.instant()).isEqualTo(Instant.EPOCH);
         assertThat(zoned.getZone()).isEqualTo(ZoneId.of("Asia/Kathmandu"));
     }
+
+    @Test
+    void wallAndMonotonicTimeMoveTogetherOrApart() {
+        MutableClock clock = MutableClock.at(Instant.parse("2026-01-01T00:00:00Z"));
+        long start = clock.nanoTime();
+        clock.advance(Duration.ofSeconds(2));
+        assertThat(clock.nanoTime() - start).as("time passing moves both").isEqualTo(2_000_000_000L);
+        clock.stepWall(Duration.ofHours(1));
+        clock.set(clock.instant().minusSeconds(30));
+        clock.advance(Duration.ofSeconds(-5));
+        assertThat(clock.nanoTime() - start).as("wall steps leave the monotonic reading").isEqualTo(2_000_000_000L);
+        assertThat(clock.instant()).isEqualTo(Instant.parse("2026-01-01T00:59:27Z"));
+        clock.advanceMonotonic(Duration.ofMillis(7));
+        assertThat(clock.monotonic().getAsLong() - start).isEqualTo(2_007_000_000L);
+        assertThat(clock.instant()).isEqualTo(Instant.parse("2026-01-01T00:59:27Z"));
+        assertThat(((MutableClock) clock.withZone(ZoneId.of("Asia/Kathmandu"))).nanoTime()).isEqualTo(clock.nanoTime());
+    }
 }

@@ -4,27 +4,33 @@ import dev.certknock.server.event.KnockCounters;
 import dev.certknock.server.pipeline.DropReason;
 import dev.certknock.server.pipeline.KnockPipeline;
 import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.ratelimit.SourceKey;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A bounded queue feeding a fixed pool of workers that run the pipeline. {@link #offer} never blocks:
- * when the queue is full the datagram is dropped and counted ({@link DropReason#QUEUE_FULL}), so the
- * capture keeps up whatever the load. No thread per packet.
+ * A bounded queue, fair by source ({@link FairQueue}: a lane per IPv4 address or IPv6 /64, served
+ * round-robin), feeding a fixed pool of workers that run the pipeline. {@link #offer} never blocks: a
+ * datagram that finds no room is dropped and counted ({@link DropReason#QUEUE_FULL}), or, if its source
+ * has fewer datagrams queued than the source with the most, takes the place of that source's oldest
+ * (which is dropped and counted instead). So the capture keeps up whatever the load, and a flood from
+ * one source or many cannot keep a clean source's knock out of the queue or make it wait behind more
+ * than one datagram per queued source. No thread per packet.
  */
 public final class KnockDispatcher implements AutoCloseable {
 
-    private final BlockingQueue<ReceivedDatagram> queue;
+    /** The most datagrams one source may have queued. */
+    static final int PER_SOURCE_SHARE = 64;
+
+    private final FairQueue<SourceKey, ReceivedDatagram> queue;
     private final KnockPipeline pipeline;
     private final KnockCounters counters;
     private final List<Thread> workers = new ArrayList<>();
     private volatile boolean running = true;
 
     public KnockDispatcher(KnockPipeline pipeline, KnockCounters counters, int capacity, int workerCount) {
-        this.queue = new ArrayBlockingQueue<>(capacity);
+        this.queue = new FairQueue<>(capacity, Math.min(capacity, PER_SOURCE_SHARE));
         this.pipeline = pipeline;
         this.counters = counters;
         for (int i = 0; i < workerCount; i++) {
@@ -35,13 +41,20 @@ public final class KnockDispatcher implements AutoCloseable {
         }
     }
 
-    /** Queues a datagram; false (and counted) when the queue is full. */
+    /**
+     * Queues a datagram; false (and counted) when there is no room for it. A datagram pushed out to make
+     * room for it is counted too.
+     */
     public boolean offer(ReceivedDatagram datagram) {
-        if (queue.offer(datagram)) {
-            return true;
+        FairQueue.Admission<ReceivedDatagram> a = queue.offer(SourceKey.of(datagram.source().getAddress()), datagram);
+        if (a instanceof FairQueue.Refused) {
+            counters.count(DropReason.QUEUE_FULL);
+            return false;
         }
-        counters.count(DropReason.QUEUE_FULL);
-        return false;
+        if (a instanceof FairQueue.AdmittedEvicting) {
+            counters.count(DropReason.QUEUE_FULL);
+        }
+        return true;
     }
 
     public int queued() {

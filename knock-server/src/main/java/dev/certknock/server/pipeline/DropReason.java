@@ -41,6 +41,20 @@ public enum DropReason {
     FIREWALL_FAILED,
     INTERNAL_ERROR;
 
+    /**
+     * Whether a drop for this reason is the sender's doing, to be charged to its source
+     * ({@link SourceRateLimit}): false for the server's own limits and failures (queue, rate limits,
+     * budget, CRL availability, replay capacity, firewall, bugs), true for everything the packet got
+     * wrong, including reasons added later.
+     */
+    public boolean chargedToSender() {
+        return switch (this) {
+            case QUEUE_FULL, SOURCE_RATE_LIMITED, PUBLIC_KEY_BUDGET_EXHAUSTED, REVOCATION_UNAVAILABLE,
+                    REPLAY_CACHE_FULL, FIREWALL_FAILED, INTERNAL_ERROR -> false;
+            default -> true;
+        };
+    }
+
     /** The server reason for a protocol-level rejection. */
     public static DropReason of(RejectReason r) {
         return switch (r) {

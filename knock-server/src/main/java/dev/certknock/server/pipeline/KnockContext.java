@@ -25,6 +25,10 @@ public final class KnockContext {
     CertknockGrants certificateGrants;
     VerifiedKnock verified;
     GrantDecision decision;
+    /** Whether the source has failures to spare ({@link SourceRateLimit}); true without a rate limit. */
+    boolean sourceInGoodStanding = true;
+    /** What to do when the datagram is dropped for something its sender did; set by {@link SourceRateLimit}. */
+    Runnable chargeSender;
 
     public KnockContext(ReceivedDatagram datagram, Instant now) {
         this.datagram = datagram;
@@ -76,5 +80,12 @@ public final class KnockContext {
 
     public GrantDecision decision() {
         return decision;
+    }
+
+    /** Called by the pipeline once, when the datagram is dropped. */
+    void dropped(DropReason reason) {
+        if (chargeSender != null && reason.chargedToSender()) {
+            chargeSender.run();
+        }
     }
 }

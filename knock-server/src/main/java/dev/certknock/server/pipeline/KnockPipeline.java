@@ -38,6 +38,7 @@ public final class KnockPipeline {
                 outcome = Outcome.drop(DropReason.INTERNAL_ERROR, "stage failed unexpectedly");
             }
             if (outcome instanceof Outcome.Drop drop) {
+                ctx.dropped(drop.reason());
                 Verdict.Dropped v = new Verdict.Dropped(datagram.source(), drop.reason(), drop.detail(), stage.name());
                 listener.dropped(v, ctx);
                 return v;

@@ -11,6 +11,8 @@ import dev.certknock.server.trust.ChainValidator;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
+import java.util.function.LongSupplier;
 
 /**
  * The one place that lists the order of the stages, cheapest first: nothing costs a public-key
@@ -18,9 +20,25 @@ import java.util.List;
  */
 public final class PipelineFactory {
 
-    /** What the stages need. */
+    /**
+     * What the stages need.
+     *
+     * @param clock the wall clock (UTC): knock timestamps and certificate validity are judged on it
+     * @param nanoTime a monotonic clock in nanoseconds, for intervals: the rate limits refill on it
+     */
     public record Parts(ServerConfig config, KnockOpener opener, ChainValidator chains, CrlStore crls,
-            ReplayGuard replay, Firewall firewall, Clock clock) {
+            ReplayGuard replay, Firewall firewall, Clock clock, LongSupplier nanoTime) {
+
+        public Parts {
+            Objects.requireNonNull(clock, "clock");
+            Objects.requireNonNull(nanoTime, "nanoTime");
+        }
+
+        /** Parts on the system's monotonic clock, {@link System#nanoTime()}. */
+        public Parts(ServerConfig config, KnockOpener opener, ChainValidator chains, CrlStore crls,
+                ReplayGuard replay, Firewall firewall, Clock clock) {
+            this(config, opener, chains, crls, replay, firewall, clock, System::nanoTime);
+        }
     }
 
     private PipelineFactory() {
@@ -32,11 +50,13 @@ public final class PipelineFactory {
         List<Stage> stages = new ArrayList<>();
         stages.add(new FrameCheck(p.opener()));
         stages.add(new SourceRateLimit(new SourceRateLimiter(limits.perSourcePerSecond(), limits.perSourceBurst(),
-                limits.trackedSources(), p.clock())));
-        stages.add(new PublicKeyBudget(new TokenBucket(limits.publicKeyOpsPerSecond(), limits.publicKeyOpsPerSecond(),
-                p.clock())));
+                limits.trackedSources(), p.nanoTime())));
+        // The burst holds at least one knock's worth (an HPKE open and a chain validation).
+        PublicKeyBudget budget = new PublicKeyBudget(new TokenBucket(limits.publicKeyOpsPerSecond(),
+                Math.max(limits.publicKeyOpsPerSecond(), PublicKeyBudget.MIN_BURST), p.nanoTime()));
+        stages.add(budget);
         stages.add(new HpkeOpen(p.opener()));
-        addValidation(stages, p);
+        addValidation(stages, p, new ChainValidation(p.chains(), budget));
         stages.add(new ReplayCommit(p.replay()));
         stages.add(new GrantIssue(p.firewall()));
         return stages;
@@ -50,15 +70,15 @@ public final class PipelineFactory {
         List<Stage> stages = new ArrayList<>();
         stages.add(new FrameCheck(p.opener()));
         stages.add(new HpkeOpen(p.opener()));
-        addValidation(stages, p);
+        addValidation(stages, p, new ChainValidation(p.chains()));
         return stages;
     }
 
-    private static void addValidation(List<Stage> stages, Parts p) {
+    private static void addValidation(List<Stage> stages, Parts p, ChainValidation chainValidation) {
         ServerConfig.Knock knock = p.config().knock();
         stages.add(new TimestampWindow(knock.timestampWindow()));
         stages.add(new ReplayLookup(p.replay()));
-        stages.add(new ChainValidation(p.chains()));
+        stages.add(chainValidation);
         stages.add(new RevocationCheck(p.crls()));
         stages.add(new SignatureCheck());
         stages.add(new Authorization(p.config().server().name(), p.config().protect(), knock.defaultOpenSeconds(),

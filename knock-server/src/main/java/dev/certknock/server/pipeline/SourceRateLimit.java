@@ -1,8 +1,18 @@
 package dev.certknock.server.pipeline;
 
 import dev.certknock.server.ratelimit.SourceRateLimiter;
+import java.net.InetAddress;
 
-/** Per-source budget (IPv4 /32, IPv6 /64) before any public-key work. */
+/**
+ * Per-source accounting (IPv4 /32, IPv6 /64) before any public-key work, on an address anyone can
+ * spoof. So arriving costs a source nothing: it is charged a token only when its packet is dropped for
+ * something the packet got wrong ({@link DropReason#chargedToSender()}), after the server spent work on
+ * it. A source with tokens left is in good standing and may use the whole {@link PublicKeyBudget}; a
+ * source out of tokens only what the budget has to spare, and is dropped
+ * {@link DropReason#SOURCE_RATE_LIMITED} when there is none. Junk sent with a victim's address thus
+ * costs the victim nothing while the budget has room, and a flood from sources in bad standing cannot
+ * take the budget's reserve from clean sources.
+ */
 public final class SourceRateLimit implements Stage {
 
     private final SourceRateLimiter limiter;
@@ -13,7 +23,9 @@ public final class SourceRateLimit implements Stage {
 
     @Override
     public Outcome apply(KnockContext ctx) {
-        return limiter.tryAcquire(ctx.source().getAddress()) ? Outcome.CONTINUE
-                : Outcome.drop(DropReason.SOURCE_RATE_LIMITED, "source over its knock rate");
+        InetAddress source = ctx.source().getAddress();
+        ctx.sourceInGoodStanding = limiter.inGoodStanding(source);
+        ctx.chargeSender = () -> limiter.charge(source);
+        return Outcome.CONTINUE;
     }
 }

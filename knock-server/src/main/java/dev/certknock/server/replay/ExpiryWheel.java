@@ -7,7 +7,8 @@ import java.util.function.Predicate;
 
 /**
  * A timing wheel of keys bucketed by expiry: slot {@code s} holds keys expiring in
- * {@code [s * granularity, (s + 1) * granularity)}. Adding is O(1); {@link #advance} hands over the keys
+ * {@code [s * granularity, (s + 1) * granularity)}. Its times are milliseconds of a monotonic clock
+ * (the guard's), never the wall clock: a wall clock stepped forward would hand over every slot at once. Adding is O(1); {@link #advance} hands over the keys
  * of every slot that has ended, so each key is visited once (amortised O(1) per add) and no sweep scans
  * live entries. Not thread-safe: the guard calls it under its lock.
  *
@@ -41,8 +42,8 @@ final class ExpiryWheel {
 
     void add(ReplayKey key, long expiryMillis) {
         long slot = Math.floorDiv(expiryMillis, granularityMillis);
-        // A slot already handed over (the clock went back) is handed over again only after a full turn:
-        // use the next one instead. One beyond the wheel's reach goes to the farthest slot.
+        // A slot already handed over (a key re-added by the visitor for a time now past) is handed over
+        // again only after a full turn: use the next one instead. One beyond the wheel's reach goes to the farthest slot.
         slot = Math.min(Math.max(slot, sweptUpTo), sweptUpTo + buckets.size() - 1);
         int index = index(slot);
         List<ReplayKey> bucket = buckets.get(index);
@@ -79,8 +80,8 @@ final class ExpiryWheel {
     }
 
     /**
-     * Removes the keys of the slot that contains {@code nowMillis} (or, if the clock went back, the
-     * next slot to be handed over) for which {@code expired} is true. Costs one slot, not the wheel.
+     * Removes the keys of the slot that contains {@code nowMillis} (or, if that was handed over
+     * already, the next slot to be handed over) for which {@code expired} is true. Costs one slot, not the wheel.
      */
     void purgeCurrent(long nowMillis, Predicate<ReplayKey> expired) {
         long slot = Math.max(Math.floorDiv(nowMillis, granularityMillis), sweptUpTo);

@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,23 +29,32 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Expiry</h2>
  * The timestamp stage accepts a knock while {@code |now - timestamp| <= window}. Its entry is kept until
- * {@code timestamp + window + }{@link #MARGIN}, and {@code commit} itself refuses a knock whose timestamp
- * is more than {@code window + MARGIN} from now ({@link CommitResult.OutsideWindow}). So a knock is
- * committed only while its entry, if any, is still held: a replay is caught however long it spent in the
- * pipeline, and the margin is how long a knock may take from the timestamp stage to the commit. Give
- * the guard the same window as the timestamp stage. Expired entries are removed by a timing wheel
- * bucketed by expiry (one-second slots for windows up to about eight minutes): every commit hands
- * over the slots that have ended, so each entry is removed once (amortised O(1) per commit) and no
- * sweep ever scans live entries; {@link #sweep()} does the same for an idle server and should be called
- * about once a second from a scheduler. A look-up treats an expired entry that is not yet removed as
- * absent.
+ * {@code timestamp + window + }{@link #MARGIN} on the wall clock, and {@code commit} itself refuses a
+ * knock whose timestamp is more than {@code window + MARGIN} from now ({@link CommitResult.OutsideWindow}).
+ * So a knock is committed only while its entry, if any, is still held: a replay is caught however long
+ * it spent in the pipeline, and the margin is how long a knock may take from the timestamp stage to the
+ * commit. Give the guard the same window as the timestamp stage.
+ *
+ * <p>The wall clock can be stepped (NTP, an operator, a VM resumed), so an entry also has a monotonic
+ * deadline: at commit, the wall time it has left ({@code timestamp + window + MARGIN - now}, at most
+ * twice {@code window + MARGIN}) is measured from then on the monotonic clock ({@link System#nanoTime()}).
+ * An entry expires only when <em>both</em> have passed: a wall clock stepped forward does not purge it
+ * before the real time it protects has passed (the knock would be accepted again once the clock is
+ * stepped back), and one stepped back keeps it until the wall clock reaches its expiry again (the
+ * timestamp stage accepts the knock until then). Expired entries are removed by a timing wheel bucketed
+ * by monotonic deadline (one-second slots for windows up to about eight minutes): every commit hands
+ * over the slots that have ended, so each entry is removed once (amortised O(1) per commit; an entry
+ * whose wall expiry is still ahead goes back into the wheel for the wall time it has left) and no sweep
+ * ever scans live entries; {@link #sweep()} does the same for an idle server and should be called about
+ * once a second from a scheduler. A look-up treats an expired entry that is not yet removed as absent.
  *
  * <h2>Memory</h2>
  * At most {@code capacity} unexpired entries ({@link #DEFAULT_CAPACITY} = 1,000,000). Memory follows the
  * entries held, not the capacity: about 130 bytes per entry on a 64-bit JVM with compressed references
  * (the key 64, a boxed expiry 16, a hash map node 32, a share of the hash table 5 to 11, a reference in
  * the timing wheel 4 to 8); measured with random keys, 115 bytes per entry at 100,000 entries and 131 at
- * 1,000,000 (the hash table just resized), so about 130 MB at a full default capacity. With the default 30 s window an
+ * 1,000,000 (the hash table just resized), when an entry held one boxed expiry. It now holds a record of
+ * two expiries (wall and monotonic), 8 bytes more, so about 140 MB at a full default capacity. With the default 30 s window an
  * entry lives about 65 s at most, so the default capacity holds more than 15,000 accepted knocks a second,
  * beyond what chain validation and signatures sustain on a small server. When it is reached even after
  * evicting expired entries, {@code commit} answers {@link CommitResult.Full} and the knock must be
@@ -69,6 +79,9 @@ import org.slf4j.LoggerFactory;
  * a temporary sibling, forced, renamed over it atomically and the directory forced. It is compacted the
  * same way whenever it holds more than twice as many records as there are entries (and at least 1024).
  * A file that is not a journal is refused with {@link ReplayJournalException}, never overwritten.
+ * The journal holds wall-clock expiries only (a monotonic reading means nothing to another process), so
+ * at {@code open} the wall clock decides what is unexpired, and a loaded entry is then kept for its
+ * remaining wall time on the monotonic clock as well, like a fresh commit.
  */
 public final class ReplayGuard implements AutoCloseable {
 
@@ -86,11 +99,30 @@ public final class ReplayGuard implements AutoCloseable {
     private static final int WHEEL_TARGET_SLOTS = 1024;
     private static final CommitResult REPLAY = new CommitResult.Replay();
 
+    /**
+     * @param wallExpiry epoch milliseconds: the knock's timestamp plus the window and the margin
+     * @param monoExpiry the same instant measured on the monotonic clock from the commit (milliseconds
+     *     of {@link #monoMillis()})
+     */
+    private record Entry(long wallExpiry, long monoExpiry) {
+
+        boolean expiredAt(long wallNow, long monoNow) {
+            return wallNow >= wallExpiry && monoNow >= monoExpiry;
+        }
+
+        /** When the wheel should look at it again: when both deadlines may have passed. */
+        long nextCheck(long wallNow, long monoNow) {
+            return Math.max(monoExpiry, monoNow + Math.max(0, wallExpiry - wallNow));
+        }
+    }
+
     private final Duration window;
     private final long keepMillis;
     private final int capacity;
     private final Clock clock;
-    private final ConcurrentHashMap<ReplayKey, Long> entries = new ConcurrentHashMap<>();
+    private final LongSupplier nanoTime;
+    private final long originNanos;
+    private final ConcurrentHashMap<ReplayKey, Entry> entries = new ConcurrentHashMap<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final ExpiryWheel wheel;
     private final ReplayJournal journal;
@@ -100,9 +132,12 @@ public final class ReplayGuard implements AutoCloseable {
     private long compactionFloor = MIN_COMPACTION_RECORDS;
     private volatile boolean closed;
 
-    private ReplayGuard(Path journalPath, Duration window, int capacity, Clock clock) throws IOException {
+    private ReplayGuard(Path journalPath, Duration window, int capacity, Clock clock, LongSupplier nanoTime)
+            throws IOException {
         Objects.requireNonNull(window, "window");
         this.clock = Objects.requireNonNull(clock, "clock");
+        this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
+        this.originNanos = nanoTime.getAsLong();
         if (window.isNegative() || window.isZero() || window.compareTo(MAX_WINDOW) > 0) {
             throw new IllegalArgumentException("the timestamp window must be more than 0 and at most "
                     + MAX_WINDOW.toHours() + " h, got " + window);
@@ -113,11 +148,12 @@ public final class ReplayGuard implements AutoCloseable {
         this.window = window;
         this.keepMillis = window.plus(MARGIN).toMillis();
         this.capacity = capacity;
-        // Expiries lie within (now, now + 2 * keep]: a slot per second, or wider for long windows.
+        // Monotonic deadlines lie within (now, now + 2 * keep]: a slot per second, or wider for long windows.
         long horizon = 2 * keepMillis;
         long granularity = Math.max(1000, (horizon + WHEEL_TARGET_SLOTS - 1) / WHEEL_TARGET_SLOTS);
         long now = clock.millis();
-        this.wheel = new ExpiryWheel(granularity, (int) ((horizon + granularity - 1) / granularity) + 2, now);
+        long mono = monoMillis();
+        this.wheel = new ExpiryWheel(granularity, (int) ((horizon + granularity - 1) / granularity) + 2, mono);
         if (journalPath == null) {
             this.journal = null;
             this.loadReport = JournalLoadReport.NONE;
@@ -125,8 +161,9 @@ public final class ReplayGuard implements AutoCloseable {
             JournalLoadReport[] report = new JournalLoadReport[1];
             this.journal = ReplayJournal.open(journalPath, now, contents -> {
                 contents.live().forEach((key, expiry) -> {
-                    entries.put(key, expiry);
-                    wheel.add(key, expiry);
+                    Entry e = new Entry(expiry, mono + (expiry - now));
+                    entries.put(key, e);
+                    wheel.add(key, e.monoExpiry());
                 });
                 report[0] = contents.report();
             });
@@ -137,8 +174,17 @@ public final class ReplayGuard implements AutoCloseable {
 
     /** A guard without persistence: replays are forgotten at a restart. For tests and for the verify command. */
     public static ReplayGuard inMemory(Duration window, int capacity, Clock clock) {
+        return inMemory(window, capacity, clock, System::nanoTime);
+    }
+
+    /**
+     * {@link #inMemory(Duration, int, Clock)} with the monotonic clock given.
+     *
+     * @param nanoTime a monotonic clock in nanoseconds ({@code System::nanoTime})
+     */
+    public static ReplayGuard inMemory(Duration window, int capacity, Clock clock, LongSupplier nanoTime) {
         try {
-            return new ReplayGuard(null, window, capacity, clock);
+            return new ReplayGuard(null, window, capacity, clock, nanoTime);
         } catch (IOException e) {
             throw new UncheckedIOException(e); // no I/O without a journal
         }
@@ -155,7 +201,17 @@ public final class ReplayGuard implements AutoCloseable {
      * @throws IOException if the journal cannot be read or rewritten
      */
     public static ReplayGuard open(Path journal, Duration window, int capacity, Clock clock) throws IOException {
-        return new ReplayGuard(Objects.requireNonNull(journal, "journal"), window, capacity, clock);
+        return open(journal, window, capacity, clock, System::nanoTime);
+    }
+
+    /**
+     * {@link #open(Path, Duration, int, Clock)} with the monotonic clock given.
+     *
+     * @param nanoTime a monotonic clock in nanoseconds ({@code System::nanoTime})
+     */
+    public static ReplayGuard open(Path journal, Duration window, int capacity, Clock clock, LongSupplier nanoTime)
+            throws IOException {
+        return new ReplayGuard(Objects.requireNonNull(journal, "journal"), window, capacity, clock, nanoTime);
     }
 
     /**
@@ -165,8 +221,8 @@ public final class ReplayGuard implements AutoCloseable {
     public boolean seen(ReplayKey key) {
         Objects.requireNonNull(key, "key");
         ensureOpen();
-        Long expiry = entries.get(key);
-        return expiry != null && expiry > clock.millis();
+        Entry e = entries.get(key);
+        return e != null && !e.expiredAt(clock.millis(), monoMillis());
     }
 
     /**
@@ -187,28 +243,31 @@ public final class ReplayGuard implements AutoCloseable {
         try {
             ensureOpen();
             long now = clock.millis();
-            expire(now);
+            long mono = monoMillis();
+            expire(now, mono);
             if (knockTimestampMillis <= now - keepMillis || knockTimestampMillis > now + keepMillis) {
                 return new CommitResult.OutsideWindow(knockTimestampMillis, now);
             }
             long expiry = knockTimestampMillis + keepMillis;
-            Long existing = entries.get(key);
-            if (existing != null && existing > now) {
+            Entry existing = entries.get(key);
+            if (existing != null && !existing.expiredAt(now, mono)) {
                 return REPLAY;
             }
             if (existing == null && entries.size() >= capacity) {
-                wheel.purgeCurrent(now, k -> removeIfExpired(k, now));
+                wheel.purgeCurrent(mono, k -> removeIfExpired(k, now, mono));
                 if (entries.size() >= capacity) {
                     return new CommitResult.Full(capacity);
                 }
             }
             if (journal != null) {
-                persist(key, expiry, now);
+                persist(key, expiry, now, mono);
             }
-            entries.put(key, expiry);
-            wheel.add(key, expiry);
+            // The wall time left, from now on the monotonic clock too: in (0, 2 * keep] by the check above.
+            Entry entry = new Entry(expiry, mono + (expiry - now));
+            entries.put(key, entry);
+            wheel.add(key, entry.monoExpiry());
             if (journal != null) {
-                maintainJournal(now);
+                maintainJournal(now, mono);
             }
             return new CommitResult.Committed(expiry);
         } finally {
@@ -226,10 +285,11 @@ public final class ReplayGuard implements AutoCloseable {
         try {
             ensureOpen();
             long now = clock.millis();
-            expire(now);
+            long mono = monoMillis();
+            expire(now, mono);
             if (journal != null) {
                 lastForceNanos = System.nanoTime() - FORCE_INTERVAL_NANOS;
-                maintainJournal(now);
+                maintainJournal(now, mono);
             }
         } finally {
             lock.unlock();
@@ -308,36 +368,43 @@ public final class ReplayGuard implements AutoCloseable {
         }
     }
 
-    private void expire(long now) {
-        wheel.advance(now, key -> {
-            Long expiry = entries.get(key);
-            if (expiry == null) {
+    /** Milliseconds on the monotonic clock since this guard was made. */
+    private long monoMillis() {
+        return Math.floorDiv(nanoTime.getAsLong() - originNanos, 1_000_000L);
+    }
+
+    private void expire(long now, long mono) {
+        wheel.advance(mono, key -> {
+            Entry e = entries.get(key);
+            if (e == null) {
                 return;
             }
-            if (expiry <= now) {
-                entries.remove(key, expiry);
+            if (e.expiredAt(now, mono)) {
+                entries.remove(key, e);
             } else {
-                wheel.add(key, expiry); // committed again since, or beyond the wheel's reach when added
+                // Committed again since, beyond the wheel's reach when added, or its wall expiry is still
+                // ahead (the wall clock went back): look again when both may have passed.
+                wheel.add(key, e.nextCheck(now, mono));
             }
         });
     }
 
-    private boolean removeIfExpired(ReplayKey key, long now) {
-        Long expiry = entries.get(key);
-        if (expiry == null) {
+    private boolean removeIfExpired(ReplayKey key, long now, long mono) {
+        Entry e = entries.get(key);
+        if (e == null) {
             return true;
         }
-        if (expiry <= now) {
-            entries.remove(key, expiry);
+        if (e.expiredAt(now, mono)) {
+            entries.remove(key, e);
             return true;
         }
         return false;
     }
 
-    private void persist(ReplayKey key, long expiry, long now) {
+    private void persist(ReplayKey key, long expiry, long now, long mono) {
         try {
             if (journalNeedsRewrite) {
-                journal.rewrite(liveEntries(now));
+                journal.rewrite(liveEntries(now, mono));
                 journalNeedsRewrite = false;
                 LOG.info("replay journal {} rewritten; knocks are recorded again", journal.path());
             }
@@ -353,7 +420,7 @@ public final class ReplayGuard implements AutoCloseable {
         }
     }
 
-    private void maintainJournal(long now) {
+    private void maintainJournal(long now, long mono) {
         if (journalNeedsRewrite) {
             return;
         }
@@ -368,7 +435,7 @@ public final class ReplayGuard implements AutoCloseable {
             }
         }
         if (journal.records() > Math.max(2L * entries.size(), compactionFloor)) {
-            Map<ReplayKey, Long> live = liveEntries(now);
+            Map<ReplayKey, Long> live = liveEntries(now, mono);
             try {
                 journal.rewrite(live);
                 compactionFloor = MIN_COMPACTION_RECORDS;
@@ -388,11 +455,12 @@ public final class ReplayGuard implements AutoCloseable {
         }
     }
 
-    private Map<ReplayKey, Long> liveEntries(long now) {
+    /** Unexpired entries with their wall expiry, as the journal holds them. */
+    private Map<ReplayKey, Long> liveEntries(long now, long mono) {
         Map<ReplayKey, Long> live = new HashMap<>();
-        entries.forEach((key, expiry) -> {
-            if (expiry > now) {
-                live.put(key, expiry);
+        entries.forEach((key, e) -> {
+            if (!e.expiredAt(now, mono)) {
+                live.put(key, e.wallExpiry());
             }
         });
         return live;

@@ -12,6 +12,7 @@ import dev.certknock.server.pipeline.Stage;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -59,6 +60,50 @@ class KnockDispatcherTest {
             }
             assertThat(processed.get()).isEqualTo(accepted);
         }
+    }
+
+    @Test
+    void aBacklogOf200JunkSourcesNeitherKeepsOutNorStarvesACleanSource() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        List<InetSocketAddress> served = java.util.Collections.synchronizedList(new ArrayList<>());
+        InetSocketAddress alice = new InetSocketAddress("198.51.100.7", 40000);
+        Stage recording = ctx -> {
+            try {
+                release.await(30, TimeUnit.SECONDS); // the worker is busy until the backlog is in place
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            served.add(ctx.source());
+            return Outcome.drop(DropReason.DECRYPTION_FAILED, "test");
+        };
+        KnockCounters counters = new KnockCounters();
+        KnockPipeline pipeline = new KnockPipeline(List.of(recording), counters, Clock.systemUTC());
+        int capacity = 1024;
+        try (KnockDispatcher d = new KnockDispatcher(pipeline, counters, capacity, 1)) {
+            d.offer(ReceivedDatagram.of(new byte[] {1}, new InetSocketAddress("192.0.2.1", 1), Instant.EPOCH));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (d.queued() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5); // until the worker holds that first datagram
+            }
+            for (int round = 0; round < 20; round++) {
+                for (int s = 0; s < 200; s++) {
+                    d.offer(ReceivedDatagram.of(new byte[] {1}, new InetSocketAddress("203.0." + (s / 100) + "." + (s % 100), 9),
+                            Instant.EPOCH));
+                }
+            }
+            assertThat(d.queued()).isEqualTo(capacity);
+            assertThat(d.offer(ReceivedDatagram.of(new byte[] {1}, alice, Instant.EPOCH))).as("alice's knock queued").isTrue();
+            release.countDown();
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!served.contains(alice) && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(served).contains(alice);
+            // The first datagram, then at most one from each of the 200 junk sources, then alice's.
+            assertThat(served.indexOf(alice)).isLessThanOrEqualTo(201);
+        }
+        assertThat(counters.dropped(DropReason.QUEUE_FULL)).as("every datagram not queued or pushed out is counted")
+                .isEqualTo(200 * 20 + 1 - capacity);
     }
 
     @Test

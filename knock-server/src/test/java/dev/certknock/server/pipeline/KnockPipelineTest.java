@@ -222,11 +222,19 @@ class KnockPipelineTest {
                 }),
                 new Case("valid RSA client certificate: no knock signature scheme", DropReason.UNSUPPORTED_SIGNATURE_KEY,
                         h -> sealRaw(h, content(h, 60, h.f.client("rsa").keyType(KeyType.RSA2048).build().encoded()))),
-                new Case("source over its rate", DropReason.SOURCE_RATE_LIMITED, h -> {
-                    accepted(h, knockBy(h, h.f.client("alice").build(), ssh));
+                new Case("source over its failure rate, and the budget down to its reserve", DropReason.SOURCE_RATE_LIMITED, h -> {
+                    byte[] d = knockBy(h, h.f.client("alice").build(), ssh);
+                    byte[] broken = java.util.Arrays.copyOf(d, d.length - 1);
+                    // One failure puts the source in bad standing (burst 1); four from elsewhere bring the
+                    // budget (10) down to its reserve (5).
+                    assertThat(reason(h.process(broken))).isEqualTo(DropReason.DECRYPTION_FAILED);
+                    for (int i = 0; i < 4; i++) {
+                        assertThat(reason(h.process(broken, new InetSocketAddress("203.0.113." + (i + 1), 1))))
+                                .isEqualTo(DropReason.DECRYPTION_FAILED);
+                    }
                     return knockBy(h, h.f.client("alice").build(), ssh);
-                }).in(f -> new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1\n  perSourceBurst: 1\n")
-                        .withCrl(f.ca.crl().build()))
+                }).in(f -> new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1\n  perSourceBurst: 1\n"
+                        + "  publicKeyOpsPerSecond: 10\n").withCrl(f.ca.crl().build()))
                         .repairedBy(h -> h.advance(Duration.ofSeconds(1))),
                 new Case("global public-key budget spent", DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED, h -> {
                     // A datagram that fails HPKE open has still cost one public-key operation.
@@ -235,7 +243,8 @@ class KnockPipelineTest {
                     return knockBy(h, h.f.client("alice").build(), ssh);
                 }).in(f -> new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1000\n  perSourceBurst: 1000\n"
                         + "  publicKeyOpsPerSecond: 1\n").withCrl(f.ca.crl().build()))
-                        .repairedBy(h -> h.advance(Duration.ofSeconds(1))),
+                        // a knock costs 5 units (HPKE open 1, chain validation 4), refilled at 1 a second
+                        .repairedBy(h -> h.advance(Duration.ofSeconds(5))),
                 new Case("replay cache full", DropReason.REPLAY_CACHE_FULL, h -> {
                     accepted(h, knockBy(h, h.f.client("alice").build(), ssh));
                     return knockBy(h, h.f.client("carol").build(), ssh);
@@ -550,27 +559,125 @@ class KnockPipelineTest {
     }
 
     @Test
-    void aSourceOverItsRateIsDroppedBeforeAnyCryptography() throws Exception {
+    void junkSpoofedFromAVictimsAddressDoesNotStopTheVictimsKnocks() throws Exception {
         ServerFixture f = new ServerFixture();
-        PipelineHarness h = new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1\n  perSourceBurst: 2\n")
+        // The default limits: 5 failures a second per source, 10 at once; a budget of 2000.
+        PipelineHarness h = new PipelineHarness(f, "limits:\n  perSourcePerSecond: 5\n  perSourceBurst: 10\n")
                 .withCrl(f.ca.crl().build());
-        // Junk that fails the frame check costs no token.
+        IssuedCertificate alice = f.client("alice").build();
+        byte[] template = f.knock(alice, ServerFixture.ssh(60));
+        List<DropReason> aliceDrops = new ArrayList<>();
+        int junk = 0;
+        // Five seconds of 100 junk packets a second carrying the server's key id, sent with alice's
+        // address; alice knocks once a second in the middle of it.
+        for (int second = 0; second < 5; second++) {
+            for (int i = 0; i < 100; i++) {
+                byte[] j = template.clone();
+                j[j.length - 1 - (i % 64)] ^= 1; // one ciphertext bit flipped: fails the AEAD tag
+                assertThat(h.process(j)).isInstanceOf(Verdict.Dropped.class);
+                junk++;
+                if (i == 50) {
+                    Verdict v = h.process(f.knock(alice, ServerFixture.ssh(60)));
+                    aliceDrops.add(v instanceof Verdict.Dropped d ? d.reason() : null);
+                }
+                h.advance(Duration.ofMillis(10));
+            }
+        }
+        assertThat(junk).isEqualTo(500);
+        assertThat(aliceDrops).as("alice's five knocks (null = accepted)").containsExactly(null, null, null, null, null);
+        assertThat(h.counters.drops()).as("the junk cost an HPKE open each").containsEntry(DropReason.DECRYPTION_FAILED, 500L);
+    }
+
+    @Test
+    void aFailingSourceIsHeldToTheSpareBudgetWhileACleanSourceUsesTheReserve() throws Exception {
+        ServerFixture f = new ServerFixture();
+        PipelineHarness h = new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1\n  perSourceBurst: 2\n"
+                + "  publicKeyOpsPerSecond: 20\n").withCrl(f.ca.crl().build());
+        byte[] d = f.knock(f.client("alice").build(), ServerFixture.ssh(60));
+        byte[] broken = java.util.Arrays.copyOf(d, d.length - 1);
+        // Junk that fails the frame check costs nothing and is charged nothing.
         for (int i = 0; i < 5; i++) {
             assertThat(droppedQuietly(h, new byte[] {1, 1, 0})).isEqualTo(DropReason.TRUNCATED);
         }
-        IssuedCertificate alice = f.client("alice").build();
-        List<DropReason> reasons = new ArrayList<>();
-        for (int i = 0; i < 4; i++) {
-            byte[] d = f.knock(alice, ServerFixture.ssh(60));
-            reasons.add(i < 2 ? (h.process(d) instanceof Verdict.Dropped dropped ? dropped.reason() : null)
-                    : droppedQuietly(h, d));
+        // A flooding source: after two failures it is in bad standing and may take only what lies above
+        // the reserve (10 of 20 units); then it is dropped before any cryptography.
+        List<DropReason> flood = new ArrayList<>();
+        for (int i = 0; i < 15; i++) {
+            flood.add(droppedQuietly(h, broken));
         }
-        assertThat(reasons).containsExactly(null, null, DropReason.SOURCE_RATE_LIMITED, DropReason.SOURCE_RATE_LIMITED);
-        // Another /64 or /32 has its own budget; one second refills one token.
-        assertThat(h.process(f.knock(alice, ServerFixture.ssh(60)), new InetSocketAddress("203.0.113.5", 1)))
+        assertThat(flood.subList(0, 10)).containsOnly(DropReason.DECRYPTION_FAILED);
+        assertThat(flood.subList(10, 15)).containsOnly(DropReason.SOURCE_RATE_LIMITED);
+        // A clean source draws on the reserve: its knock (5 units) is accepted.
+        assertThat(h.process(f.knock(f.client("bob").build(), ServerFixture.ssh(60)), new InetSocketAddress("203.0.113.5", 1)))
                 .isInstanceOf(Verdict.Accepted.class);
-        f.clock.advance(Duration.ofSeconds(1));
-        assertThat(h.process(f.knock(alice, ServerFixture.ssh(60)))).isInstanceOf(Verdict.Accepted.class);
+        // Valid knocks cost their source nothing: the flooding source's standing comes back with time.
+        h.advance(Duration.ofSeconds(2));
+        assertThat(h.process(f.knock(f.client("carol").build(), ServerFixture.ssh(60)))).isInstanceOf(Verdict.Accepted.class);
+    }
+
+    @Test
+    void chainValidationIsChargedToThePublicKeyBudgetBeforeTheValidatorRuns() throws Exception {
+        ServerFixture f = new ServerFixture();
+        PipelineHarness h = new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1000\n  perSourceBurst: 1000\n"
+                + "  publicKeyOpsPerSecond: 5\n").withCrl(f.ca.crl().build());
+        // Four datagrams that fail after HPKE open leave one unit: enough for an open, not for a chain.
+        byte[] d = f.knock(f.client("alice").build(), ServerFixture.ssh(60));
+        for (int i = 0; i < 4; i++) {
+            assertThat(reason(h.process(java.util.Arrays.copyOf(d, d.length - 1)))).isEqualTo(DropReason.DECRYPTION_FAILED);
+        }
+        // A chain the validator has never seen, from a CA the server does not trust: had the validator run,
+        // the drop would be UNTRUSTED_CHAIN.
+        TestCa other = TestCa.root("CN=other CA", f.clock);
+        byte[] untrusted = f.knock(ServerFixture.client(other, "mallory", SSH).build(), ServerFixture.ssh(60));
+        try (LogCapture logs = LogCapture.ofThisThread()) {
+            Verdict v = h.process(untrusted);
+            assertThat(v).isInstanceOfSatisfying(Verdict.Dropped.class, dropped -> {
+                assertThat(dropped.reason()).isEqualTo(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED);
+                assertThat(dropped.stage()).isEqualTo(ChainValidation.class.getSimpleName());
+            });
+            assertThat(logs.aboveDebug()).isEmpty();
+        }
+        // A valid client's first knock, chain not cached: dropped the same way, not validated.
+        IssuedCertificate carol = f.client("carol").build();
+        assertThat(reason(h.process(f.knock(carol, ServerFixture.ssh(60))))).isEqualTo(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED);
+        // Once the budget holds a knock's worth, the validator runs and judges.
+        h.advance(Duration.ofSeconds(5));
+        assertThat(reason(h.process(f.knock(ServerFixture.client(other, "mallory", SSH).build(), ServerFixture.ssh(60)))))
+                .isEqualTo(DropReason.UNTRUSTED_CHAIN);
+        h.advance(Duration.ofSeconds(5));
+        assertThat(h.process(f.knock(carol, ServerFixture.ssh(60)))).isInstanceOf(Verdict.Accepted.class);
+    }
+
+    @Test
+    void aWallClockStepForwardDoesNotLetAKnockBeReplayedWithinItsRealWindow() throws Exception {
+        ServerFixture f = new ServerFixture();
+        PipelineHarness h = WITH_CRL.make(f);
+        byte[] d = f.knock(f.client("alice").build(), ServerFixture.ssh(60));
+        accepted(h, d);
+        // The wall clock jumps an hour ahead: knocks made on it go on being accepted, and expire entries.
+        f.clock.stepWall(Duration.ofHours(1));
+        h.advance(Duration.ofSeconds(1));
+        accepted(h, f.knock(f.client("bob").build(), ServerFixture.ssh(60)));
+        h.replay.sweep();
+        // It is stepped back: alice's knock is within its window again, and must still be refused.
+        f.clock.stepWall(Duration.ofHours(-1));
+        h.advance(Duration.ofSeconds(1));
+        assertThat(droppedQuietly(h, d)).isEqualTo(DropReason.REPLAY);
+        assertThat(h.counters.accepted()).as("alice's knock and bob's only").isEqualTo(2);
+    }
+
+    @Test
+    void aWallClockStepBackDoesNotFreezeTheRateLimits() throws Exception {
+        ServerFixture f = new ServerFixture();
+        PipelineHarness h = new PipelineHarness(f, "limits:\n  perSourcePerSecond: 1\n  perSourceBurst: 1\n"
+                + "  publicKeyOpsPerSecond: 1\n").withCrl(f.ca.crl().build());
+        // Spend the global budget with a datagram that fails after HPKE open.
+        byte[] d = f.knock(f.client("alice").build(), ServerFixture.ssh(60));
+        assertThat(reason(h.process(java.util.Arrays.copyOf(d, d.length - 1)))).isEqualTo(DropReason.DECRYPTION_FAILED);
+        // NTP steps the clock back a minute; ten seconds pass, far more than a refill takes.
+        f.clock.stepWall(Duration.ofMinutes(-1));
+        h.advance(Duration.ofSeconds(10));
+        assertThat(h.process(f.knock(f.client("bob").build(), ServerFixture.ssh(60)))).isInstanceOf(Verdict.Accepted.class);
     }
 
     private static DropReason reason(Verdict v) {

@@ -56,11 +56,13 @@ final class PipelineHarness {
                 + extraYaml, Path.of("/tmp"));
         TrustStore trust = new TrustStore(List.of(f.ca.certificate()), intermediates);
         this.crls = new CrlStore(trust.caCertificates(), f.clock, config.crl().staleGrace());
-        this.replay = ReplayGuard.inMemory(config.knock().timestampWindow(), replayCapacity, f.clock);
+        this.replay = ReplayGuard.inMemory(config.knock().timestampWindow(), replayCapacity, f.clock,
+                f.clock.monotonic());
         KnockEventListener listener = KnockEventListener.composite(List.of(counters));
         this.firewall = new LogFirewall(f.clock, listener, firewallEntries);
         ChainValidator chains = new ChainValidator(trust, crls::generation, 1000);
-        var parts = new PipelineFactory.Parts(config, KnockOpener.of(f.serverKey), chains, crls, replay, firewall, f.clock);
+        var parts = new PipelineFactory.Parts(config, KnockOpener.of(f.serverKey), chains, crls, replay, firewall, f.clock,
+                f.clock.monotonic());
         this.pipeline = new KnockPipeline(PipelineFactory.live(parts), listener, f.clock);
     }
 
@@ -92,6 +94,7 @@ final class PipelineHarness {
         return pipeline.process(ReceivedDatagram.of(datagram, source, f.clock.instant()));
     }
 
+    /** Time passes: the wall clock and the monotonic clock move together. */
     void advance(Duration d) {
         f.clock.advance(d);
     }

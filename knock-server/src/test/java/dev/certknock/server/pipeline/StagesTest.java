@@ -104,20 +104,54 @@ class StagesTest {
     class RateStages {
         @Test
         void sourceLimitIsPerIpv4AddressAndPerIpv6Slash64() throws Exception {
-            SourceRateLimiter limiter = new SourceRateLimiter(1, 1, 100, f.clock);
+            SourceRateLimiter limiter = new SourceRateLimiter(1, 1, 100, f.clock.monotonic());
             assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("2001:db8:1:2::1"))).isTrue();
             assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("2001:db8:1:2::99"))).as("same /64").isFalse();
             assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("2001:db8:1:3::1"))).as("other /64").isTrue();
             assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("192.0.2.1"))).isTrue();
             assertThat(limiter.tryAcquire(java.net.InetAddress.getByName("192.0.2.2"))).as("other /32").isTrue();
+        }
+
+        @Test
+        void aSourceIsChargedOnlyForDropsThatAreItsOwnDoing() throws Exception {
+            SourceRateLimiter limiter = new SourceRateLimiter(1, 1, 100, f.clock.monotonic());
             SourceRateLimit stage = new SourceRateLimit(limiter);
-            assertThat(stage.apply(context(new byte[1]))).isEqualTo(Outcome.CONTINUE);
-            assertThat(reason(stage.apply(context(new byte[1])))).isEqualTo(DropReason.SOURCE_RATE_LIMITED);
+            for (DropReason notItsDoing : List.of(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED, DropReason.SOURCE_RATE_LIMITED,
+                    DropReason.REVOCATION_UNAVAILABLE, DropReason.FIREWALL_FAILED, DropReason.INTERNAL_ERROR)) {
+                KnockContext ctx = context(new byte[1]);
+                assertThat(stage.apply(ctx)).as("the stage never drops").isEqualTo(Outcome.CONTINUE);
+                assertThat(ctx.sourceInGoodStanding).isTrue();
+                ctx.dropped(notItsDoing);
+            }
+            KnockContext failed = context(new byte[1]);
+            stage.apply(failed);
+            failed.dropped(DropReason.DECRYPTION_FAILED);
+            KnockContext next = context(new byte[1]);
+            assertThat(stage.apply(next)).isEqualTo(Outcome.CONTINUE);
+            assertThat(next.sourceInGoodStanding).as("one failure spent the burst of 1").isFalse();
+            f.clock.advance(Duration.ofSeconds(1));
+            KnockContext later = context(new byte[1]);
+            stage.apply(later);
+            assertThat(later.sourceInGoodStanding).isTrue();
+        }
+
+        @Test
+        void aSourceInBadStandingGetsOnlyWhatTheBudgetHasToSpare() {
+            PublicKeyBudget budget = new PublicKeyBudget(new TokenBucket(4, 4, f.clock.monotonic())); // reserve 2
+            KnockContext bad = context(new byte[1]);
+            bad.sourceInGoodStanding = false;
+            KnockContext good = context(new byte[1]);
+            assertThat(budget.apply(bad)).isEqualTo(Outcome.CONTINUE); // 4 -> 3
+            assertThat(budget.apply(bad)).isEqualTo(Outcome.CONTINUE); // 3 -> 2
+            assertThat(reason(budget.apply(bad))).isEqualTo(DropReason.SOURCE_RATE_LIMITED);
+            assertThat(budget.apply(good)).isEqualTo(Outcome.CONTINUE); // the reserve: 2 -> 1
+            assertThat(budget.apply(good)).isEqualTo(Outcome.CONTINUE); // 1 -> 0
+            assertThat(reason(budget.apply(good))).isEqualTo(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED);
         }
 
         @Test
         void trackedSourcesAreBounded() throws Exception {
-            SourceRateLimiter limiter = new SourceRateLimiter(1, 1, 16, f.clock);
+            SourceRateLimiter limiter = new SourceRateLimiter(1, 1, 16, f.clock.monotonic());
             for (int i = 0; i < 1000; i++) {
                 limiter.tryAcquire(java.net.InetAddress.getByAddress(new byte[] {10, 0, (byte) (i >> 8), (byte) i}));
             }
@@ -126,7 +160,7 @@ class StagesTest {
 
         @Test
         void theGlobalBudgetRefillsWithTime() {
-            PublicKeyBudget stage = new PublicKeyBudget(new TokenBucket(2, 2, f.clock));
+            PublicKeyBudget stage = new PublicKeyBudget(new TokenBucket(2, 2, f.clock.monotonic()));
             KnockContext ctx = context(new byte[1]);
             assertThat(stage.apply(ctx)).isEqualTo(Outcome.CONTINUE);
             assertThat(stage.apply(ctx)).isEqualTo(Outcome.CONTINUE);
@@ -134,6 +168,24 @@ class StagesTest {
             f.clock.advance(Duration.ofMillis(500));
             assertThat(stage.apply(ctx)).isEqualTo(Outcome.CONTINUE);
             assertThat(reason(stage.apply(ctx))).isEqualTo(DropReason.PUBLIC_KEY_BUDGET_EXHAUSTED);
+        }
+
+        @Test
+        void bucketsRefillWithRealTimeWhateverTheWallClockDoes() throws Exception {
+            java.net.InetAddress source = java.net.InetAddress.getByName("192.0.2.1");
+            SourceRateLimiter limiter = new SourceRateLimiter(1, 1, 100, f.clock.monotonic());
+            TokenBucket budget = new TokenBucket(1, 1, f.clock.monotonic());
+            assertThat(limiter.tryAcquire(source)).isTrue();
+            assertThat(budget.tryAcquire()).isTrue();
+            // NTP steps the wall clock back an hour while a second passes: the buckets still refill.
+            f.clock.stepWall(Duration.ofHours(-1));
+            f.clock.advance(Duration.ofSeconds(1));
+            assertThat(limiter.tryAcquire(source)).isTrue();
+            assertThat(budget.tryAcquire()).isTrue();
+            // Stepped a day ahead with no time passing: nothing is refilled.
+            f.clock.stepWall(Duration.ofDays(1));
+            assertThat(limiter.tryAcquire(source)).isFalse();
+            assertThat(budget.tryAcquire()).isFalse();
         }
     }
 

@@ -66,7 +66,7 @@ class ReplayGuardAbruptStopTest {
 
         assertThat(output).as("writer output").contains(JournalWriterMain.READY + 500);
         assertThat(writer.exitValue()).isZero();
-        try (ReplayGuard guard = ReplayGuard.open(journal, WINDOW, 100_000, clock)) {
+        try (ReplayGuard guard = ReplayGuard.open(journal, WINDOW, 100_000, clock, clock.monotonic())) {
             assertThat(guard.journalLoadReport().liveEntries()).isEqualTo(500);
             for (int i = 0; i < 500; i++) {
                 assertThat(guard.commit(key(i), clock.millis())).as("key %d", i)
@@ -79,7 +79,7 @@ class ReplayGuardAbruptStopTest {
     @Test
     void keysCommittedBeforeSigkillAreReplaysAfterwardsAndTheLockIsReleased() throws Exception {
         Path journal = dir.resolve("replay.journal");
-        try (ReplayGuard first = ReplayGuard.open(journal, WINDOW, 100_000, clock)) {
+        try (ReplayGuard first = ReplayGuard.open(journal, WINDOW, 100_000, clock, clock.monotonic())) {
             first.commit(key(1_000_000), clock.millis()); // an entry from an earlier run
         }
         List<String> output = new ArrayList<>();
@@ -93,7 +93,7 @@ class ReplayGuardAbruptStopTest {
         }
 
         assertThat(writer.exitValue()).isNotZero();
-        try (ReplayGuard guard = ReplayGuard.open(journal, WINDOW, 100_000, clock)) {
+        try (ReplayGuard guard = ReplayGuard.open(journal, WINDOW, 100_000, clock, clock.monotonic())) {
             assertThat(guard.journalLoadReport().liveEntries()).isEqualTo(301);
             assertThat(guard.commit(key(1_000_000), clock.millis())).isInstanceOf(CommitResult.Replay.class);
             for (int i = 0; i < 300; i++) {

@@ -55,7 +55,7 @@ class ReplayGuardConcurrencyTest {
 
     @Test
     void ofThreadsCommittingOneKeyExactlyOneIsCommitted() throws Exception {
-        try (ReplayGuard guard = ReplayGuard.inMemory(WINDOW, 10_000, clock)) {
+        try (ReplayGuard guard = ReplayGuard.inMemory(WINDOW, 10_000, clock, clock.monotonic())) {
             for (int round = 0; round < 300; round++) {
                 List<CommitResult> results = raceOnOneKey(guard, key(round));
                 assertThat(results).as("round %d", round).filteredOn(CommitResult::accepted).hasSize(1);
@@ -68,13 +68,13 @@ class ReplayGuardConcurrencyTest {
     @Test
     void withAJournalExactlyOneIsCommittedAndOneRecordWritten() throws Exception {
         Path journal = dir.resolve("replay.journal");
-        try (ReplayGuard guard = ReplayGuard.open(journal, WINDOW, 10_000, clock)) {
+        try (ReplayGuard guard = ReplayGuard.open(journal, WINDOW, 10_000, clock, clock.monotonic())) {
             for (int round = 0; round < 100; round++) {
                 assertThat(raceOnOneKey(guard, key(round))).filteredOn(CommitResult::accepted).hasSize(1);
             }
             assertThat(guard.journalRecords()).isEqualTo(100);
         }
-        try (ReplayGuard reopened = ReplayGuard.open(journal, WINDOW, 10_000, clock)) {
+        try (ReplayGuard reopened = ReplayGuard.open(journal, WINDOW, 10_000, clock, clock.monotonic())) {
             assertThat(reopened.size()).isEqualTo(100);
             assertThat(reopened.commit(key(42), clock.millis())).isInstanceOf(CommitResult.Replay.class);
         }
@@ -83,7 +83,7 @@ class ReplayGuardConcurrencyTest {
     @Test
     void threadsCommittingDistinctKeysAreAllCommitted() throws Exception {
         int perThread = 2_000;
-        try (ReplayGuard guard = ReplayGuard.open(dir.resolve("j"), WINDOW, THREADS * perThread, clock)) {
+        try (ReplayGuard guard = ReplayGuard.open(dir.resolve("j"), WINDOW, THREADS * perThread, clock, clock.monotonic())) {
             CyclicBarrier start = new CyclicBarrier(THREADS);
             List<Future<Integer>> futures = new ArrayList<>();
             for (int t = 0; t < THREADS; t++) {

@@ -33,7 +33,7 @@ class ReplayGuardPersistenceTest {
     }
 
     private ReplayGuard open() throws IOException {
-        return ReplayGuard.open(journal(), WINDOW, 1000, clock);
+        return ReplayGuard.open(journal(), WINDOW, 1000, clock, clock.monotonic());
     }
 
     private long now() {
@@ -78,7 +78,7 @@ class ReplayGuardPersistenceTest {
             // What a process killed right now would leave: the file as the OS has it.
             Path copy = dir.resolve("copy.journal");
             Files.copy(journal(), copy);
-            try (ReplayGuard after = ReplayGuard.open(copy, WINDOW, 1000, clock)) {
+            try (ReplayGuard after = ReplayGuard.open(copy, WINDOW, 1000, clock, clock.monotonic())) {
                 assertThat(after.commit(key(1), now())).isInstanceOf(CommitResult.Replay.class);
             }
         } finally {
@@ -164,7 +164,7 @@ class ReplayGuardPersistenceTest {
 
     @Test
     void theJournalIsCompactedWhenItHoldsTwiceTheLiveEntries() throws IOException {
-        try (ReplayGuard big = ReplayGuard.open(dir.resolve("big"), WINDOW, 10_000, clock)) {
+        try (ReplayGuard big = ReplayGuard.open(dir.resolve("big"), WINDOW, 10_000, clock, clock.monotonic())) {
             for (int i = 0; i < 1500; i++) {
                 big.commit(key(i), now() - 30_000); // expire 5 s from now
             }
@@ -182,7 +182,7 @@ class ReplayGuardPersistenceTest {
             assertThat(big.commit(key(5001), now()).accepted()).isTrue();
             assertThat(Files.size(dir.resolve("big"))).isEqualTo(HEADER + 602L * RECORD);
         }
-        try (ReplayGuard big = ReplayGuard.open(dir.resolve("big"), WINDOW, 10_000, clock)) {
+        try (ReplayGuard big = ReplayGuard.open(dir.resolve("big"), WINDOW, 10_000, clock, clock.monotonic())) {
             assertThat(big.journalLoadReport()).isEqualTo(new JournalLoadReport(602, 0, 0, 0));
             for (int i = 1500; i < 2100; i++) {
                 assertThat(big.commit(key(i), now())).isInstanceOf(CommitResult.Replay.class);
@@ -206,12 +206,12 @@ class ReplayGuardPersistenceTest {
 
     @Test
     void allLiveEntriesAreLoadedEvenBeyondALowerCapacity() throws IOException {
-        try (ReplayGuard guard = ReplayGuard.open(journal(), WINDOW, 10, clock)) {
+        try (ReplayGuard guard = ReplayGuard.open(journal(), WINDOW, 10, clock, clock.monotonic())) {
             for (int i = 0; i < 10; i++) {
                 guard.commit(key(i), now());
             }
         }
-        try (ReplayGuard guard = ReplayGuard.open(journal(), WINDOW, 5, clock)) {
+        try (ReplayGuard guard = ReplayGuard.open(journal(), WINDOW, 5, clock, clock.monotonic())) {
             assertThat(guard.size()).isEqualTo(10);
             assertThat(guard.commit(key(9), now())).isInstanceOf(CommitResult.Replay.class);
             assertThat(guard.commit(key(10), now())).isEqualTo(new CommitResult.Full(5));

@@ -17,7 +17,7 @@ class ReplayGuardTest {
     static final long KEEP = WINDOW.plus(ReplayGuard.MARGIN).toMillis();
 
     private final MutableClock clock = MutableClock.at(Instant.parse("2025-06-01T12:00:00.250Z"));
-    private ReplayGuard guard = ReplayGuard.inMemory(WINDOW, 100, clock);
+    private ReplayGuard guard = ReplayGuard.inMemory(WINDOW, 100, clock, clock.monotonic());
 
     @AfterEach
     void close() {
@@ -75,11 +75,11 @@ class ReplayGuardTest {
         long timestamp = now() + 20_000; // a knock from a client whose clock is 20 s ahead
         guard.commit(key(1), timestamp);
 
-        clock.set(Instant.ofEpochMilli(timestamp + KEEP - 1));
+        clock.advance(Duration.ofMillis(timestamp + KEEP - 1 - now()));
         assertThat(guard.seen(key(1))).isTrue();
         assertThat(guard.commit(key(1), timestamp)).isInstanceOf(CommitResult.Replay.class);
 
-        clock.set(Instant.ofEpochMilli(timestamp + KEEP));
+        clock.advance(Duration.ofMillis(1));
         assertThat(guard.seen(key(1))).isFalse();
         // The same packet again is now too old for the guard to vouch for: never committed twice.
         assertThat(guard.commit(key(1), timestamp)).isInstanceOf(CommitResult.OutsideWindow.class);
@@ -135,7 +135,7 @@ class ReplayGuardTest {
 
     @Test
     void atCapacityTheGuardFailsClosed() {
-        ReplayGuard small = ReplayGuard.inMemory(WINDOW, 3, clock);
+        ReplayGuard small = ReplayGuard.inMemory(WINDOW, 3, clock, clock.monotonic());
         for (int i = 0; i < 3; i++) {
             assertThat(small.commit(key(i), now()).accepted()).isTrue();
         }
@@ -148,7 +148,7 @@ class ReplayGuardTest {
 
     @Test
     void expiredEntriesAreEvictedBeforeReportingFull() {
-        ReplayGuard small = ReplayGuard.inMemory(WINDOW, 3, clock);
+        ReplayGuard small = ReplayGuard.inMemory(WINDOW, 3, clock, clock.monotonic());
         small.commit(key(0), now() - 30_000); // expires 5 s from now
         small.commit(key(1), now());
         small.commit(key(2), now());
@@ -163,7 +163,7 @@ class ReplayGuardTest {
 
     @Test
     void expiredEntriesInEndedSlotsAreEvictedBeforeReportingFull() {
-        ReplayGuard small = ReplayGuard.inMemory(WINDOW, 2, clock);
+        ReplayGuard small = ReplayGuard.inMemory(WINDOW, 2, clock, clock.monotonic());
         small.commit(key(0), now());
         small.commit(key(1), now());
         clock.advance(Duration.ofMillis(KEEP + 2_000));
@@ -174,34 +174,54 @@ class ReplayGuardTest {
     }
 
     @Test
-    void aClockThatJumpsFarAheadExpiresEverything() {
+    void aWallClockSteppedFarAheadPurgesNothingBeforeTheRealWindowHasPassed() {
+        long start = now();
         for (int i = 0; i < 20; i++) {
             guard.commit(key(i), now() + i * 1000L);
         }
-        clock.advance(Duration.ofDays(3));
+        // The wall clock jumps three days ahead (a bad NTP source, a VM resumed) while a second passes.
+        clock.stepWall(Duration.ofDays(3));
+        clock.advance(Duration.ofSeconds(1));
         guard.sweep();
-        assertThat(guard.size()).isZero();
+        assertThat(guard.commit(key(100), now()).accepted()).isTrue();
+        assertThat(guard.size()).as("nothing purged by the step").isEqualTo(21);
+        // It is stepped back: the first knocks are within their window again, and still refused.
+        clock.set(Instant.ofEpochMilli(start + 2_000));
+        for (int i = 0; i < 20; i++) {
+            assertThat(guard.seen(key(i))).as("key %d", i).isTrue();
+            assertThat(guard.commit(key(i), start + i * 1000L)).isInstanceOf(CommitResult.Replay.class);
+        }
+        // Once real time has passed the window, they expire. Key 100 stays: its knock's timestamp is three
+        // days ahead of the wall clock now, and would be inside the window again when the clock gets there.
+        clock.advance(Duration.ofMillis(19_000 + KEEP));
+        guard.sweep();
+        assertThat(guard.size()).isEqualTo(1);
+        assertThat(guard.seen(key(100))).isTrue();
     }
 
     @Test
-    void aClockThatGoesBackKeepsEntriesAndExpiresThemLater() {
-        guard.commit(key(1), now());
-        clock.advance(Duration.ofSeconds(20));
+    void aWallClockSteppedBackKeepsAnEntryUntilTheWallClockPassesItsExpiryAgain() {
+        long timestamp = now();
+        guard.commit(key(1), timestamp);
+        clock.stepWall(Duration.ofSeconds(-20));
+        clock.advance(Duration.ofMillis(KEEP + 5_000)); // real time: past the knock's window and margin
         guard.sweep();
-        clock.advance(Duration.ofSeconds(-25)); // NTP steps the clock back
-        assertThat(guard.commit(key(2), now()).accepted()).isTrue();
+        assertThat(now()).as("the wall clock: still inside").isLessThan(timestamp + KEEP);
         assertThat(guard.seen(key(1))).isTrue();
-        assertThat(guard.commit(key(1), now())).isInstanceOf(CommitResult.Replay.class);
-
-        // Sweeps remove whole one-second slots once they have ended.
-        clock.advance(Duration.ofMillis(5_000 + KEEP + 1_000));
+        assertThat(guard.commit(key(1), timestamp)).isInstanceOf(CommitResult.Replay.class);
+        clock.advance(Duration.ofMillis(timestamp + KEEP - 1 - now()));
+        assertThat(guard.seen(key(1))).isTrue();
+        clock.advance(Duration.ofMillis(1));
+        assertThat(guard.seen(key(1))).isFalse();
+        clock.advance(Duration.ofSeconds(2));
         guard.sweep();
         assertThat(guard.size()).isZero();
+        assertThat(guard.wheelKeyCountForTest()).isZero();
     }
 
     @Test
     void manyEntriesOverTimeAreAllExpiredAndTheWheelEmpties() {
-        ReplayGuard big = ReplayGuard.inMemory(WINDOW, 10_000, clock);
+        ReplayGuard big = ReplayGuard.inMemory(WINDOW, 10_000, clock, clock.monotonic());
         List<ReplayKey> keys = new ArrayList<>();
         for (int second = 0; second < 200; second++) {
             for (int j = 0; j < 20; j++) {
@@ -223,11 +243,11 @@ class ReplayGuardTest {
 
     @Test
     void argumentsAreChecked() {
-        assertThatThrownBy(() -> ReplayGuard.inMemory(Duration.ZERO, 10, clock))
+        assertThatThrownBy(() -> ReplayGuard.inMemory(Duration.ZERO, 10, clock, clock.monotonic()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("window");
-        assertThatThrownBy(() -> ReplayGuard.inMemory(Duration.ofDays(2), 10, clock))
+        assertThatThrownBy(() -> ReplayGuard.inMemory(Duration.ofDays(2), 10, clock, clock.monotonic()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("window");
-        assertThatThrownBy(() -> ReplayGuard.inMemory(WINDOW, 0, clock))
+        assertThatThrownBy(() -> ReplayGuard.inMemory(WINDOW, 0, clock, clock.monotonic()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("capacity");
         assertThatThrownBy(() -> guard.commit(null, now())).isInstanceOf(NullPointerException.class);
     }
@@ -242,7 +262,7 @@ class ReplayGuardTest {
 
     @Test
     void aLongWindowUsesWiderSlotsAndStillExpiresOnTime() {
-        ReplayGuard day = ReplayGuard.inMemory(Duration.ofDays(1), 100, clock);
+        ReplayGuard day = ReplayGuard.inMemory(Duration.ofDays(1), 100, clock, clock.monotonic());
         long keep = Duration.ofDays(1).plus(ReplayGuard.MARGIN).toMillis();
         day.commit(key(1), now());
         clock.advance(Duration.ofMillis(keep - 1));

@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  * dropped by the firewall the host never answers. Frames are parsed by {@link FrameParser}; anything else is
  * counted by {@link SkipReason} and never stops the capture.
  *
- * <p>The BPF filter is {@code udp dst port N} (and the optional extra filter). It matches IPv4 and IPv6, but
+ * <p>The BPF filter is {@code udp dst port N} with the knock's version and suite bytes and its length range
+ * checked in the kernel ({@link KnockShapeFilter}), so random junk never reaches user space (and the
+ * optional extra filter). It matches IPv4 and IPv6, but
  * for IPv6 only when UDP directly follows the fixed header: libpcap's {@code udp} does not walk extension
  * headers, so an IPv6 knock behind hop-by-hop or destination options never reaches us (the parser could
  * read it; the filter does not let it through). IPv4 fragments other than the first do not match either;
@@ -122,9 +124,12 @@ public final class PcapCapture implements PacketSource {
                     extraFilter, initial, max);
         }
 
-        /** The BPF expression: {@code udp dst port N}, and-ed with the extra filter if any. */
+        /**
+         * The BPF expression: UDP to the knock port shaped like a knock ({@link KnockShapeFilter}: version
+         * and suite bytes, length range), and-ed with the extra filter if any.
+         */
         public String filter() {
-            String base = "udp dst port " + knockPort;
+            String base = KnockShapeFilter.expression(knockPort);
             return extraFilter.map(x -> "(" + base + ") and (" + x + ")").orElse(base);
         }
     }
