@@ -324,7 +324,9 @@ class KnockServerNetnsIT {
         new java.util.Random(7).nextBytes(junk);
         junk[0] = 1;
         junk[1] = 1; // a plausible header: junk that reaches the key-id check
-        int most = 200_000;
+        // Bounded by time first: a sender on an idle machine does 200k+ datagrams a second, so a small count
+        // would end the flood before the valid knock is sent. The count only caps a runaway.
+        int most = 3_000_000;
         double floodFor = 6.0;
         byte[] valid = knock(carol, 30);
         long start = System.nanoTime();
