@@ -1,5 +1,6 @@
 package dev.certknock.server.crl;
 
+import dev.certknock.server.event.LogText;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -159,9 +160,9 @@ public final class CrlCache {
             } else if (r.reason() == RejectionReason.UNKNOWN_ISSUER) {
                 // an intermediate the configuration does not list: the store keeps it until a knock shows the CA
                 LOG.info("Cached CRL {} not taken yet: {}; it is taken if a knock's validated path shows its CA as "
-                        + "an intermediate", file, r.message());
+                        + "an intermediate", file, LogText.of(r.message()));
             } else {
-                LOG.warn("Ignoring cached CRL {}: {} ({})", file, r.message(), r.reason());
+                LOG.warn("Ignoring cached CRL {}: {} ({})", file, LogText.of(r.message()), r.reason());
             }
             return false;
         }

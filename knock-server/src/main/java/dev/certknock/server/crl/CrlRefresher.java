@@ -1,5 +1,6 @@
 package dev.certknock.server.crl;
 
+import dev.certknock.server.event.LogText;
 import dev.certknock.server.schedule.PrivateScheduler;
 import java.io.IOException;
 import java.net.URI;
@@ -372,10 +373,10 @@ public final class CrlRefresher implements AutoCloseable {
     private void problem(CrlSource source, String description) {
         String before = problems.put(source.uri(), description);
         if (description.equals(before)) {
-            LOG.debug("CRL source {} still failing: {}", source, description);
+            LOG.debug("CRL source {} still failing: {}", source, LogText.of(description));
             return;
         }
-        LOG.warn("CRL source {}: {}; the CRLs held stay in force ({}); retrying every {}", source, description,
+        LOG.warn("CRL source {}: {}; the CRLs held stay in force ({}); retrying every {}", source, LogText.of(description),
                 held(), settings.refreshInterval());
     }
 

@@ -1,5 +1,6 @@
 package dev.certknock.server.crl;
 
+import dev.certknock.server.event.LogText;
 import java.math.BigInteger;
 import java.security.MessageDigest;
 import java.security.GeneralSecurityException;
@@ -206,7 +207,7 @@ public final class CrlStore {
                 if (!learnLimitReported) {
                     learnLimitReported = true;
                     LOG.warn("Not learning intermediate CA {} from a validated path: {} intermediates were learned "
-                            + "already; knocks under it fail closed (no CRL): list it in trust.intermediates", key,
+                            + "already; knocks under it fail closed (no CRL): list it in trust.intermediates", LogText.of(key.toString()),
                             MAX_LEARNED_KEYS);
                 }
                 return;
@@ -221,7 +222,7 @@ public final class CrlStore {
             if (held != null) {
                 pendingBytes -= held.der().length;
             }
-            LOG.info("Learned intermediate CA {} from a validated path: its CRLs are accepted from now on{}", key,
+            LOG.info("Learned intermediate CA {} from a validated path: its CRLs are accepted from now on{}", LogText.of(key.toString()),
                     held == null ? " (none held yet: knocks under it fail closed until one is fetched)" : "");
         }
         if (held != null) {
@@ -531,7 +532,7 @@ public final class CrlStore {
     }
 
     private CrlUpdate.Rejected rejected(String origin, CrlRejection r) {
-        LOG.debug("CRL from {} rejected ({}): {}", origin, r.reason(), r.getMessage());
+        LOG.debug("CRL from {} rejected ({}): {}", LogText.of(origin), r.reason(), LogText.of(r.getMessage()));
         synchronized (updateLock) {
             for (CrlListener l : listeners) {
                 try {
