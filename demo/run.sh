@@ -172,7 +172,7 @@ step "7. Alice knocks from the client for tcp/8080 and waits until it opens"
 ip netns exec $cli env PATH="$PATH" knock 192.0.2.1 tcp/8080 --knock-port "$port" --bundle alice.p12 \
   --server-cert gw1.pem --password-file bundle.pass --duration 8 --wait 15 | sed 's/^/   /'
 probe || true
-echo "   granted elements:"; ip netns exec $srv nft list set inet certknock allow4 | grep -E "elements|192" | sed 's/^/     /'
+echo "   granted elements (single ports live in allow4_port, ranges in allow4):"; ip netns exec $srv nft list set inet certknock allow4_port | grep -E "elements|192" | sed 's/^/     /'
 
 step "8. The grant expires in the kernel after 8 s; the service is unreachable again"
 sleep 9

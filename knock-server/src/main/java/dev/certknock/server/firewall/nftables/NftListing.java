@@ -53,12 +53,12 @@ public final class NftListing {
                 continue;
             }
             String name = set.path("name").asText();
-            if (!name.equals(NftElement.SET4) && !name.equals(NftElement.SET6)) {
+            if (!NftElement.SETS.contains(name)) {
                 continue;
             }
             for (JsonNode elem : set.path("elem")) {
                 Listed listed = element(elem);
-                if (listed != null && listed.element().set().equals(name)) {
+                if (listed != null && listed.element().mayBeIn(name)) {
                     out.add(listed);
                 }
             }

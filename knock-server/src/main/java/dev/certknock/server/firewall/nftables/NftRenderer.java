@@ -50,8 +50,10 @@ public final class NftRenderer {
         StringBuilder sb = new StringBuilder();
         sb.append("# certknock: table inet ").append(table).append(" belongs to knock-server; it changes nothing else.\n");
         sb.append("table inet ").append(table).append(" {\n");
-        set(sb, NftElement.SET4, "ipv4_addr");
-        set(sb, NftElement.SET6, "ipv6_addr");
+        set(sb, NftElement.SET4, "ipv4_addr", true);
+        set(sb, NftElement.SET6, "ipv6_addr", true);
+        set(sb, NftElement.PORT_SET4, "ipv4_addr", false);
+        set(sb, NftElement.PORT_SET6, "ipv6_addr", false);
         sb.append("\tchain input {\n\t}\n");
         sb.append("}\n");
         sb.append("flush chain inet ").append(table).append(" input\n");
@@ -63,6 +65,8 @@ public final class NftRenderer {
         sb.append("\t\tudp dport ").append(settings.knockPort()).append(" drop\n");
         sb.append("\t\tiif \"lo\" accept\n");
         sb.append("\t\tmeta l4proto ipv6-icmp accept\n");
+        sb.append("\t\tip saddr . meta l4proto . th dport @").append(NftElement.PORT_SET4).append(" accept\n");
+        sb.append("\t\tip6 saddr . meta l4proto . th dport @").append(NftElement.PORT_SET6).append(" accept\n");
         sb.append("\t\tip saddr . meta l4proto . th dport @").append(NftElement.SET4).append(" accept\n");
         sb.append("\t\tip6 saddr . meta l4proto . th dport @").append(NftElement.SET6).append(" accept\n");
         for (PortGrant p : settings.protect()) {
@@ -74,10 +78,10 @@ public final class NftRenderer {
         return sb.toString();
     }
 
-    private static void set(StringBuilder sb, String name, String addressType) {
+    private static void set(StringBuilder sb, String name, String addressType, boolean interval) {
         sb.append("\tset ").append(name).append(" {\n");
         sb.append("\t\ttype ").append(addressType).append(" . inet_proto . inet_service\n");
-        sb.append("\t\tflags interval, timeout\n");
+        sb.append(interval ? "\t\tflags interval, timeout\n" : "\t\tflags timeout\n");
         sb.append("\t}\n");
     }
 
@@ -127,7 +131,13 @@ public final class NftRenderer {
      */
     public String delete(Collection<NftElement> elements) {
         StringBuilder sb = new StringBuilder();
-        bySet(new LinkedHashSet<>(elements), NftElement::set).forEach((set, list) -> {
+        Map<String, List<NftElement>> bySet = new LinkedHashMap<>();
+        for (NftElement e : new LinkedHashSet<>(elements)) {
+            for (String set : e.setsToSearch()) { // a single port also in its interval set (opened before the upgrade)
+                bySet.computeIfAbsent(set, k -> new ArrayList<>()).add(e);
+            }
+        }
+        bySet.forEach((set, list) -> {
             sb.append("add element inet ").append(table).append(' ').append(set).append(" { ");
             join(sb, list, e -> e.text() + " timeout 1s");
             sb.append(" }\n");
@@ -140,8 +150,11 @@ public final class NftRenderer {
 
     /** Empties both grant sets (at stop, when configured): every grant closes now. */
     public String flushSets() {
-        return "flush set inet " + table + ' ' + NftElement.SET4 + '\n'
-                + "flush set inet " + table + ' ' + NftElement.SET6 + '\n';
+        StringBuilder sb = new StringBuilder();
+        for (String set : NftElement.SETS) {
+            sb.append("flush set inet ").append(table).append(' ').append(set).append('\n');
+        }
+        return sb.toString();
     }
 
     /** The arguments after {@code nft} that list the table, sets with their elements, as JSON. */
@@ -166,8 +179,9 @@ public final class NftRenderer {
 
     private static <T> Map<String, List<T>> bySet(Collection<T> items, Function<T, String> set) {
         Map<String, List<T>> out = new LinkedHashMap<>();
-        out.put(NftElement.SET4, new ArrayList<>());
-        out.put(NftElement.SET6, new ArrayList<>());
+        for (String name : NftElement.SETS) {
+            out.put(name, new ArrayList<>());
+        }
         for (T t : items) {
             out.get(set.apply(t)).add(t);
         }

@@ -60,7 +60,7 @@ class LibNftExecutorIT {
         assertThat(result.get("badBatch")).startsWith("refused").contains("Error: No such file or directory");
         assertThat(result.get("afterBad")).as("the refused batch left nothing behind").isEqualTo(result.get("afterApply"));
         // The nft program, run in the same namespace, sees what libnftables did; the host's ruleset has no such table.
-        String listed = TestNetwork.run(TestNetwork.in(ns, "nft", "list", "set", "inet", "certknock", "allow4")
+        String listed = TestNetwork.run(TestNetwork.in(ns, "nft", "list", "set", "inet", "certknock", "allow4_port")
                 .toArray(String[]::new));
         assertThat(listed).contains("192.0.2.11").doesNotContain("192.0.2.10").doesNotContain("192.0.2.12");
         assertThat(TestNetwork.exitCode(List.of("sh", "-c", "nft list tables | grep -qx 'table inet certknock'")))

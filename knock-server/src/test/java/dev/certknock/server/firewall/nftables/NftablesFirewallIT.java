@@ -188,8 +188,8 @@ class NftablesFirewallIT {
         NftablesFirewall fw = firewall(false, false, Clock.systemUTC());
         fw.start();
         fw.open(decision("2001:db8:0:0:0:0:0:7", Instant.now(), 60, 5, "tcp/22", "udp/8000-8100"));
-        assertThat(nftOut("list", "set", "inet", "certknock", "allow6")).contains("2001:db8::7 . tcp . 22",
-                "2001:db8::7 . udp . 8000-8100");
+        assertThat(nftOut("list", "set", "inet", "certknock", "allow6_port")).contains("2001:db8::7 . tcp . 22");
+        assertThat(nftOut("list", "set", "inet", "certknock", "allow6")).contains("2001:db8::7 . udp . 8000-8100");
         assertThat(elements(fw)).containsExactly("2001:db8::7 . tcp . 22", "2001:db8::7 . udp . 8000-8100");
         assertThat(fw.closeCertificate(CA, BigInteger.valueOf(5))).isEqualTo(1);
         assertThat(elements(fw)).isEmpty();
@@ -207,6 +207,30 @@ class NftablesFirewallIT {
         assertThat(elements(after)).hasSize(2);
         assertThat(after.closeCertificate(CA, BigInteger.valueOf(7))).isEqualTo(1);
         assertThat(elements(after)).containsExactly("198.51.100.8 . tcp . 22");
+    }
+
+    @Test
+    void singlePortsGoToTheHashSetAndOnesLeftInTheIntervalSetByAnEarlierVersionAreStillRevoked() throws Exception {
+        // The table as the earlier layout left it: single ports in the interval set allow4, no hash sets.
+        nft.apply("table inet certknock {\n\tset allow4 {\n\t\ttype ipv4_addr . inet_proto . inet_service\n"
+                + "\t\tflags interval, timeout\n\t}\n}\n"
+                + "add element inet certknock allow4 { 198.51.100.7 . tcp . 22 timeout 60s expires 60s comment \""
+                + NftablesFirewall.tag(CA, BigInteger.valueOf(7)) + "\" }\n");
+        NftablesFirewall fw = firewall(false, false, Clock.systemUTC());
+        fw.start(); // the upgrade: hash sets added, the old element kept
+        assertThat(nftOut("list", "set", "inet", "certknock", "allow4")).contains("198.51.100.7 . tcp . 22");
+        fw.open(decision("198.51.100.8", Instant.now(), 60, 8, "tcp/22"));
+        fw.open(decision("198.51.100.8", Instant.now(), 60, 8, "tcp/8000-8010"));
+        assertThat(nftOut("list", "set", "inet", "certknock", "allow4_port")).contains("198.51.100.8 . tcp . 22")
+                .doesNotContain("8000-8010");
+        assertThat(nftOut("list", "set", "inet", "certknock", "allow4")).contains("198.51.100.8 . tcp . 8000-8010");
+        assertThat(elements(fw)).containsExactlyInAnyOrder("198.51.100.7 . tcp . 22", "198.51.100.8 . tcp . 22",
+                "198.51.100.8 . tcp . 8000-8010");
+
+        assertThat(fw.closeCertificate(CA, BigInteger.valueOf(7))).isEqualTo(1);
+        assertThat(elements(fw)).containsExactlyInAnyOrder("198.51.100.8 . tcp . 22", "198.51.100.8 . tcp . 8000-8010");
+        assertThat(fw.closeCertificate(CA, BigInteger.valueOf(8))).as("its two grants").isEqualTo(2);
+        assertThat(elements(fw)).isEmpty();
     }
 
     @Test

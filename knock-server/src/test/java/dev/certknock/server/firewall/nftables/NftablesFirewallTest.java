@@ -126,8 +126,8 @@ class NftablesFirewallTest {
 
     @Test
     void startWarmsTheGrantPathWithADryRunOnly() {
-        assertThat(nft.checked).containsExactly("add element inet certknock allow4 { 0.0.0.0 . tcp . 9 timeout 1s expires 1s }\n"
-                + "add element inet certknock allow6 { :: . tcp . 9 timeout 1s expires 1s }\n");
+        assertThat(nft.checked).containsExactly("add element inet certknock allow4_port { 0.0.0.0 . tcp . 9 timeout 1s expires 1s }\n"
+                + "add element inet certknock allow6_port { :: . tcp . 9 timeout 1s expires 1s }\n");
         assertThat(nft.scripts).hasSize(1); // the setup; the warm-up applied nothing
     }
 
@@ -180,7 +180,7 @@ class NftablesFirewallTest {
             pool.shutdownNow();
         }
         assertThat(slow.scripts).hasSize(3); // setup, the first grant, then the other three together
-        assertThat(slow.last()).startsWith("add element inet certknock allow4 { ")
+        assertThat(slow.last()).startsWith("add element inet certknock allow4_port { ")
                 .contains("198.51.100.2 . tcp . 22").contains("198.51.100.3 . tcp . 22").contains("198.51.100.4 . tcp . 22");
         assertThat(events.seen).containsExactlyInAnyOrder("opened 1", "opened 2", "opened 3", "opened 4");
     }
@@ -212,9 +212,11 @@ class NftablesFirewallTest {
         clock.advance(Duration.ofMillis(500));
         firewall.open(decision("198.51.100.7", T0, 60, 0x1f, CA, "tcp/22", "udp/8000-8100"));
         String tag = NftablesFirewall.tag(CA, BigInteger.valueOf(0x1f));
+        // One batch: the range goes to the interval set, the single port to the hash set.
         assertThat(nft.last()).isEqualTo("add element inet certknock allow4 { "
-                + "198.51.100.7 . tcp . 22 timeout 60s expires 59500ms comment \"" + tag + "\", "
-                + "198.51.100.7 . udp . 8000-8100 timeout 60s expires 59500ms comment \"" + tag + "\" }\n");
+                + "198.51.100.7 . udp . 8000-8100 timeout 60s expires 59500ms comment \"" + tag + "\" }\n"
+                + "add element inet certknock allow4_port { "
+                + "198.51.100.7 . tcp . 22 timeout 60s expires 59500ms comment \"" + tag + "\" }\n");
         assertThat(tag).matches("certknock s=1f i=[0-9a-f]{16}");
         assertThat(events.seen).containsExactly("opened 31");
     }
@@ -225,7 +227,7 @@ class NftablesFirewallTest {
         clock.advance(Duration.ofSeconds(30));
         GrantDecision again = decision("2001:db8::7", clock.instant(), 60, 1, CA, "tcp/22");
         firewall.open(again);
-        assertThat(nft.last()).startsWith("add element inet certknock allow6 { 2001:db8::7 . tcp . 22 timeout 60s expires 60s ");
+        assertThat(nft.last()).startsWith("add element inet certknock allow6_port { 2001:db8::7 . tcp . 22 timeout 60s expires 60s ");
         nft.kernel.add(new NftListing.Listed(new NftElement(again.address(), PortGrant.parse("tcp/22")),
                 Duration.ofSeconds(60), Duration.ofSeconds(60), null));
         assertThat(firewall.active(clock.instant())).containsExactly(again);
