@@ -1,25 +1,21 @@
 package dev.certknock.ca.store;
 
 import dev.certknock.ca.CaException;
+import dev.certknock.io.AtomicFile;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.channels.Channels;
-import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
 /**
- * Writes files so that a reader (or a crash) sees either the old content or the new, never a mix: the
- * content goes to a temporary file in the same directory, is forced to disk, renamed over the target in one
- * atomic step, and the directory is forced too. Secret files are created 0600 from the start.
+ * The CA's file writes, on the shared {@link AtomicFile}: a reader (or a crash) sees either the old content or the
+ * new, never a mix, and secret files are 0600 from the start. This class adds the CA's messages ({@link CaException}
+ * saying what to do) and its permission sets.
  *
  * <p>Files that must never be overwritten (keys, bundles, certificates handed out) are published with
  * {@link #writeNew}: the forced temporary file is hard-linked to the target, which the kernel refuses in one
@@ -51,20 +47,12 @@ public final class AtomicFiles {
 
     /** Replaces {@code target} with what {@code writer} writes, atomically; on any failure the target is unchanged. */
     public static void write(Path target, ContentWriter writer, Set<PosixFilePermission> permissions) {
-        Path absolute = target.toAbsolutePath();
-        Path dir = absolute.getParent();
-        Path tmp = null;
         try {
-            tmp = writeTemporary(absolute, writer, permissions);
-            Files.move(tmp, absolute, StandardCopyOption.ATOMIC_MOVE);
-            tmp = null;
-            forceDirectory(dir);
+            AtomicFile.replace(target, writer::writeTo, AtomicFile.Mode.exactly(permissions));
         } catch (AtomicMoveNotSupportedException e) {
             throw CaException.failure("cannot replace " + target + " atomically on this file system: keep the CA on a local POSIX file system");
         } catch (IOException e) {
             throw CaException.failure("cannot write " + target + ": " + e + " (the previous content, if any, is unchanged)");
-        } finally {
-            deleteQuietly(tmp);
         }
     }
 
@@ -80,16 +68,8 @@ public final class AtomicFiles {
      */
     public static void writeNew(Path target, ContentWriter writer, Set<PosixFilePermission> permissions) {
         requireAbsent(target);
-        Path absolute = target.toAbsolutePath();
-        Path dir = absolute.getParent();
-        Path tmp = null;
         try {
-            tmp = writeTemporary(absolute, writer, permissions);
-            // link(2) fails with EEXIST when the target exists, even as a dangling symbolic link: atomic, no replace.
-            Files.createLink(absolute, tmp);
-            Files.delete(tmp);
-            tmp = null;
-            forceDirectory(dir);
+            AtomicFile.createNew(target, writer::writeTo, permissions);
         } catch (FileAlreadyExistsException e) {
             throw alreadyExists(target);
         } catch (UnsupportedOperationException e) {
@@ -97,38 +77,6 @@ public final class AtomicFiles {
                     + "hard links; write the output to a local POSIX file system");
         } catch (IOException e) {
             throw CaException.failure("cannot write " + target + ": " + e + " (nothing was written there)");
-        } finally {
-            deleteQuietly(tmp);
-        }
-    }
-
-    /** A temporary file beside {@code absolute} with the content, forced to disk, with the permissions. */
-    private static Path writeTemporary(Path absolute, ContentWriter writer, Set<PosixFilePermission> permissions)
-            throws IOException {
-        Path tmp = Files.createTempFile(absolute.getParent(), "." + absolute.getFileName() + ".", ".tmp",
-                attributes(permissions));
-        try {
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                OutputStream out = Channels.newOutputStream(ch);
-                writer.writeTo(out);
-                out.flush();
-                ch.force(true);
-            }
-            Files.setPosixFilePermissions(tmp, permissions);
-            return tmp;
-        } catch (IOException | RuntimeException e) {
-            deleteQuietly(tmp);
-            throw e;
-        }
-    }
-
-    private static void deleteQuietly(Path tmp) {
-        if (tmp != null) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // the temporary file is left behind; it is never read and never replaces the target
-            }
         }
     }
 
@@ -160,16 +108,6 @@ public final class AtomicFiles {
         } catch (IOException e) {
             throw CaException.failure("cannot create directory " + dir + ": " + e);
         }
-    }
-
-    static void forceDirectory(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        }
-    }
-
-    private static FileAttribute<Set<PosixFilePermission>> attributes(Set<PosixFilePermission> permissions) {
-        return PosixFilePermissions.asFileAttribute(permissions);
     }
 
 }

@@ -79,8 +79,8 @@ public final class KnockServer implements AutoCloseable {
         ServerConfig config = material.config();
         List<KnockEventListener> listeners = new ArrayList<>();
         listeners.add(counters);
-        listeners.add(new DropLog(clock, 10));
-        this.audit = config.logging().audit() != null ? AuditLog.open(config.logging().audit(), clock) : null;
+        listeners.add(new DropLog(System::nanoTime, 10));
+        this.audit = config.logging().audit() != null ? AuditLog.open(config.logging().audit(), clock, System::nanoTime) : null;
         if (audit != null) {
             listeners.add(audit);
         }

@@ -9,6 +9,8 @@ import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import org.slf4j.Logger;
@@ -32,6 +34,7 @@ public final class UdpSocketCapture implements PacketSource {
     private final InetSocketAddress bind;
     private final Clock clock;
     private final AtomicLong received = new AtomicLong();
+    private final AtomicLong refused = new AtomicLong();
     private DatagramSocket socket;
     private Thread thread;
 
@@ -77,8 +80,10 @@ public final class UdpSocketCapture implements PacketSource {
                 p.setLength(buf.length);
                 socket.receive(p);
                 received.incrementAndGet();
-                sink.test(new ReceivedDatagram(buf, 0, p.getLength(), (InetSocketAddress) p.getSocketAddress(),
-                        clock.instant()));
+                if (!sink.test(new ReceivedDatagram(buf, 0, p.getLength(), (InetSocketAddress) p.getSocketAddress(),
+                        clock.instant()))) {
+                    refused.incrementAndGet();
+                }
             } catch (SocketException e) {
                 if (!socket.isClosed()) {
                     LOG.warn("knock socket failed: {}", LogText.of(e.getMessage()));
@@ -93,6 +98,15 @@ public final class UdpSocketCapture implements PacketSource {
     @Override
     public long received() {
         return received.get();
+    }
+
+    /** Datagrams received and refused by the sink (a full queue), as {@code refusedBySink} like the pcap capture's. */
+    @Override
+    public Map<String, Long> figures() {
+        Map<String, Long> m = new LinkedHashMap<>();
+        m.put("received", received.get());
+        m.put("refusedBySink", refused.get());
+        return m;
     }
 
     @Override

@@ -1,16 +1,13 @@
 package dev.certknock.server.crl;
 
+import dev.certknock.io.AtomicFile;
 import dev.certknock.server.event.LogText;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -29,8 +26,8 @@ import org.slf4j.LoggerFactory;
  * written under the new name if it was accepted, and the legacy file is removed with an INFO line. A legacy file
  * the store refused for another reason (its CA is no longer trusted, say) is left as it is.
  *
- * <p>Writes are atomic: the CRL goes to a temporary file in the same directory, which is forced to disk
- * and renamed over the old file with {@code ATOMIC_MOVE}; then the directory is forced. A crash or a
+ * <p>Writes are atomic ({@link AtomicFile#replace}): the CRL goes to a temporary file in the same directory,
+ * which is forced to disk and renamed over the old file; then the directory is forced. A crash or a
  * failed write leaves the previous file as it was. Loading offers every file to the store, so cached
  * CRLs pass the same checks as fetched ones; a corrupt or refused file is logged and skipped.
  */
@@ -44,8 +41,6 @@ public final class CrlCache {
 
     private static final Logger LOG = LoggerFactory.getLogger(CrlCache.class);
     private static final String SUFFIX = ".crl";
-    private static final String TEMP_PREFIX = ".crl-";
-    private static final String TEMP_SUFFIX = ".tmp";
     /** A file of the earlier layout: one per issuer name (32 hex digits of a hash of the name). */
     private static final Pattern LEGACY_NAME = Pattern.compile("[0-9a-f]{32}\\.crl");
 
@@ -84,23 +79,8 @@ public final class CrlCache {
         byte[] der = accepted.der();
         Path target = fileFor(accepted.caKey());
         Files.createDirectories(directory);
-        Path temporary = Files.createTempFile(directory, TEMP_PREFIX, TEMP_SUFFIX);
-        try {
-            try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buffer = ByteBuffer.wrap(der);
-                while (buffer.hasRemaining()) {
-                    channel.write(buffer);
-                }
-                channel.force(true);
-            }
-            beforeRename.run(temporary);
-            Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(temporary);
-            throw e;
-        }
-        forceDirectory();
+        AtomicFile.replace(target, out -> out.write(der), AtomicFile.Mode.exactly(AtomicFile.OWNER_ONLY),
+                beforeRename::run);
         return target;
     }
 
@@ -121,7 +101,7 @@ public final class CrlCache {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(directory)) {
             for (Path file : files) {
                 String name = file.getFileName().toString();
-                if (name.startsWith(TEMP_PREFIX) && name.endsWith(TEMP_SUFFIX)) {
+                if (AtomicFile.isTemporary(file)) {
                     deleteLeftover(file);
                 } else if (name.endsWith(SUFFIX) && Files.isRegularFile(file)) {
                     (LEGACY_NAME.matcher(name).matches() ? legacy : current).add(file);
@@ -208,15 +188,6 @@ public final class CrlCache {
             LOG.info("Removed {}, left by an interrupted CRL cache write", file);
         } catch (IOException e) {
             LOG.warn("Could not remove {}, left by an interrupted CRL cache write: {}", file, CrlParser.describe(e));
-        }
-    }
-
-    private void forceDirectory() {
-        try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
-            dir.force(true);
-        } catch (IOException e) {
-            // some platforms cannot open or force a directory; the rename itself was atomic
-            LOG.debug("Could not force the CRL cache directory {} to disk: {}", directory, CrlParser.describe(e));
         }
     }
 }

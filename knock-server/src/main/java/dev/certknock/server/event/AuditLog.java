@@ -16,14 +16,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.OptionalLong;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The audit log: one JSON object per line for every accepted knock, grant opened and closed, CRL event,
- * and dropped knock (drops limited to {@code dropsPerSecond} lines, the rest counted in the next line's
- * {@code suppressed}). Times are UTC ISO-8601. Thread-safe; each line is written with one write call.
+ * and dropped knock (drops limited to {@code dropsPerSecond} lines a second of the monotonic clock by a
+ * {@link LogThrottle}, the rest counted in the next line's {@code suppressed}). Times are UTC ISO-8601. Thread-safe; each line is written with one write call.
  * A failed write loses its line (counted in {@link #lostLines()}) and never stops the server: one WARN
  * when writing starts to fail, one INFO when it works again.
  */
@@ -36,10 +39,7 @@ public final class AuditLog implements KnockEventListener, AutoCloseable {
     private final Path file;
     private final Writer writer;
     private final Clock clock;
-    private final int dropsPerSecond;
-    private long dropSecond = -1;
-    private int dropsInSecond;
-    private long suppressed;
+    private final LogThrottle drops;
     /** The open file; null when reopening it failed, until a reopen works. Guarded by this. */
     private FileChannel channel;
     /** True from a failed write until a write succeeds again. Guarded by this. */
@@ -50,16 +50,17 @@ public final class AuditLog implements KnockEventListener, AutoCloseable {
     private boolean closed;
 
     /** An audit log written to {@code out}, flushed after each line; a failed write is retried on the same writer. */
-    public AuditLog(Writer out, Clock clock, int dropsPerSecond) {
-        this(null, null, out, clock, dropsPerSecond);
+    public AuditLog(Writer out, Clock clock, LongSupplier nanoTime, int dropsPerSecond) {
+        this(null, null, out, clock, nanoTime, dropsPerSecond);
     }
 
-    private AuditLog(Path file, FileChannel channel, Writer writer, Clock clock, int dropsPerSecond) {
+    private AuditLog(Path file, FileChannel channel, Writer writer, Clock clock, LongSupplier nanoTime,
+            int dropsPerSecond) {
         this.file = file;
         this.channel = channel;
         this.writer = writer;
         this.clock = clock;
-        this.dropsPerSecond = dropsPerSecond;
+        this.drops = new LogThrottle(dropsPerSecond, Duration.ofSeconds(1), nanoTime);
     }
 
     /**
@@ -71,16 +72,16 @@ public final class AuditLog implements KnockEventListener, AutoCloseable {
      *
      * @throws IOException when the file cannot be opened now
      */
-    public static AuditLog open(Path file, Clock clock) throws IOException {
-        return open(file, clock, 20);
+    public static AuditLog open(Path file, Clock clock, LongSupplier nanoTime) throws IOException {
+        return open(file, clock, nanoTime, 20);
     }
 
-    /** As {@link #open(Path, Clock)}, with another limit of drop lines a second. */
-    public static AuditLog open(Path file, Clock clock, int dropsPerSecond) throws IOException {
+    /** As {@link #open(Path, Clock, LongSupplier)}, with another limit of drop lines a second. */
+    public static AuditLog open(Path file, Clock clock, LongSupplier nanoTime, int dropsPerSecond) throws IOException {
         if (file.getParent() != null) {
             Files.createDirectories(file.getParent());
         }
-        return new AuditLog(file, openChannel(file), null, clock, dropsPerSecond);
+        return new AuditLog(file, openChannel(file), null, clock, nanoTime, dropsPerSecond);
     }
 
     /**
@@ -176,22 +177,13 @@ public final class AuditLog implements KnockEventListener, AutoCloseable {
 
     @Override
     public void dropped(Verdict.Dropped v, KnockContext context) {
-        ObjectNode n;
-        synchronized (this) {
-            long second = clock.millis() / 1000;
-            if (second != dropSecond) {
-                dropSecond = second;
-                dropsInSecond = 0;
-            }
-            if (++dropsInSecond > dropsPerSecond) {
-                suppressed++;
-                return;
-            }
-            n = event("dropped");
-            if (suppressed > 0) {
-                n.put("suppressed", suppressed);
-                suppressed = 0;
-            }
+        OptionalLong suppressed = drops.acquire();
+        if (suppressed.isEmpty()) {
+            return;
+        }
+        ObjectNode n = event("dropped");
+        if (suppressed.getAsLong() > 0) {
+            n.put("suppressed", suppressed.getAsLong());
         }
         n.put("source", v.source().getAddress().getHostAddress());
         n.put("reason", v.reason().name());

@@ -1,9 +1,11 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.event.LogThrottle;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.time.Duration;
+import java.util.OptionalLong;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,11 +21,16 @@ public final class GrantIssue implements Stage {
     static final int WARN_EVERY_SECONDS = 10;
 
     private final Firewall firewall;
-    private final AtomicLong nextWarn = new AtomicLong(System.nanoTime());
-    private final AtomicLong suppressed = new AtomicLong();
+    private final LogThrottle warnings;
 
     public GrantIssue(Firewall firewall) {
+        this(firewall, System::nanoTime);
+    }
+
+    /** @param nanoTime a monotonic clock in nanoseconds, for the interval between WARN lines */
+    public GrantIssue(Firewall firewall, LongSupplier nanoTime) {
         this.firewall = firewall;
+        this.warnings = new LogThrottle(1, Duration.ofSeconds(WARN_EVERY_SECONDS), nanoTime);
     }
 
     @Override
@@ -32,14 +39,12 @@ public final class GrantIssue implements Stage {
             firewall.open(ctx.decision);
             return Outcome.CONTINUE;
         } catch (FirewallException e) {
-            long now = System.nanoTime();
-            long due = nextWarn.get();
-            if (now - due >= 0 && nextWarn.compareAndSet(due, now + TimeUnit.SECONDS.toNanos(WARN_EVERY_SECONDS))) {
-                long more = suppressed.getAndSet(0);
+            OptionalLong more = warnings.acquire();
+            if (more.isPresent()) {
                 LOG.warn("the firewall refused a grant for {}: {}{}", ctx.decision.address().getHostAddress(),
-                        e.getMessage(), more == 0 ? "" : " (and " + more + " more refusals since the last such line)");
+                        e.getMessage(), more.getAsLong() == 0 ? ""
+                                : " (and " + more.getAsLong() + " more refusals since the last such line)");
             } else {
-                suppressed.incrementAndGet();
                 LOG.debug("the firewall refused a grant for {}: {}", ctx.decision.address().getHostAddress(),
                         e.getMessage());
             }

@@ -58,7 +58,7 @@ public final class PipelineFactory {
         stages.add(new HpkeOpen(p.opener()));
         addValidation(stages, p, new ChainValidation(p.chains(), budget));
         stages.add(new ReplayCommit(p.replay()));
-        stages.add(new GrantIssue(p.firewall()));
+        stages.add(new GrantIssue(p.firewall(), p.nanoTime()));
         return stages;
     }
 

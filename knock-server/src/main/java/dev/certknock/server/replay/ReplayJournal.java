@@ -1,24 +1,24 @@
 package dev.certknock.server.replay;
 
+import dev.certknock.io.AtomicFile;
 import java.io.BufferedInputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.zip.CRC32C;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The on-disk form of the replay guard's entries: an append-only file of fixed-size records.
@@ -31,8 +31,8 @@ import org.slf4j.LoggerFactory;
  * All integers big-endian. Records are written with positional writes at the end of the last good
  * record: a write that fails part-way is overwritten by the next one, and a crash in the middle of a
  * write leaves a partial trailing record that {@link #read} ignores. A record whose checksum does not
- * match is skipped and counted. The file is only ever created or compacted by writing a temporary
- * sibling, forcing it, renaming it over the journal with {@code ATOMIC_MOVE} and forcing the directory.
+ * match is skipped and counted. The file is only ever created or compacted with {@link AtomicFile#replace}:
+ * a temporary sibling, forced, renamed over the journal, then the directory forced.
  *
  * <p>A sibling {@code <name>.lock} file is locked for the journal's lifetime so that two guards (two
  * server processes, or two guards in one JVM) never write one journal. The OS releases the lock when
@@ -41,8 +41,6 @@ import org.slf4j.LoggerFactory;
  * <p>Not thread-safe: the guard calls it under its lock.
  */
 final class ReplayJournal implements Closeable {
-
-    private static final Logger LOG = LoggerFactory.getLogger(ReplayJournal.class);
 
     static final byte[] MAGIC = "CKREPLAY".getBytes(StandardCharsets.US_ASCII);
     static final int VERSION = 1;
@@ -209,22 +207,18 @@ final class ReplayJournal implements Closeable {
      * journal in use is unchanged.
      */
     void rewrite(Map<ReplayKey, Long> live) throws IOException {
-        Path temp = path.resolveSibling(path.getFileName() + ".tmp");
-        try (FileChannel out = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
+        AtomicFile.replace(path, out -> {
+            WritableByteChannel ch = Channels.newChannel(out);
             ByteBuffer buffer = ByteBuffer.allocate(HEADER_SIZE + 1024 * RECORD_SIZE);
             buffer.put(MAGIC).putInt(VERSION).putInt(RECORD_SIZE);
             for (Map.Entry<ReplayKey, Long> e : live.entrySet()) {
                 if (buffer.remaining() < RECORD_SIZE) {
-                    drain(out, buffer);
+                    drain(ch, buffer);
                 }
                 encode(buffer, e.getKey(), e.getValue());
             }
-            drain(out, buffer);
-            out.force(true);
-        }
-        Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        forceDirectory(path.getParent());
+            drain(ch, buffer);
+        }, AtomicFile.Mode.keepExistingOr(AtomicFile.OWNER_ONLY));
         FileChannel old = channel;
         channel = null;
         if (old != null) {
@@ -287,23 +281,11 @@ final class ReplayJournal implements Closeable {
         out.putInt((int) crc.getValue());
     }
 
-    private static void drain(FileChannel out, ByteBuffer buffer) throws IOException {
+    private static void drain(WritableByteChannel out, ByteBuffer buffer) throws IOException {
         buffer.flip();
         while (buffer.hasRemaining()) {
             out.write(buffer);
         }
         buffer.clear();
-    }
-
-    /** Makes the rename durable. Some platforms cannot open a directory; there the rename is left to the OS. */
-    private static void forceDirectory(Path directory) {
-        if (directory == null) {
-            return;
-        }
-        try (FileChannel dir = FileChannel.open(directory, StandardOpenOption.READ)) {
-            dir.force(true);
-        } catch (IOException e) {
-            LOG.debug("cannot force directory {} after renaming the replay journal: {}", directory, e.toString());
-        }
     }
 }

@@ -89,7 +89,7 @@ class KnockServerEndToEndTest {
                 // The periodic statistics line carries the same figures, the capture's among them.
                 assertThat(server.statsLine()).startsWith("received 4, accepted 1, dropped {")
                         .contains("REPLAY=1", "UNSUPPORTED_SUITE=1", "REVOKED=1", "stale-CRL issuers 0",
-                                "open grants 0", "capture {received=4}");
+                                "open grants 0", "capture {received=4 refusedBySink=0}");
             }
 
             // After a restart the replayed datagram is still refused (the journal), a fresh knock by

@@ -73,4 +73,28 @@ class UdpSocketCaptureTest {
             capture.close();
         }
     }
+
+    @Test
+    void datagramsTheSinkRefusesAreCounted() throws Exception {
+        LinkedBlockingQueue<ReceivedDatagram> seen = new LinkedBlockingQueue<>();
+        UdpSocketCapture capture = new UdpSocketCapture(new InetSocketAddress(LOOPBACK, 0), Clock.systemUTC());
+        try {
+            capture.start(d -> {
+                seen.add(d);
+                return false; // a full queue
+            });
+            byte[] knock = "knock".getBytes(StandardCharsets.US_ASCII);
+            try (DatagramSocket client = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
+                client.send(new DatagramPacket(knock, knock.length, capture.localAddress()));
+            }
+            assertThat(seen.poll(10, TimeUnit.SECONDS)).as("the datagram reached the sink").isNotNull();
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (capture.figures().get("refusedBySink") == 0 && System.nanoTime() - until < 0) {
+                Thread.onSpinWait();
+            }
+            assertThat(capture.figures()).containsEntry("received", 1L).containsEntry("refusedBySink", 1L);
+        } finally {
+            capture.close();
+        }
+    }
 }

@@ -117,11 +117,14 @@ class CrlCacheTest {
         Files.write(dir.resolve("README"), new byte[] {0});
         Path leftover = dir.resolve(".crl-123.tmp");
         Files.write(leftover, new byte[] {9});
+        Path atomicFileLeftover = dir.resolve(".0a1b-2c3d.crl.4567.tmp");
+        Files.write(atomicFileLeftover, new byte[] {9});
 
         CrlStore store = newStore();
         assertThat(cache.loadInto(store)).isEqualTo(1);
         assertThat(store.status(alice.certificate())).isInstanceOf(RevocationStatus.Revoked.class);
         assertThat(leftover).doesNotExist();
+        assertThat(atomicFileLeftover).doesNotExist();
         assertThat(dir.resolve("README")).exists();
     }
 

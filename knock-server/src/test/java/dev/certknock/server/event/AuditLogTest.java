@@ -87,7 +87,7 @@ class AuditLogTest {
     void aFailingFileWarnsOnceCountsTheLostLinesAndInformsWhenWritingWorksAgain() throws Exception {
         Path file = dir.resolve("audit.jsonl");
         Files.createSymbolicLink(file, DEV_FULL);
-        try (AuditLog audit = AuditLog.open(file, clock, 1000)) {
+        try (AuditLog audit = AuditLog.open(file, clock, clock.monotonic(), 1000)) {
             junk(audit, 50);
             assertThat(at(Level.WARN)).as("one WARN for 50 failed writes").hasSize(1);
             assertThat(at(Level.WARN).get(0).getFormattedMessage()).contains(file.toString()).contains("No space left");
@@ -140,7 +140,7 @@ class AuditLogTest {
                 throw new UncheckedIOException(e);
             }
         });
-        try (AuditLog audit = AuditLog.open(fifo, clock, 1000)) {
+        try (AuditLog audit = AuditLog.open(fifo, clock, clock.monotonic(), 1000)) {
             junk(audit, 1);
             assertThat(JSON.readTree(firstShipper.get(20, TimeUnit.SECONDS)).get("event").asText()).isEqualTo("dropped");
 
@@ -180,7 +180,7 @@ class AuditLogTest {
         Path file = logs.resolve("audit.jsonl");
         Files.createDirectories(logs);
         Files.createSymbolicLink(file, DEV_FULL);
-        try (AuditLog audit = AuditLog.open(file, clock, 1000)) {
+        try (AuditLog audit = AuditLog.open(file, clock, clock.monotonic(), 1000)) {
             junk(audit, 2);
             Files.delete(file);
             Files.delete(logs);
@@ -202,7 +202,7 @@ class AuditLogTest {
     void aFileEndingInTheMiddleOfALineGetsANewlineBeforeTheNextLine() throws Exception {
         Path file = dir.resolve("audit.jsonl");
         Files.writeString(file, "{\"event\":\"accepted\"}\n{\"event\":\"drop");
-        try (AuditLog audit = AuditLog.open(file, clock, 1000)) {
+        try (AuditLog audit = AuditLog.open(file, clock, clock.monotonic(), 1000)) {
             junk(audit, 1);
         }
         List<String> raw = Files.readAllLines(file);
@@ -215,7 +215,7 @@ class AuditLogTest {
     @Test
     void linesAfterCloseAreNotWrittenAndNotReopened() throws Exception {
         Path file = dir.resolve("audit.jsonl");
-        AuditLog audit = AuditLog.open(file, clock, 1000);
+        AuditLog audit = AuditLog.open(file, clock, clock.monotonic(), 1000);
         junk(audit, 2);
         audit.close();
         junk(audit, 2);
@@ -227,7 +227,7 @@ class AuditLogTest {
     @Test
     void dropLinesAreLimitedPerSecondAndTheRestCountedInTheNextLine() throws Exception {
         Path file = dir.resolve("audit.jsonl");
-        try (AuditLog audit = AuditLog.open(file, clock)) {
+        try (AuditLog audit = AuditLog.open(file, clock, clock.monotonic())) {
             junk(audit, 25);
             clock.advance(java.time.Duration.ofSeconds(1));
             junk(audit, 1);
@@ -236,5 +236,22 @@ class AuditLogTest {
         assertThat(written).hasSize(21);
         assertThat(written.get(20).get("suppressed").asLong()).isEqualTo(5);
         assertThat(written.get(0).has("suppressed")).isFalse();
+    }
+
+    @Test
+    void wallClockStepsNeitherSilenceNorUnleashDropLines() throws Exception {
+        Path file = dir.resolve("audit.jsonl");
+        try (AuditLog audit = AuditLog.open(file, clock, clock.monotonic())) {
+            for (int i = 0; i < 25; i++) {
+                // an NTP step back and forth between drops: each one starts a new wall-clock second
+                clock.stepWall(java.time.Duration.ofSeconds(i % 2 == 0 ? 5 : -5));
+                junk(audit, 1);
+            }
+            clock.advanceMonotonic(java.time.Duration.ofSeconds(1));
+            junk(audit, 1);
+        }
+        List<JsonNode> written = lines(file);
+        assertThat(written).hasSize(21);
+        assertThat(written.get(20).get("suppressed").asLong()).isEqualTo(5);
     }
 }

@@ -7,7 +7,6 @@ import dev.certknock.server.ServerFixture;
 import dev.certknock.server.event.DropLog;
 import dev.certknock.testing.pki.IssuedCertificate;
 import java.net.InetSocketAddress;
-import java.time.Clock;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -44,7 +43,7 @@ class OperatorLogEscapingTest {
 
     @Test
     void aDropDetailFromOutsideIsEscapedInTheDropLog() {
-        DropLog log = new DropLog(Clock.systemUTC(), 10);
+        DropLog log = new DropLog(System::nanoTime, 10);
         List<ILoggingEvent> events;
         try (LogCapture logs = LogCapture.ofThisThread()) {
             log.dropped(new Verdict.Dropped(new InetSocketAddress("198.51.100.7", 40000), DropReason.MALFORMED_CERTIFICATE,

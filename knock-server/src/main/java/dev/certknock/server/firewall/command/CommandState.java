@@ -3,21 +3,16 @@ package dev.certknock.server.firewall.command;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.certknock.io.AtomicFile;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.pipeline.GrantDecision;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -27,9 +22,9 @@ import java.util.Map;
 import javax.security.auth.x500.X500Principal;
 
 /**
- * The open grants of the {@code command} backend on disk: one JSON document, replaced atomically (written to a
- * temporary file in the same directory, forced to disk, moved over the old one with ATOMIC_MOVE, directory
- * forced), so that a crash leaves either the old or the new list, never a torn one. Readable by the owner
+ * The open grants of the {@code command} backend on disk: one JSON document, replaced atomically
+ * ({@link AtomicFile#replace}: a temporary file in the same directory, forced to disk, renamed over the old one,
+ * directory forced), so that a crash leaves either the old or the new list, never a torn one. Readable by the owner
  * only: it names addresses and certificate subjects.
  */
 final class CommandState {
@@ -113,28 +108,10 @@ final class CommandState {
         byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(new Document(VERSION, entries));
         Path dir = file.getParent();
         Files.createDirectories(dir);
-        Path tmp = dir.resolve("." + file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            if (FileSystems.getDefault().supportedFileAttributeViews().contains("posix")) {
-                Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-            }
-            ByteBuffer buf = ByteBuffer.wrap(bytes);
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
-            ch.force(true);
-        }
         try {
-            Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            AtomicFile.replace(file, bytes, AtomicFile.Mode.exactly(AtomicFile.OWNER_ONLY));
         } catch (AtomicMoveNotSupportedException e) {
-            Files.deleteIfExists(tmp);
             throw new IOException("the state directory " + dir + " does not support atomic renames", e);
-        }
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
-        } catch (IOException ignored) {
-            // not every file system lets a directory be opened and forced; the rename itself is atomic
         }
     }
 }
