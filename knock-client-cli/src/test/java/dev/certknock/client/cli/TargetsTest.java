@@ -136,7 +136,7 @@ class TargetsTest {
         Files.createDirectories(pki.targets.getParent());
         Files.writeString(pki.targets, "targets:\n  gw1:\n    hots: typo.example.test\n");
         assertThat(pki.knock("target", "list", "--targets", pki.targets.toString())).isEqualTo(3);
-        assertThat(pki.err.toString()).contains("targets file " + pki.targets.toAbsolutePath() + " is not valid: ")
+        assertThat(pki.err.toString()).contains("targets file " + pki.targets.toAbsolutePath() + " line 3 is not valid: ")
                 .contains("hots");
     }
 }

@@ -1,5 +1,7 @@
 package dev.certknock.server.config;
 
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonPointer;
@@ -13,6 +15,7 @@ import com.fasterxml.jackson.databind.MapperFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.IgnoredPropertyException;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.InvalidNullException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
@@ -121,6 +124,10 @@ public final class ConfigLoader {
             pointer = iv.pointer();
         } else if (e instanceof ValueInstantiationException v) {
             pointer = pointerOf(v);
+            if (v.getCause() instanceof NullPointerException npe && npe.getMessage() != null) {
+                // a record refused a key written with no value (`server: ~`): point at that key
+                pointer = pointer + "/" + npe.getMessage();
+            }
         }
         if (pointer != null) {
             int[] lc = locate(text, pointer);
@@ -135,11 +142,19 @@ public final class ConfigLoader {
                     + ": remove it or check its spelling (known here: " + u.getKnownPropertyIds() + ")";
         } else if (e instanceof IgnoredPropertyException u) {
             message = "key '" + u.getPropertyName() + "' is not allowed here";
+        } else if (e instanceof ValueInstantiationException v && v.getCause() instanceof NullPointerException npe) {
+            String missing = npe.getMessage() == null ? "" : npe.getMessage();
+            String full = key.isEmpty() ? missing : missing.isEmpty() ? key : key + "." + missing;
+            message = (full.isEmpty() ? "a required key" : "'" + full + "'")
+                    + " has no value (empty, ~ or null): give it one, see docs/CONFIGURATION.md";
         } else if (e instanceof ValueInstantiationException v) {
             Throwable cause = v.getCause() != null ? v.getCause() : v;
             message = (key.isEmpty() || cause instanceof InvalidValueException ? "" : key + ": ") + cause.getMessage();
         } else if (e instanceof InvalidFormatException f) {
             message = key + ": '" + f.getValue() + "' is not a valid " + simpleType(f.getTargetType()) + hint(f);
+        } else if (e instanceof InvalidNullException) {
+            message = (key.isEmpty() ? "" : key + ": ")
+                    + "an empty entry (~ or null) is not allowed here: write a value or remove the entry";
         } else if (e instanceof MismatchedInputException m) {
             String original = m.getOriginalMessage();
             if (original != null && original.startsWith("Missing required creator property")) {
@@ -283,6 +298,8 @@ public final class ConfigLoader {
                 .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
                 .enable(com.fasterxml.jackson.core.StreamReadFeature.STRICT_DUPLICATE_DETECTION)
                 .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
+                // `protect: [~]`: refused where the ~ is, not as a bare NullPointerException from List.copyOf
+                .defaultSetterInfo(JsonSetter.Value.forContentNulls(Nulls.FAIL))
                 .build();
     }
 

@@ -101,4 +101,33 @@ class ConfigLoaderTest {
             java.nio.file.Files.delete(file);
         }
     }
+
+    /** Issue 10: {@code protect: [~]} said "test.yaml:1:1: null"; an empty list entry is refused where it is. */
+    @Test
+    void anEmptyListEntryIsRefusedAtItsLine() {
+        emptyEntry("protect: [tcp/22]", "protect: [~]", 8, "protect[0]: an empty entry (~ or null) is not allowed here");
+        emptyEntry("protect: [tcp/22]", "protect:\n  - tcp/22\n  - ~", 10, "protect[1]: an empty entry");
+        emptyEntry("anchors: [ca.pem]", "anchors: [ca.pem, null]", 7, "trust.anchors[1]: an empty entry");
+        emptyEntry("identities:\n    - bundle: server.p12\n      passwordEnv: PW", "identities: [~]", 3,
+                "server.identities[0]: an empty entry");
+    }
+
+    private static void emptyEntry(String from, String to, int line, String message) {
+        String yaml = MINIMAL.replace(from, to);
+        assertThat(yaml).as("the test replaced %s", from).isNotEqualTo(MINIMAL);
+        assertThatThrownBy(() -> parse(yaml)).as(to).isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml:" + line + ":")
+                .hasMessageContaining(message)
+                .satisfies(e -> assertThat(((ConfigException) e).line()).isEqualTo(line))
+                .satisfies(e -> assertThat(e.getMessage()).doesNotEndWith("null"));
+    }
+
+    /** A required section written with no value ({@code server: ~}) names the key at its line, not "server" at 1:1. */
+    @Test
+    void aRequiredKeyWithNoValueIsNamedAtItsLine() {
+        String yaml = "trust:\n  anchors: [ca.pem]\nprotect: [tcp/22]\nserver: ~\n";
+        assertThatThrownBy(() -> parse(yaml)).isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml:4:")
+                .hasMessageContaining("'server' has no value (empty, ~ or null): give it one");
+    }
 }

@@ -1,13 +1,22 @@
 package dev.certknock.client.cli.target;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonPointer;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import dev.certknock.cli.ExitCodes;
 import dev.certknock.cli.UserException;
+import dev.certknock.protocol.grant.PortGrant;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -55,6 +64,8 @@ public final class TargetStore {
                 .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
                 .build())
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+        // grants: [~] is refused by Jackson at its line, not as a NullPointerException from List.copyOf
+        this.mapper.configOverride(java.util.List.class).setSetterInfo(JsonSetter.Value.forContentNulls(Nulls.FAIL));
     }
 
     /** The file {@code --targets}, or else $CERTKNOCK_TARGETS, or else ~/.config/certknock/targets.yaml names. */
@@ -73,7 +84,13 @@ public final class TargetStore {
         return file;
     }
 
-    /** All targets, sorted by name; empty when the file does not exist. */
+    /**
+     * All targets, sorted by name; empty when the file does not exist. Every target is checked as read: its name, a
+     * host, the port (1-65535), the duration (1-86400 seconds), each grant, and no empty file names.
+     *
+     * @throws UserException {@link ExitCodes#BAD_INPUT} naming the file, the line when known, the target and what to
+     *     change when the file is not valid; {@link ExitCodes#FAILURE} when it cannot be read
+     */
     public Map<String, TargetEntry> load() {
         String text;
         try {
@@ -83,26 +100,138 @@ public final class TargetStore {
         } catch (IOException e) {
             throw new UserException(ExitCodes.FAILURE, "cannot read targets file " + file + ": " + e.getMessage(), e);
         }
+        return parse(text);
+    }
+
+    /** The targets in a targets file's text, checked as {@link #load} says. */
+    Map<String, TargetEntry> parse(String text) {
         if (text.isBlank()) {
             return new TreeMap<>();
         }
+        Document d;
         try {
-            Document d = mapper.readValue(text, Document.class);
-            Map<String, TargetEntry> all = new TreeMap<>();
-            if (d != null && d.targets() != null) {
-                for (Map.Entry<String, TargetEntry> e : d.targets().entrySet()) {
-                    if (e.getValue() == null || e.getValue().host() == null) {
-                        throw new UserException(ExitCodes.BAD_INPUT, "targets file " + file + ": target '" + e.getKey()
-                                + "' has no host");
-                    }
-                    all.put(e.getKey(), e.getValue());
-                }
-            }
-            return all;
+            d = mapper.readValue(text, Document.class);
         } catch (JacksonException e) {
-            throw new UserException(ExitCodes.BAD_INPUT, "targets file " + file + " is not valid: "
+            JsonLocation at = e.getLocation();
+            int line = at == null ? 0 : at.getLineNr();
+            if (e instanceof JsonMappingException m && !m.getPath().isEmpty()) {
+                // Jackson reports where it stopped, after the value: point at the key it names instead
+                JsonPointer key = JsonPointer.empty();
+                for (JsonMappingException.Reference r : m.getPath()) {
+                    key = r.getFieldName() != null ? key.appendProperty(r.getFieldName()) : key.appendIndex(r.getIndex());
+                }
+                int keyLine = line(text, key, key);
+                line = keyLine > 0 ? keyLine : line;
+            }
+            throw new UserException(ExitCodes.BAD_INPUT, "targets file " + file + lineOf(line) + " is not valid: "
                     + e.getOriginalMessage(), e);
         }
+        Map<String, TargetEntry> all = new TreeMap<>();
+        if (d == null || d.targets() == null) {
+            return all;
+        }
+        for (Map.Entry<String, TargetEntry> e : d.targets().entrySet()) {
+            Problem problem = problem(e.getKey(), e.getValue());
+            if (problem != null) {
+                int line = line(text, e.getKey(), problem.key());
+                throw new UserException(ExitCodes.BAD_INPUT, "targets file " + file + lineOf(line) + ": target '"
+                        + printable(e.getKey()) + "' " + problem.text() + " (fix it in the file, or remove the target "
+                        + "and add it again with: knock target add)");
+            }
+            all.put(e.getKey(), e.getValue());
+        }
+        return all;
+    }
+
+    /** What is wrong with a target as read, and the key it is about (null: the target itself). */
+    record Problem(String key, String text) {
+    }
+
+    /** What is wrong with a target as read, or null. */
+    static Problem problem(String name, TargetEntry t) {
+        if (!NAME.matcher(name).matches()) {
+            return new Problem(null, "has a name that is not allowed: use letters, digits, '.', '_' and '-' (up to 63 "
+                    + "characters, starting with a letter or digit)");
+        }
+        if (t == null) {
+            return new Problem(null, "is empty: give it at least a host");
+        }
+        if (t.host() == null || t.host().isBlank()) {
+            return new Problem(t.host() == null ? null : "host", "has no host: add host: NAME-OR-ADDRESS");
+        }
+        if (t.host().chars().anyMatch(c -> c <= ' ' || c == 0x7F)) {
+            return new Problem("host", "has a host with spaces or control characters: write the host name or address "
+                    + "alone");
+        }
+        if (t.port() != null && (t.port() < 1 || t.port() > 65535)) {
+            return new Problem("port", "has port " + t.port() + ", outside 1-65535: write the knock port, or leave it "
+                    + "out for 62201");
+        }
+        if (t.duration() != null && (t.duration() < 1 || t.duration() > 86_400)) {
+            return new Problem("duration", "has duration " + t.duration() + ", outside 1-86400 seconds: write seconds "
+                    + "in that range, or leave it out");
+        }
+        for (String g : t.grants()) {
+            try {
+                PortGrant.parse(g);
+            } catch (IllegalArgumentException e) {
+                return new Problem("grants", "has grant '" + printable(g) + "' that is not valid (" + e.getMessage()
+                        + "): write grants such as tcp/22 or udp/8000-8100");
+            }
+        }
+        String[][] files = {{"serverCert", t.serverCert()}, {"bundle", t.bundle()}, {"alias", t.alias()},
+            {"caCert", t.caCert()}};
+        for (String[] f : files) {
+            if (f[1] != null && f[1].isBlank()) {
+                return new Problem(f[0], "has an empty " + f[0] + ": give a value or leave the key out");
+            }
+        }
+        return null;
+    }
+
+    /** The line of {@code targets.<name>.<field>} (or of the target when field is null or not found), or 0. */
+    private static int line(String text, String name, String field) {
+        JsonPointer target = JsonPointer.compile("/targets").appendProperty(name);
+        return line(text, field == null ? target : target.appendProperty(field), target);
+    }
+
+    /** The line of the key at {@code key}, else of the one at {@code fallback}, else 0. */
+    private static int line(String text, JsonPointer key, JsonPointer target) {
+        int targetLine = 0;
+        try (JsonParser p = new YAMLFactory().createParser(text)) {
+            while (p.nextToken() != null) {
+                if (p.currentToken() != JsonToken.FIELD_NAME) {
+                    continue;
+                }
+                JsonPointer here = p.getParsingContext().pathAsPointer();
+                if (here.equals(key)) {
+                    return p.currentTokenLocation().getLineNr();
+                }
+                if (targetLine == 0 && here.equals(target)) {
+                    targetLine = p.currentTokenLocation().getLineNr();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // the line is a help only; the message names the target
+        }
+        return targetLine;
+    }
+
+    private static String lineOf(int line) {
+        return line > 0 ? " line " + line : "";
+    }
+
+    /** A name or value from the file as it may be printed: control characters escaped. */
+    private static String printable(String s) {
+        StringBuilder b = new StringBuilder();
+        s.codePoints().limit(100).forEach(c -> {
+            if (Character.isISOControl(c) || Character.getType(c) == Character.FORMAT) {
+                b.append(String.format("\\u%04x", c));
+            } else {
+                b.appendCodePoint(c);
+            }
+        });
+        return s.codePointCount(0, s.length()) > 100 ? b + "..." : b.toString();
     }
 
     public Optional<TargetEntry> find(String name) {
@@ -134,14 +263,19 @@ public final class TargetStore {
         }
     }
 
+    /** The file's text for these targets. */
+    String render(Map<String, TargetEntry> all) throws JsonProcessingException {
+        return "# certknock targets: knock NAME sends a knock to a target below.\n"
+                + mapper.writeValueAsString(new Document(all));
+    }
+
     private void write(Map<String, TargetEntry> all) {
         try {
             Path dir = file.getParent();
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
             try {
-                Files.writeString(tmp, "# certknock targets: knock NAME sends a knock to a target below.\n"
-                        + mapper.writeValueAsString(new Document(all)), StandardCharsets.UTF_8);
+                Files.writeString(tmp, render(all), StandardCharsets.UTF_8);
                 try {
                     Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 } catch (AtomicMoveNotSupportedException e) {
