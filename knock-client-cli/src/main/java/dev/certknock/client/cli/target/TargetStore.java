@@ -16,14 +16,13 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import dev.certknock.cli.ExitCodes;
 import dev.certknock.cli.UserException;
+import dev.certknock.io.AtomicFile;
 import dev.certknock.protocol.grant.PortGrant;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -271,19 +270,10 @@ public final class TargetStore {
 
     private void write(Map<String, TargetEntry> all) {
         try {
-            Path dir = file.getParent();
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, "." + file.getFileName() + ".", ".tmp");
-            try {
-                Files.writeString(tmp, render(all), StandardCharsets.UTF_8);
-                try {
-                    Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-                }
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            Files.createDirectories(file.getParent());
+            // owner-only as before for a new file; an existing file keeps its permissions
+            AtomicFile.replace(file, render(all).getBytes(StandardCharsets.UTF_8),
+                    AtomicFile.Mode.keepExistingOr(AtomicFile.OWNER_ONLY));
         } catch (IOException e) {
             throw new UserException(ExitCodes.FAILURE, "cannot write targets file " + file + ": " + e.getMessage(), e);
         }
