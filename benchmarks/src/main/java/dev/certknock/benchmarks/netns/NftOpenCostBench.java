@@ -1,0 +1,104 @@
+package dev.certknock.benchmarks.netns;
+
+import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.firewall.nftables.NftSettings;
+import dev.certknock.server.firewall.nftables.NftablesFirewall;
+import dev.certknock.server.pipeline.GrantDecision;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.ByteBuffer;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import javax.security.auth.x500.X500Principal;
+
+/**
+ * The cost of one grant in the nftables backend as the number of open elements grows, run by
+ * {@code benchmarks/netns/open-cost.sh} with {@code ip netns exec} inside a network namespace of its own (the
+ * backend talks to the kernel of the namespace it runs in; no packet is sent). The backend opens grants one
+ * at a time, single-threaded, as the pipeline's workers call it: each grant a fresh address from
+ * 198.18.0.0/15 with one single port, or, with {@code ranges=true}, a port range. At each checkpoint it times
+ * {@code probe} more opens and prints the mean and the 99th percentile per open; between checkpoints it
+ * fills the set up to the next size with the same calls (not timed).
+ *
+ * <pre>  NftOpenCostBench sizes=0,1000,10000,100000 probe=1000 [ranges=true]</pre>
+ */
+public final class NftOpenCostBench {
+
+    private NftOpenCostBench() {
+    }
+
+    public static void main(String[] argv) throws Exception {
+        List<Integer> sizes = new ArrayList<>();
+        int probe = 1000;
+        boolean ranges = false;
+        for (String a : argv) {
+            if (a.startsWith("sizes=")) {
+                for (String s : a.substring(6).split(",")) {
+                    sizes.add(Integer.parseInt(s));
+                }
+            } else if (a.startsWith("probe=")) {
+                probe = Integer.parseInt(a.substring(6));
+            } else if (a.startsWith("ranges=")) {
+                ranges = Boolean.parseBoolean(a.substring(7));
+            } else {
+                throw new IllegalArgumentException("unknown argument " + a);
+            }
+        }
+        if (sizes.isEmpty()) {
+            sizes = List.of(0, 1000, 10_000, 100_000);
+        }
+        Clock clock = Clock.systemUTC();
+        boolean inProcess = dev.certknock.server.firewall.nftables.LibNftExecutor.load().map(l -> {
+            l.close();
+            return true;
+        }).orElse(false);
+        System.err.println("# executor: " + (inProcess ? "libnftables, in-process" : "one nft process per batch"));
+        NftablesFirewall firewall = new NftablesFirewall(new NftSettings("certknock", 62201,
+                List.of(PortGrant.parse("tcp/1-65535")), false, true, List.of()), clock, new KnockEventListener() {
+                });
+        firewall.start();
+        PortGrant grant = ranges ? PortGrant.parse("tcp/8000-8099") : PortGrant.parse("tcp/22");
+        X500Principal ca = new X500Principal("CN=open-cost CA");
+        int opened = 0;
+        StringBuilder json = new StringBuilder("{\"mode\":\"open-cost\",\"ranges\":" + ranges + ",\"in_process\":"
+                + inProcess + ",\"points\":[");
+        try {
+            for (int size : sizes) {
+                while (opened < size) {
+                    firewall.open(decision(opened++, grant, ca, clock));
+                }
+                long[] nanos = new long[probe];
+                for (int i = 0; i < probe; i++) {
+                    GrantDecision d = decision(opened++, grant, ca, clock);
+                    long t0 = System.nanoTime();
+                    firewall.open(d);
+                    nanos[i] = System.nanoTime() - t0;
+                }
+                java.util.Arrays.sort(nanos);
+                double mean = java.util.Arrays.stream(nanos).average().orElse(0) / 1e3;
+                double p99 = nanos[(int) Math.ceil(0.99 * nanos.length) - 1] / 1e3;
+                System.err.printf(Locale.ROOT, "%8d open elements: %8.1f us per open (p99 %8.1f us)%n", size, mean, p99);
+                json.append(String.format(Locale.ROOT, "%s{\"open\":%d,\"mean_us\":%.1f,\"p99_us\":%.1f}",
+                        json.charAt(json.length() - 1) == '[' ? "" : ",", size, mean, p99));
+            }
+        } finally {
+            firewall.close();
+        }
+        System.out.println(json.append("]}"));
+    }
+
+    private static GrantDecision decision(int n, PortGrant grant, X500Principal ca, Clock clock)
+            throws UnknownHostException, FirewallException {
+        // 198.18.0.0/15 holds 131,072 addresses; beyond that the same addresses are refreshed.
+        int offset = n % (1 << 17);
+        byte[] address = ByteBuffer.allocate(4).putInt((198 << 24 | 18 << 16) + offset).array();
+        return new GrantDecision(InetAddress.getByAddress(address), List.of(grant), Duration.ofSeconds(600),
+                clock.instant(), new X500Principal("CN=user " + (n % 100)), ca, BigInteger.valueOf(n % 100 + 1));
+    }
+}
