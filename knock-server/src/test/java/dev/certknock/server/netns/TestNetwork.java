@@ -88,6 +88,17 @@ public final class TestNetwork implements AutoCloseable {
         run("ip", "-n", client, "link", "set", cdev, "up");
     }
 
+    /** The java program running this test, to start a child JVM (for example inside a namespace). */
+    public static String javaCommand() {
+        return ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
+    }
+
+    /** The test class path, for a child JVM that runs a test's main class. */
+    public static String classPath() {
+        String surefire = System.getProperty("surefire.test.class.path");
+        return surefire != null && !surefire.isBlank() ? surefire : System.getProperty("java.class.path");
+    }
+
     /** A command inside a namespace, as an argv list for ProcessBuilder. */
     public static List<String> in(String ns, String... command) {
         List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", ns));

@@ -3,6 +3,7 @@ package dev.certknock.server.capture.pcap;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import dev.certknock.server.netns.TestNetwork;
 import dev.certknock.server.pipeline.ReceivedDatagram;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -211,8 +212,8 @@ class PcapCaptureIT {
     @Test
     void withoutCapNetRawStartFailsClearly() throws Exception {
         assumeThat(run(List.of("setpriv", "--version"))).as("needs util-linux setpriv").contains("setpriv");
-        List<String> cmd = List.of("setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--", javaCommand(),
-                "-cp", classPath(), PcapProbeMain.class.getName(), "lo", "9", "20");
+        List<String> cmd = List.of("setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--", TestNetwork.javaCommand(),
+                "-cp", TestNetwork.classPath(), PcapProbeMain.class.getName(), "lo", "9", "20");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
@@ -259,15 +260,7 @@ class PcapCaptureIT {
         }
     }
 
-    static String javaCommand() {
-        return ProcessHandle.current().info().command()
-                .orElse(System.getProperty("java.home") + "/bin/java");
-    }
 
-    static String classPath() {
-        String surefire = System.getProperty("surefire.test.class.path");
-        return surefire != null && !surefire.isBlank() ? surefire : System.getProperty("java.class.path");
-    }
 
     /** A server and a client namespace joined by a veth pair; deleted on close. */
     static final class Netns implements AutoCloseable {
@@ -311,7 +304,7 @@ class PcapCaptureIT {
 
         /** Sends from the client namespace (see {@link NetnsClientMain}) and waits for it. */
         void client(String... items) throws Exception {
-            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", client, javaCommand(), "-cp", classPath(),
+            List<String> cmd = new ArrayList<>(List.of("ip", "netns", "exec", client, TestNetwork.javaCommand(), "-cp", TestNetwork.classPath(),
                     NetnsClientMain.class.getName()));
             cmd.addAll(Arrays.asList(items));
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -375,7 +368,7 @@ class PcapCaptureIT {
             if (netns != null) {
                 cmd.addAll(List.of("ip", "netns", "exec", netns));
             }
-            cmd.addAll(List.of(javaCommand(), "-cp", classPath(), PcapProbeMain.class.getName(), iface,
+            cmd.addAll(List.of(TestNetwork.javaCommand(), "-cp", TestNetwork.classPath(), PcapProbeMain.class.getName(), iface,
                     Integer.toString(port), "60"));
             Probe probe = new Probe(new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start());
             String first = probe.await("");

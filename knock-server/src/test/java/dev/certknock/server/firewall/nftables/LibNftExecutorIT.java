@@ -41,7 +41,7 @@ class LibNftExecutorIT {
 
     @Test
     void appliesAtomicallyChecksWithoutApplyingAndListsInTheNamespaceItRunsIn() throws Exception {
-        List<String> argv = new ArrayList<>(TestNetwork.in(ns, javaCommand(), "-cp", classPath(),
+        List<String> argv = new ArrayList<>(TestNetwork.in(ns, TestNetwork.javaCommand(), "-cp", TestNetwork.classPath(),
                 LibNftProbeMain.class.getName()));
         Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -65,14 +65,5 @@ class LibNftExecutorIT {
         assertThat(listed).contains("192.0.2.11").doesNotContain("192.0.2.10").doesNotContain("192.0.2.12");
         assertThat(TestNetwork.exitCode(List.of("sh", "-c", "nft list tables | grep -qx 'table inet certknock'")))
                 .as("the host namespace was not touched").isNotZero();
-    }
-
-    static String javaCommand() {
-        return ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
-    }
-
-    static String classPath() {
-        String surefire = System.getProperty("surefire.test.class.path");
-        return surefire != null && !surefire.isBlank() ? surefire : System.getProperty("java.class.path");
     }
 }
