@@ -199,27 +199,29 @@ public final class KnockServer implements AutoCloseable {
         @Override
         public void crlAccepted(X500Principal issuer, BigInteger crlNumber, Set<BigInteger> newlyRevoked) {
             events.crlAccepted(issuer, crlNumber, newlyRevoked.size());
-            for (BigInteger serial : newlyRevoked) {
-                List<GrantDecision> open = cutter == null ? List.of() : firewall.active(clock.instant()).stream()
-                        .filter(d -> d.issuer().equals(issuer) && d.serial().equals(serial)).toList();
-                try {
-                    int closed = firewall.closeCertificate(issuer, serial);
-                    if (closed > 0) {
-                        LOG.info("closed {} open grant(s) of revoked certificate serial {}", closed, serial.toString(16));
-                    }
-                } catch (FirewallException e) {
-                    LOG.warn("could not close the grants of revoked serial {}: {}", serial.toString(16),
-                            LogText.of(e.getMessage()));
+            if (newlyRevoked.isEmpty()) {
+                return;
+            }
+            // One listing and one batch for the whole CRL, however many serials it newly revokes.
+            List<GrantDecision> open = cutter == null ? List.of() : firewall.active(clock.instant()).stream()
+                    .filter(d -> d.issuer().equals(issuer) && newlyRevoked.contains(d.serial())).toList();
+            try {
+                int closed = firewall.closeCertificates(issuer, newlyRevoked);
+                if (closed > 0) {
+                    LOG.info("closed {} open grant(s) of {} newly revoked certificate(s)", closed, newlyRevoked.size());
                 }
-                for (GrantDecision d : open) {
-                    try {
-                        int cut = cutter.cut(d);
-                        LOG.info("cut {} connection(s) of revoked certificate serial {} from {}", cut,
-                                serial.toString(16), d.address().getHostAddress());
-                    } catch (FirewallException e) {
-                        LOG.warn("could not cut the connections of revoked serial {} from {}: {}", serial.toString(16),
-                                d.address().getHostAddress(), LogText.of(e.getMessage()));
-                    }
+            } catch (FirewallException e) {
+                LOG.warn("could not close the grants of {} newly revoked certificate(s): {}", newlyRevoked.size(),
+                        LogText.of(e.getMessage()));
+            }
+            for (GrantDecision d : open) {
+                try {
+                    int cut = cutter.cut(d);
+                    LOG.info("cut {} connection(s) of revoked certificate serial {} from {}", cut,
+                            d.serial().toString(16), d.address().getHostAddress());
+                } catch (FirewallException e) {
+                    LOG.warn("could not cut the connections of revoked serial {} from {}: {}", d.serial().toString(16),
+                            d.address().getHostAddress(), LogText.of(e.getMessage()));
                 }
             }
         }

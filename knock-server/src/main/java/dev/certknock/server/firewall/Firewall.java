@@ -4,6 +4,7 @@ import dev.certknock.server.pipeline.GrantDecision;
 import java.math.BigInteger;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import javax.security.auth.x500.X500Principal;
 
 /**
@@ -18,6 +19,29 @@ public interface Firewall extends AutoCloseable {
 
     /** Closes every open grant of this certificate at once (it was revoked); returns how many were open. */
     int closeCertificate(X500Principal issuer, BigInteger serial) throws FirewallException;
+
+    /**
+     * Closes every open grant of these certificates of one issuer (a CRL newly revoked them); returns how many
+     * were open. This default closes them one by one, and goes on after a failure (the first is thrown at the
+     * end); a backend that can do it in one batch does.
+     */
+    default int closeCertificates(X500Principal issuer, Set<BigInteger> serials) throws FirewallException {
+        int closed = 0;
+        FirewallException first = null;
+        for (BigInteger serial : serials) {
+            try {
+                closed += closeCertificate(issuer, serial);
+            } catch (FirewallException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        if (first != null) {
+            throw first;
+        }
+        return closed;
+    }
 
     /** The grants open now. */
     List<GrantDecision> active(Instant now);

@@ -249,22 +249,44 @@ public final class NftablesFirewall implements Firewall {
     }
 
     @Override
-    public synchronized int closeCertificate(X500Principal issuer, BigInteger serial) throws FirewallException {
+    public int closeCertificate(X500Principal issuer, BigInteger serial) throws FirewallException {
+        return closeCertificates(issuer, Set.of(serial));
+    }
+
+    /**
+     * Closes the open grants of all these certificates of one issuer with one listing of the kernel's elements
+     * (for those opened before a restart) and one batch, however many serials a CRL newly revokes.
+     */
+    @Override
+    public synchronized int closeCertificates(X500Principal issuer, Set<BigInteger> serials) throws FirewallException {
+        if (serials.isEmpty()) {
+            return 0;
+        }
         Instant now = clock.instant();
         expire(now, true);
-        CertKey key = new CertKey(issuer, serial);
+        Set<CertKey> keys = new HashSet<>();
+        Set<String> tags = new HashSet<>();
+        for (BigInteger serial : serials) {
+            CertKey key = new CertKey(issuer, serial);
+            keys.add(key);
+            tags.add(tag(key));
+        }
         Set<NftElement> remove = new LinkedHashSet<>();
         List<NftEntry> keep = new ArrayList<>();
         Map<NftElement, Map<CertKey, GrantDecision>> after = new LinkedHashMap<>();
         Set<GrantDecision> closed = new LinkedHashSet<>();
         holders.forEach((element, h) -> {
-            GrantDecision d = h.get(key);
-            if (d == null) {
+            Map<CertKey, GrantDecision> rest = new LinkedHashMap<>(h);
+            boolean touched = false;
+            for (CertKey key : h.keySet()) {
+                if (keys.contains(key)) {
+                    closed.add(rest.remove(key));
+                    touched = true;
+                }
+            }
+            if (!touched) {
                 return;
             }
-            closed.add(d);
-            Map<CertKey, GrantDecision> rest = new LinkedHashMap<>(h);
-            rest.remove(key);
             after.put(element, rest);
             remove.add(element);
             if (!rest.isEmpty()) {
@@ -274,17 +296,16 @@ public final class NftablesFirewall implements Firewall {
             }
         });
         int orphans = 0;
-        String tag = tag(key);
         try {
             for (NftListing.Listed listed : kernelElements()) {
-                if (tag.equals(listed.comment()) && !holders.containsKey(listed.element())
-                        && remove.add(listed.element())) {
+                if (listed.comment() != null && tags.contains(listed.comment())
+                        && !holders.containsKey(listed.element()) && remove.add(listed.element())) {
                     orphans++;
                 }
             }
         } catch (FirewallException e) {
-            LOG.warn("cannot list table inet {} to find grants opened before the restart by serial {}: {}",
-                    settings.table(), serial.toString(16), LogText.of(e.getMessage()));
+            LOG.warn("cannot list table inet {} to find grants opened before the restart by {} revoked serial(s): {}",
+                    settings.table(), serials.size(), LogText.of(e.getMessage()));
         }
         if (remove.isEmpty()) {
             return 0;
@@ -299,12 +320,12 @@ public final class NftablesFirewall implements Firewall {
         });
         for (GrantDecision d : closed) {
             LOG.info("CLOSE {} {} (certificate serial {} revoked)", d.address().getHostAddress(), d.grants(),
-                    serial.toString(16));
+                    d.serial().toString(16));
             listener.grantClosed(d, "revoked");
         }
         if (orphans > 0) {
-            LOG.info("CLOSE {} grant elements opened before the restart (certificate serial {} revoked)", orphans,
-                    serial.toString(16));
+            LOG.info("CLOSE {} grant elements opened before the restart ({} certificate serial(s) revoked)", orphans,
+                    serials.size());
         }
         return closed.size() + orphans;
     }

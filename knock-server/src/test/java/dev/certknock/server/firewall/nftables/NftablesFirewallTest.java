@@ -13,7 +13,9 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -35,6 +37,7 @@ class NftablesFirewallTest {
     static class FakeNft implements NftExecutor {
         final List<String> scripts = new ArrayList<>();
         final List<String> checked = new ArrayList<>();
+        int queries;
         final List<NftListing.Listed> kernel = new ArrayList<>();
         boolean fail;
 
@@ -53,6 +56,7 @@ class NftablesFirewallTest {
 
         @Override
         public String query(List<String> arguments) throws FirewallException {
+            queries++;
             if (fail) {
                 throw new FirewallException("nft failed", null);
             }
@@ -183,6 +187,34 @@ class NftablesFirewallTest {
         assertThat(slow.last()).startsWith("add element inet certknock allow4_port { ")
                 .contains("198.51.100.2 . tcp . 22").contains("198.51.100.3 . tcp . 22").contains("198.51.100.4 . tcp . 22");
         assertThat(events.seen).containsExactlyInAnyOrder("opened 1", "opened 2", "opened 3", "opened 4");
+    }
+
+    @Test
+    void aCrlRevokingAThousandSerialsIsOneListingAndOneBatch() throws Exception {
+        firewall.open(decision("198.51.100.1", T0, 60, 1, CA, "tcp/22"));
+        firewall.open(decision("198.51.100.2", T0, 60, 2, CA, "tcp/22"));
+        firewall.open(decision("198.51.100.3", T0, 60, 3, CA, "tcp/22"));
+        firewall.open(decision("198.51.100.4", T0, 60, 4, OTHER_CA, "tcp/22")); // same serial as below, other CA
+        // opened before a restart by serial 50: only the kernel's comment names it
+        nft.kernel.add(new NftListing.Listed(NftRendererTest.element("198.51.100.50", "tcp/22"), Duration.ofSeconds(60),
+                Duration.ofSeconds(30), NftablesFirewall.tag(CA, BigInteger.valueOf(50))));
+        Set<BigInteger> revoked = new HashSet<>();
+        for (int serial = 100; serial < 1100; serial++) {
+            revoked.add(BigInteger.valueOf(serial));
+        }
+        revoked.addAll(List.of(BigInteger.ONE, BigInteger.TWO, BigInteger.valueOf(4), BigInteger.valueOf(50)));
+        int queriesBefore = nft.queries;
+        int appliesBefore = nft.scripts.size();
+
+        assertThat(firewall.closeCertificates(CA, revoked)).isEqualTo(3); // serials 1 and 2, and the orphan 50
+
+        assertThat(nft.queries - queriesBefore).as("one listing").isEqualTo(1);
+        assertThat(nft.scripts.size() - appliesBefore).as("one batch").isEqualTo(1);
+        assertThat(nft.last()).contains("delete element inet certknock allow4_port { 198.51.100.1 . tcp . 22, "
+                + "198.51.100.2 . tcp . 22, 198.51.100.50 . tcp . 22 }").doesNotContain("198.51.100.3")
+                .doesNotContain("198.51.100.4");
+        assertThat(events.seen).contains("closed 1 revoked", "closed 2 revoked").doesNotContain("closed 3 revoked",
+                "closed 4 revoked");
     }
 
     @Test
