@@ -1,7 +1,7 @@
 package dev.certknock.server.firewall;
 
 /** The firewall could not apply a change. The message is for the operator. */
-public final class FirewallException extends Exception {
+public class FirewallException extends Exception {
 
     private static final long serialVersionUID = 1L;
 

@@ -1,8 +1,10 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.event.LogText;
 import dev.certknock.server.event.LogThrottle;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.firewall.GrantRevokedException;
 import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.function.LongSupplier;
@@ -38,15 +40,19 @@ public final class GrantIssue implements Stage {
         try {
             firewall.open(ctx.decision);
             return Outcome.CONTINUE;
+        } catch (GrantRevokedException e) {
+            // a CRL landed while this knock was in the pipeline: what the revocation check would now say
+            LOG.debug("not opened: {}", LogText.of(e.getMessage()));
+            return Outcome.drop(DropReason.REVOKED, "certificate revoked while the knock was processed");
         } catch (FirewallException e) {
             OptionalLong more = warnings.acquire();
             if (more.isPresent()) {
                 LOG.warn("the firewall refused a grant for {}: {}{}", ctx.decision.address().getHostAddress(),
-                        e.getMessage(), more.getAsLong() == 0 ? ""
+                        LogText.of(e.getMessage()), more.getAsLong() == 0 ? ""
                                 : " (and " + more.getAsLong() + " more refusals since the last such line)");
             } else {
                 LOG.debug("the firewall refused a grant for {}: {}", ctx.decision.address().getHostAddress(),
-                        e.getMessage());
+                        LogText.of(e.getMessage()));
             }
             return Outcome.drop(DropReason.FIREWALL_FAILED, "firewall refused the grant");
         }

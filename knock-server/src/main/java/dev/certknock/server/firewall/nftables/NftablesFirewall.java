@@ -6,6 +6,7 @@ import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.event.LogText;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.firewall.GrantRevokedException;
 import dev.certknock.server.pipeline.GrantDecision;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -56,6 +57,10 @@ public final class NftablesFirewall implements Firewall {
 
     private static final Logger LOG = LoggerFactory.getLogger(NftablesFirewall.class);
 
+    /** How long a revocation is remembered against knocks still in the pipeline: far longer than one takes. */
+    static final Duration REVOKED_MEMORY = Duration.ofMinutes(5);
+    static final int MAX_REVOKED_REMEMBERED = 65_536;
+
     /** Who holds an element: one entry per certificate. */
     private record CertKey(X500Principal issuer, BigInteger serial) {
     }
@@ -67,6 +72,18 @@ public final class NftablesFirewall implements Firewall {
     private final KnockEventListener listener;
     private final Map<NftElement, Map<CertKey, GrantDecision>> holders = new LinkedHashMap<>();
     private final Queue<PendingOpen> pending = new ConcurrentLinkedQueue<>();
+    /**
+     * Certificates revoked in the last {@link #REVOKED_MEMORY}, newest last, at most {@link #MAX_REVOKED_REMEMBERED}:
+     * a knock that passed the revocation check before their CRL landed must not open after its grants were closed.
+     */
+    private final LinkedHashMap<CertKey, Instant> recentlyRevoked = new LinkedHashMap<>(16, 0.75f, false) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<CertKey, Instant> eldest) {
+            return size() > MAX_REVOKED_REMEMBERED;
+        }
+    };
     private boolean started;
     /** When the index is next scanned for expired grants (at most once a second: see {@link #expire}). */
     private Instant nextExpiryScan = Instant.MIN;
@@ -223,6 +240,12 @@ public final class NftablesFirewall implements Firewall {
                 continue;
             }
             CertKey key = key(d);
+            Instant revokedAt = recentlyRevoked.get(key);
+            if (revokedAt != null && revokedAt.plus(REVOKED_MEMORY).isAfter(now)) {
+                p.failure = new GrantRevokedException("certificate serial " + d.serial().toString(16)
+                        + " was revoked at " + revokedAt + ", after its knock passed the revocation check; nothing opened");
+                continue;
+            }
             for (PortGrant g : d.grants()) {
                 NftElement element = new NftElement(d.address(), g);
                 Map<CertKey, GrantDecision> h = changed.get(element);
@@ -270,6 +293,8 @@ public final class NftablesFirewall implements Firewall {
             CertKey key = new CertKey(issuer, serial);
             keys.add(key);
             tags.add(tag(key));
+            recentlyRevoked.remove(key);
+            recentlyRevoked.put(key, now); // remembered first: even if the batch below fails, nothing new opens
         }
         Set<NftElement> remove = new LinkedHashSet<>();
         List<NftEntry> keep = new ArrayList<>();

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.firewall.GrantRevokedException;
 import dev.certknock.server.pipeline.GrantDecision;
 import dev.certknock.testing.time.MutableClock;
 import java.math.BigInteger;
@@ -215,6 +216,26 @@ class NftablesFirewallTest {
                 .doesNotContain("198.51.100.4");
         assertThat(events.seen).contains("closed 1 revoked", "closed 2 revoked").doesNotContain("closed 3 revoked",
                 "closed 4 revoked");
+    }
+
+    @Test
+    void aKnockThatPassedTheRevocationCheckBeforeItsCrlLandedOpensNothing() throws Exception {
+        GrantDecision inFlight = decision("198.51.100.7", T0, 60, 7, CA, "tcp/22"); // checked against the old CRL
+        firewall.open(decision("198.51.100.8", T0, 60, 8, CA, "tcp/22"));
+        assertThat(firewall.closeCertificates(CA, Set.of(BigInteger.valueOf(7), BigInteger.valueOf(8)))).isEqualTo(1);
+        int applied = nft.scripts.size();
+
+        assertThatThrownBy(() -> firewall.open(inFlight)).isInstanceOf(GrantRevokedException.class)
+                .hasMessageContaining("serial 7 was revoked");
+        assertThat(nft.scripts).hasSize(applied); // nothing written
+        assertThat(events.seen).doesNotContain("opened 7");
+        // another CA's certificate with the same serial is not affected
+        firewall.open(decision("198.51.100.9", T0, 60, 7, OTHER_CA, "tcp/22"));
+        assertThat(nft.last()).contains("198.51.100.9 . tcp . 22");
+        // the memory of a revocation ends: long after any knock in flight could arrive
+        clock.advance(NftablesFirewall.REVOKED_MEMORY.plusSeconds(1));
+        firewall.open(decision("198.51.100.7", clock.instant(), 60, 7, CA, "tcp/22"));
+        assertThat(nft.last()).contains("198.51.100.7 . tcp . 22");
     }
 
     @Test
