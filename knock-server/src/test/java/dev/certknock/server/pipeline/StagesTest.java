@@ -10,6 +10,7 @@ import dev.certknock.server.ServerFixture;
 import dev.certknock.server.config.ServerConfig.DeclaredAddressPolicy;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.firewall.GrantRevokedException;
 import dev.certknock.server.ratelimit.SourceRateLimiter;
 import dev.certknock.server.ratelimit.TokenBucket;
 import dev.certknock.testing.pki.IssuedCertificate;
@@ -219,10 +220,38 @@ class StagesTest {
                     DeclaredAddressPolicy.USE_SOURCE);
             KnockContext ctx = verified(alice, ServerFixture.ssh(30));
             auth.apply(ctx);
-            Firewall refusing = new Firewall() {
+            Firewall refusing = refusing(new FirewallException("nft: table is busy", null));
+            GrantIssue stage = new GrantIssue(refusing);
+            try (LogCapture log = LogCapture.ofThisThread()) {
+                for (int i = 0; i < 50; i++) {
+                    assertThat(reason(stage.apply(ctx))).isEqualTo(DropReason.FIREWALL_FAILED);
+                }
+                assertThat(log.events()).filteredOn(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                        .as("one WARN for a burst of refusals, not one per knock").hasSize(1)
+                        .allSatisfy(e -> assertThat(e.getFormattedMessage()).contains("nft: table is busy"));
+                assertThat(log.events()).filteredOn(e -> e.getLevel() == ch.qos.logback.classic.Level.DEBUG).hasSize(49);
+            }
+        }
+
+        @Test
+        void aCertificateRevokedWhileItsKnockWasInThePipelineIsDroppedAsRevokedWithoutAWarning() throws Exception {
+            Authorization auth = new Authorization(ServerFixture.SERVER_NAME, List.of(PortGrant.parse("tcp/22")), 60, 3600,
+                    DeclaredAddressPolicy.USE_SOURCE);
+            KnockContext ctx = verified(alice, ServerFixture.ssh(30));
+            auth.apply(ctx);
+            GrantIssue stage = new GrantIssue(refusing(new GrantRevokedException("serial a was revoked")));
+            try (LogCapture log = LogCapture.ofThisThread()) {
+                assertThat(reason(stage.apply(ctx))).isEqualTo(DropReason.REVOKED);
+                assertThat(log.events()).noneMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN);
+            }
+        }
+
+        /** A firewall that refuses every grant with this exception. */
+        private Firewall refusing(FirewallException refusal) {
+            return new Firewall() {
                 @Override
                 public void open(GrantDecision decision) throws FirewallException {
-                    throw new FirewallException("nft: table is busy", null);
+                    throw refusal;
                 }
 
                 @Override
@@ -239,16 +268,6 @@ class StagesTest {
                 public void close() {
                 }
             };
-            GrantIssue stage = new GrantIssue(refusing);
-            try (LogCapture log = LogCapture.ofThisThread()) {
-                for (int i = 0; i < 50; i++) {
-                    assertThat(reason(stage.apply(ctx))).isEqualTo(DropReason.FIREWALL_FAILED);
-                }
-                assertThat(log.events()).filteredOn(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
-                        .as("one WARN for a burst of refusals, not one per knock").hasSize(1)
-                        .allSatisfy(e -> assertThat(e.getFormattedMessage()).contains("nft: table is busy"));
-                assertThat(log.events()).filteredOn(e -> e.getLevel() == ch.qos.logback.classic.Level.DEBUG).hasSize(49);
-            }
         }
     }
 }
