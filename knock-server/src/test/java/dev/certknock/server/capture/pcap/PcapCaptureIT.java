@@ -124,11 +124,17 @@ class PcapCaptureIT {
     void aDeletedAndRecreatedInterfaceIsReopenedWithBackoff() throws Exception {
         try (Netns ns = Netns.create()) {
             int port = 30000 + RANDOM.nextInt(20000);
-            byte[] before = knockShaped(80);
-            byte[] after = knockShaped(81);
+            byte[] after = knockShaped(90);
             try (Probe probe = Probe.start(ns.server, "veth-srv", port)) {
-                ns.client(udp(CLI4, 40020, SRV4, port, before));
-                assertThat(probe.await("DATAGRAM")).isEqualTo("DATAGRAM " + CLI4 + " 40020 " + HEX.formatHex(before));
+                for (int i = 0; i < 4; i++) {
+                    byte[] before = knockShaped(80 + i);
+                    ns.client(udp(CLI4, 40020 + i, SRV4, port, before));
+                    assertThat(probe.await("DATAGRAM"))
+                            .isEqualTo("DATAGRAM " + CLI4 + " " + (40020 + i) + " " + HEX.formatHex(before));
+                }
+                probe.command("STATS");
+                long firstHandle = kernelReceived(probe.await("STATS"));
+                assertThat(firstHandle).isGreaterThanOrEqualTo(4);
                 Netns.ip("-n", ns.server, "link", "del", "veth-srv"); // takes veth-cli with it
                 Thread.sleep(1000); // a few failed reopen attempts ("No such device exists")
                 ns.link();
@@ -140,13 +146,24 @@ class PcapCaptureIT {
                     probe.command("STATS");
                     stats = probe.await("STATS");
                 } while (!(stats.contains("reopens=1") && stats.contains("capturing=true")));
-                ns.client(udp(CLI4, 40021, SRV4, port, after));
-                assertThat(probe.await("DATAGRAM")).isEqualTo("DATAGRAM " + CLI4 + " 40021 " + HEX.formatHex(after));
-                // The kernel figures of the first handle are carried over.
-                assertThat(probe.stop()).anyMatch(l -> l.startsWith(
-                        "STATS CaptureStats[frames=2, delivered=2, refusedBySink=0, skipped=0, kernelReceived=2,"));
+                ns.client(udp(CLI4, 40030, SRV4, port, after));
+                assertThat(probe.await("DATAGRAM")).isEqualTo("DATAGRAM " + CLI4 + " 40030 " + HEX.formatHex(after));
+                String last = probe.stop().stream().filter(l -> l.startsWith("STATS ")).reduce((a, b) -> b)
+                        .orElseThrow();
+                assertThat(last).startsWith("STATS CaptureStats[frames=5, delivered=5, refusedBySink=0, skipped=0,");
+                // The kernel figures of the first handle are carried over, so the total exceeds them by at
+                // least the knock the second handle saw. Not an exact figure: the kernel also counts frames
+                // that reached a new socket before libpcap installed the filter (a fresh veth's IPv6 DAD and
+                // MLD), which made an exact "kernelReceived=2" flaky (CI, 2026-12-05: 3).
+                assertThat(kernelReceived(last)).as(last).isGreaterThanOrEqualTo(firstHandle + 1);
             }
         }
+    }
+
+    private static long kernelReceived(String stats) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("kernelReceived=(\\d+)").matcher(stats);
+        assertThat(m.find()).as(stats).isTrue();
+        return Long.parseLong(m.group(1));
     }
 
     @Test
