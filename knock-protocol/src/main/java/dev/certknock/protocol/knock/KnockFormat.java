@@ -2,13 +2,15 @@ package dev.certknock.protocol.knock;
 
 import java.nio.charset.StandardCharsets;
 
-/** Constants of knock packet version 1. docs/PROTOCOL.md is the normative description. */
+/** Constants of the knock packet (versions 1 and 2 share them). docs/PROTOCOL.md is the normative description. */
 public final class KnockFormat {
 
     /** IPv6 minimum MTU 1280 minus 40 bytes of IPv6 header and 8 of UDP: a knock never fragments. */
     public static final int MAX_DATAGRAM_SIZE = 1232;
 
     public static final int VERSION_1 = 0x01;
+
+    public static final int VERSION_2 = 0x02;
 
     /** version (1) + suite (1) + server key id (8). */
     public static final int HEADER_SIZE = 10;
@@ -42,11 +44,15 @@ public final class KnockFormat {
     /** The smallest plaintext: fixed prefix, one grant, chain count, one 1-byte certificate, signature. */
     static final int MIN_PLAINTEXT_SIZE = FIXED_PREFIX_SIZE + GRANT_SIZE + 1 + 2 + 1 + SIGNATURE_SIZE;
 
-    /** HPKE info string for every v1 knock. */
-    static final byte[] HPKE_INFO = "certknock v1 knock".getBytes(StandardCharsets.US_ASCII);
+    /** The first byte of a v2 reply: never a knock version, so a reply is never read as a knock. */
+    public static final int REPLY_V2 = 0x82;
 
-    /** Domain-separation label at the start of every v1 signature transcript (with a 0 byte after it). */
-    static final byte[] SIGNATURE_LABEL = "certknock v1 knock signature\0".getBytes(StandardCharsets.US_ASCII);
+    /** HPKE exporter context for the reply key of a v2 knock (RFC 9180 section 5.3). */
+    static final byte[] REPLY_EXPORT_CONTEXT = "certknock v2 reply key".getBytes(StandardCharsets.US_ASCII);
+
+    static final int REPLY_KEY_SIZE = 16;
+
+    static final int REPLY_NONCE_SIZE = 12;
 
     private KnockFormat() {
     }

@@ -10,8 +10,10 @@ public final class KnockFrame {
 
     private final byte[] datagram;
     private final KnockSuite suite;
+    private final KnockVersion version;
 
-    private KnockFrame(byte[] datagram, KnockSuite suite) {
+    private KnockFrame(byte[] datagram, KnockVersion version, KnockSuite suite) {
+        this.version = version;
         this.datagram = datagram;
         this.suite = suite;
     }
@@ -36,7 +38,8 @@ public final class KnockFrame {
         if (length < 2) {
             throw new KnockRejectedException(RejectReason.TRUNCATED, "datagram shorter than a header");
         }
-        if ((buffer[offset] & 0xFF) != KnockFormat.VERSION_1) {
+        KnockVersion version = KnockVersion.ofWireId(buffer[offset] & 0xFF);
+        if (version == null) {
             throw new KnockRejectedException(RejectReason.UNSUPPORTED_VERSION, "unknown protocol version");
         }
         KnockSuite suite = KnockSuite.ofWireId(buffer[offset + 1] & 0xFF);
@@ -46,16 +49,20 @@ public final class KnockFrame {
         if (length < minimumSize(suite)) {
             throw new KnockRejectedException(RejectReason.TRUNCATED, "datagram shorter than the smallest knock");
         }
-        return new KnockFrame(Arrays.copyOfRange(buffer, offset, offset + length), suite);
+        return new KnockFrame(Arrays.copyOfRange(buffer, offset, offset + length), version, suite);
     }
 
-    /** Header, encapsulated key, AEAD tag and the smallest sealed content. */
+    /** Header, encapsulated key, AEAD tag and the smallest sealed content (of v1: v2 adds a declared address). */
     static int minimumSize(KnockSuite suite) {
         return KnockFormat.HEADER_SIZE + suite.encSize() + KnockFormat.AEAD_TAG_SIZE + KnockFormat.MIN_PLAINTEXT_SIZE;
     }
 
     public int version() {
         return datagram[0] & 0xFF;
+    }
+
+    public KnockVersion protocolVersion() {
+        return version;
     }
 
     public KnockSuite suite() {

@@ -66,15 +66,18 @@ public final class KnockOpener {
         byte[] prefix = frame.authenticatedPrefix();
         byte[] datagram = frame.datagram();
         byte[] plaintext;
+        ReplyKey replyKey;
         try {
-            HPKEContext ctx = frame.suite().hpke().setupBaseR(frame.enc(), key.hpkeKeyPair(), KnockFormat.HPKE_INFO);
+            HPKEContext ctx = frame.suite().hpke().setupBaseR(frame.enc(), key.hpkeKeyPair(),
+                    frame.protocolVersion().hpkeInfo());
             plaintext = ctx.open(prefix, datagram, prefix.length, datagram.length - prefix.length);
+            replyKey = frame.protocolVersion().bindsAddress() ? ReplyKey.exportFrom(ctx) : null;
         } catch (org.bouncycastle.crypto.InvalidCipherTextException | RuntimeException e) {
             // Invalid points, a failed X25519 agreement and a bad tag all end here, alike.
             throw new KnockRejectedException(RejectReason.DECRYPTION_FAILED, "HPKE open failed");
         }
-        KnockContent content = KnockPlaintext.decode(plaintext);
-        return new UnverifiedKnock(content, key.publicKey(), prefix, plaintext);
+        KnockContent content = KnockPlaintext.decode(frame.protocolVersion(), plaintext);
+        return new UnverifiedKnock(frame.protocolVersion(), content, key.publicKey(), prefix, plaintext, replyKey);
     }
 
     /** All three steps. */

@@ -89,7 +89,7 @@ final class KnockPlaintext {
      *
      * @throws KnockRejectedException MALFORMED_CONTENT or MALFORMED_CERTIFICATE
      */
-    static KnockContent decode(byte[] pt) throws KnockRejectedException {
+    static KnockContent decode(KnockVersion version, byte[] pt) throws KnockRejectedException {
         if (pt.length < KnockFormat.MIN_PLAINTEXT_SIZE) {
             throw malformed("content shorter than the smallest knock");
         }
@@ -110,6 +110,9 @@ final class KnockPlaintext {
         int flags = pt[p++] & 0xFF;
         if ((flags & ~(KnockFormat.FLAG_IPV4 | KnockFormat.FLAG_IPV6)) != 0) {
             throw malformed("reserved flag bits set");
+        }
+        if (version.bindsAddress() && flags == 0) {
+            throw malformed("a v2 knock declares no address");
         }
         int grantCount = pt[p++] & 0xFF;
         if (grantCount < 1 || grantCount > KnockFormat.MAX_GRANTS) {

@@ -18,7 +18,8 @@ import org.bouncycastle.crypto.hpke.HPKEContextWithEncapsulation;
  * Seals knocks from one client credential to one server key. The caller never supplies a nonce, an
  * ephemeral key or an HPKE info string: each {@link #seal} draws a fresh 16-byte nonce and fresh
  * ephemeral key material from the random source, and reads the time from the clock (UTC milliseconds,
- * whatever the local time zone). Thread-safe.
+ * whatever the local time zone). It seals knock v2 unless {@link #withVersion} says otherwise; a v2 knock must
+ * declare the address it is sent from. Thread-safe.
  */
 public final class KnockSealer {
 
@@ -27,12 +28,19 @@ public final class KnockSealer {
     private final Clock clock;
     private final SecureRandom random;
     private final List<byte[]> certificates;
+    private final KnockVersion version;
 
     /**
      * @param clock the time source; use {@link Clock#systemUTC()} outside tests
      * @param random the randomness for nonces and ephemeral keys; use a new {@link SecureRandom} outside tests
      */
     public KnockSealer(ClientCredential credential, ServerPublicKey serverKey, Clock clock, SecureRandom random) {
+        this(credential, serverKey, clock, random, KnockVersion.V2);
+    }
+
+    private KnockSealer(ClientCredential credential, ServerPublicKey serverKey, Clock clock, SecureRandom random,
+            KnockVersion version) {
+        this.version = Objects.requireNonNull(version, "version");
         this.credential = Objects.requireNonNull(credential, "credential");
         this.serverKey = Objects.requireNonNull(serverKey, "serverKey");
         this.clock = Objects.requireNonNull(clock, "clock");
@@ -53,6 +61,18 @@ public final class KnockSealer {
         return new KnockSealer(credential, serverKey, Clock.systemUTC(), new SecureRandom());
     }
 
+    /**
+     * A sealer of the same credential, key, clock and randomness for another protocol version: {@link KnockVersion#V1}
+     * only for a server whose operator still accepts it.
+     */
+    public KnockSealer withVersion(KnockVersion other) {
+        return other == version ? this : new KnockSealer(credential, serverKey, clock, random, other);
+    }
+
+    public KnockVersion version() {
+        return version;
+    }
+
     /** The size the datagram for this request will have. */
     public int sealedSize(KnockRequest request) {
         return KnockFormat.HEADER_SIZE + serverKey.suite().encSize() + KnockFormat.AEAD_TAG_SIZE
@@ -68,6 +88,11 @@ public final class KnockSealer {
      */
     public SealedKnock seal(KnockRequest request) throws GeneralSecurityException {
         Objects.requireNonNull(request, "request");
+        if (version.bindsAddress() && request.declaredIpv4().isEmpty() && request.declaredIpv6().isEmpty()) {
+            throw new IllegalArgumentException("a knock v2 declares the address it is sent from (the server opens "
+                    + "nothing for a source the knock does not sign): declare the route's local address, or the "
+                    + "address a server reply reported");
+        }
         checkSize(request);
         byte[] nonce = new byte[KnockFormat.NONCE_SIZE];
         byte[] ikmE = new byte[32];
@@ -76,11 +101,11 @@ public final class KnockSealer {
             random.nextBytes(ikmE);
         }
         long timestamp = clock.millis();
-        Setup setup = setup(serverKey, ikmE);
+        Setup setup = setup(version, serverKey, ikmE);
         java.util.Arrays.fill(ikmE, (byte) 0);
         byte[] content = KnockPlaintext.encodeUnsigned(timestamp, nonce, request, certificates);
         byte[] signature = credential.signer().sign(
-                Transcript.of(serverKey.spkiSha256(), setup.prefix(), content, content.length));
+                Transcript.of(version, serverKey.spkiSha256(), setup.prefix(), content, content.length));
         if (signature == null || signature.length != KnockFormat.SIGNATURE_SIZE) {
             throw new SignatureException("the signer returned " + (signature == null ? "nothing" : signature.length
                     + " bytes") + " instead of a 64-byte signature");
@@ -89,7 +114,8 @@ public final class KnockSealer {
         System.arraycopy(content, 0, plaintext, 0, content.length);
         System.arraycopy(signature, 0, plaintext, content.length, signature.length);
         byte[] datagram = setup.seal(plaintext);
-        return new SealedKnock(datagram, timestamp, request, serverKey);
+        return new SealedKnock(datagram, timestamp, request, serverKey, version,
+                version.bindsAddress() ? ReplyKey.exportFrom(setup.context()) : null);
     }
 
     /** The header and encapsulated key, and the HPKE context they belong to. */
@@ -109,14 +135,14 @@ public final class KnockSealer {
     }
 
     /** HPKE base-mode setup with the ephemeral key derived from {@code ikmE} (RFC 9180 DeriveKeyPair). */
-    private static Setup setup(ServerPublicKey serverKey, byte[] ikmE) {
+    private static Setup setup(KnockVersion version, ServerPublicKey serverKey, byte[] ikmE) {
         KnockSuite suite = serverKey.suite();
         HPKE hpke = suite.hpke();
         AsymmetricCipherKeyPair ephemeral = hpke.deriveKeyPair(ikmE);
-        HPKEContextWithEncapsulation ctx = hpke.setupBaseS(serverKey.hpkeKey(), KnockFormat.HPKE_INFO, ephemeral);
+        HPKEContextWithEncapsulation ctx = hpke.setupBaseS(serverKey.hpkeKey(), version.hpkeInfo(), ephemeral);
         byte[] enc = ctx.getEncapsulation();
         byte[] prefix = new byte[KnockFormat.HEADER_SIZE + enc.length];
-        prefix[0] = (byte) KnockFormat.VERSION_1;
+        prefix[0] = (byte) version.wireId();
         prefix[1] = (byte) suite.wireId();
         System.arraycopy(serverKey.spkiSha256(), 0, prefix, 2, KnockFormat.KEY_ID_SIZE);
         System.arraycopy(enc, 0, prefix, KnockFormat.HEADER_SIZE, enc.length);
@@ -124,11 +150,11 @@ public final class KnockSealer {
     }
 
     /**
-     * Seals arbitrary plaintext as a v1 datagram, without signing it: for tests that must produce
-     * well-sealed packets with altered or malformed content. Not part of the API.
+     * Seals arbitrary plaintext as a datagram of this version, without signing it: for tests that must
+     * produce well-sealed packets with altered or malformed content. Not part of the API.
      */
-    static byte[] sealRawForTest(ServerPublicKey serverKey, byte[] ikmE, byte[] plaintext) {
-        return setup(serverKey, ikmE).seal(plaintext);
+    static byte[] sealRawForTest(KnockVersion version, ServerPublicKey serverKey, byte[] ikmE, byte[] plaintext) {
+        return setup(version, serverKey, ikmE).seal(plaintext);
     }
 
     private void checkSize(KnockRequest request) {

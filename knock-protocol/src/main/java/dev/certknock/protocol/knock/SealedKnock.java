@@ -1,7 +1,10 @@
 package dev.certknock.protocol.knock;
 
+import java.util.Optional;
+
 /**
- * A knock ready to send: the datagram and what went into it. The datagram is copied in and out.
+ * A knock ready to send: the datagram and what went into it. The datagram is copied in and out. A v2 knock
+ * also holds the key of its reply (never exposed): {@link #openReply} reads what the server answers.
  */
 public final class SealedKnock {
 
@@ -9,8 +12,13 @@ public final class SealedKnock {
     private final long timestampMillis;
     private final KnockRequest request;
     private final ServerPublicKey serverKey;
+    private final KnockVersion version;
+    private final ReplyKey replyKey;
 
-    SealedKnock(byte[] datagram, long timestampMillis, KnockRequest request, ServerPublicKey serverKey) {
+    SealedKnock(byte[] datagram, long timestampMillis, KnockRequest request, ServerPublicKey serverKey,
+            KnockVersion version, ReplyKey replyKey) {
+        this.version = version;
+        this.replyKey = replyKey;
         this.datagram = datagram;
         this.timestampMillis = timestampMillis;
         this.request = request;
@@ -36,6 +44,22 @@ public final class SealedKnock {
 
     public ServerPublicKey serverKey() {
         return serverKey;
+    }
+
+    public KnockVersion version() {
+        return version;
+    }
+
+    /**
+     * Reads a datagram received in answer to this knock: the reply, or empty when it is not a reply sealed
+     * for this knock (anything else that reaches the socket, a forgery, another knock's reply, or a v1 knock,
+     * which is never answered). Never throws for bad input.
+     */
+    public Optional<KnockReply> openReply(byte[] buffer, int offset, int length) {
+        if (replyKey == null || offset < 0 || length < 0 || length > buffer.length - offset) {
+            return Optional.empty();
+        }
+        return replyKey.open(buffer, offset, length).flatMap(ReplyPlaintext::decode);
     }
 
     @Override

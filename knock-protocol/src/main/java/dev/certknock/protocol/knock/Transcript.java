@@ -10,11 +10,13 @@ final class Transcript {
     private Transcript() {
     }
 
-    static byte[] of(byte[] serverSpkiSha256, byte[] authenticatedPrefix, byte[] content, int contentLength) {
-        int labelLength = KnockFormat.SIGNATURE_LABEL.length;
+    static byte[] of(KnockVersion version, byte[] serverSpkiSha256, byte[] authenticatedPrefix, byte[] content,
+            int contentLength) {
+        byte[] label = version.signatureLabel();
+        int labelLength = label.length;
         byte[] t = new byte[labelLength + 32 + authenticatedPrefix.length + contentLength];
         int p = 0;
-        System.arraycopy(KnockFormat.SIGNATURE_LABEL, 0, t, p, labelLength);
+        System.arraycopy(label, 0, t, p, labelLength);
         p += labelLength;
         System.arraycopy(serverSpkiSha256, 0, t, p, 32);
         p += 32;

@@ -22,8 +22,13 @@ public final class UnverifiedKnock {
     private final ServerPublicKey serverKey;
     private final byte[] authenticatedPrefix;
     private final byte[] plaintext;
+    private final KnockVersion version;
+    private final ReplyKey replyKey;
 
-    UnverifiedKnock(KnockContent content, ServerPublicKey serverKey, byte[] authenticatedPrefix, byte[] plaintext) {
+    UnverifiedKnock(KnockVersion version, KnockContent content, ServerPublicKey serverKey, byte[] authenticatedPrefix,
+            byte[] plaintext, ReplyKey replyKey) {
+        this.version = version;
+        this.replyKey = replyKey;
         this.content = content;
         this.serverKey = serverKey;
         this.authenticatedPrefix = authenticatedPrefix;
@@ -38,6 +43,10 @@ public final class UnverifiedKnock {
     /** The decrypted plaintext, for tests in this package. */
     byte[] plaintextForTest() {
         return plaintext.clone();
+    }
+
+    public KnockVersion version() {
+        return version;
     }
 
     /** The server key the packet was opened with. */
@@ -67,7 +76,7 @@ public final class UnverifiedKnock {
                     "client key is neither P-256 nor Ed25519");
         }
         int contentLength = plaintext.length - KnockFormat.SIGNATURE_SIZE;
-        byte[] transcript = Transcript.of(serverKey.spkiSha256(), authenticatedPrefix, plaintext, contentLength);
+        byte[] transcript = Transcript.of(version, serverKey.spkiSha256(), authenticatedPrefix, plaintext, contentLength);
         boolean ok;
         try {
             ok = switch (scheme) {
@@ -91,6 +100,6 @@ public final class UnverifiedKnock {
         if (!ok) {
             throw new KnockRejectedException(RejectReason.BAD_SIGNATURE, "signature does not verify");
         }
-        return new VerifiedKnock(content, serverKey);
+        return new VerifiedKnock(version, content, serverKey, replyKey);
     }
 }

@@ -10,10 +10,24 @@ public final class VerifiedKnock {
 
     private final KnockContent content;
     private final ServerPublicKey serverKey;
+    private final KnockVersion version;
+    private final ReplyKey replyKey;
 
-    VerifiedKnock(KnockContent content, ServerPublicKey serverKey) {
+    VerifiedKnock(KnockVersion version, KnockContent content, ServerPublicKey serverKey, ReplyKey replyKey) {
+        this.version = version;
         this.content = content;
         this.serverKey = serverKey;
+        this.replyKey = replyKey;
+    }
+
+    /** V2 knocks sign the address they come from, and may be answered ({@link ReplySealer}). */
+    public KnockVersion version() {
+        return version;
+    }
+
+    /** Null for a v1 knock. */
+    ReplyKey replyKey() {
+        return replyKey;
     }
 
     public KnockContent content() {

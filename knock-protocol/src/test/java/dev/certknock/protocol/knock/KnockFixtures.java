@@ -49,8 +49,19 @@ final class KnockFixtures {
         return KnockOpener.of(serverKey);
     }
 
+    /** An address to declare (TEST-NET-1): a v2 knock signs the address it is sent from. */
+    static final java.net.Inet4Address DECLARED = ipv4(192, 0, 2, 10);
+
+    static java.net.Inet4Address ipv4(int a, int b, int c, int d) {
+        try {
+            return (java.net.Inet4Address) java.net.InetAddress.getByAddress(new byte[] {(byte) a, (byte) b, (byte) c, (byte) d});
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     static KnockRequest sshFor(int seconds) {
-        return KnockRequest.of(seconds, List.of(PortGrant.parse("tcp/22")));
+        return KnockRequest.of(seconds, List.of(PortGrant.parse("tcp/22"))).withDeclaredIpv4(DECLARED);
     }
 
     /** A SecureRandom that hands out exactly the given bytes, then fails: makes sealing deterministic. */

@@ -92,7 +92,7 @@ class KnockOpenerFuzzTest {
         if (plaintext.length > KnockFormat.MAX_DATAGRAM_SIZE - 91) {
             return;
         }
-        byte[] datagram = KnockSealer.sealRawForTest(KEY.publicKey(), IKM_E, plaintext);
+        byte[] datagram = KnockSealer.sealRawForTest(KnockVersion.V2, KEY.publicKey(), IKM_E, plaintext);
         OpenResult result = OPENER.tryOpen(datagram);
         assertThat(result).isNotNull();
     }

@@ -53,11 +53,13 @@ class KnockRoundTripTest {
     }
 
     @Test
-    void noOptionalAddressesAndTheNonceIsFreshEachTime() throws Exception {
+    void v1KnocksMayDeclareNoAddressAndTheNonceIsFreshEachTime() throws Exception {
         KnockFixtures f = KnockFixtures.p256();
-        KnockSealer sealer = f.sealer();
-        VerifiedKnock a = f.opener().openAndVerify(sealer.seal(KnockFixtures.sshFor(30)).datagram());
-        VerifiedKnock b = f.opener().openAndVerify(sealer.seal(KnockFixtures.sshFor(30)).datagram());
+        KnockSealer sealer = f.sealer().withVersion(KnockVersion.V1);
+        KnockRequest bare = KnockRequest.of(30, List.of(PortGrant.parse("tcp/22")));
+        VerifiedKnock a = f.opener().openAndVerify(sealer.seal(bare).datagram());
+        VerifiedKnock b = f.opener().openAndVerify(sealer.seal(bare).datagram());
+        assertThat(a.version()).isEqualTo(KnockVersion.V1);
         assertThat(a.content().declaredIpv4()).isEmpty();
         assertThat(a.content().declaredIpv6()).isEmpty();
         assertThat(a.content().nonce()).isNotEqualTo(b.content().nonce());

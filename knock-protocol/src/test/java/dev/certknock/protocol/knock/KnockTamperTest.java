@@ -44,7 +44,7 @@ class KnockTamperTest {
                 .seal(request).datagram();
         plaintext = f.opener().open(KnockFrame.parse(datagram)).plaintextForTest();
         // The re-sealing helper really reproduces the original datagram: tampered copies differ only where flipped.
-        assertThat(KnockSealer.sealRawForTest(f.serverKey.publicKey(), IKM_E, plaintext)).isEqualTo(datagram);
+        assertThat(KnockSealer.sealRawForTest(KnockVersion.V2, f.serverKey.publicKey(), IKM_E, plaintext)).isEqualTo(datagram);
     }
 
     static Stream<Arguments> datagramRegions() {
@@ -117,7 +117,7 @@ class KnockTamperTest {
         byte[] pt = plaintext.clone();
         int at = offset < 0 ? pt.length + offset : offset;
         pt[at] ^= (byte) mask;
-        byte[] d = KnockSealer.sealRawForTest(f.serverKey.publicKey(), IKM_E, pt);
+        byte[] d = KnockSealer.sealRawForTest(KnockVersion.V2, f.serverKey.publicKey(), IKM_E, pt);
         assertThat(f.opener().tryOpen(d)).isInstanceOfSatisfying(OpenResult.Rejected.class,
                 r -> assertThat(r.reason()).as(region).isEqualTo(expected));
     }
@@ -129,7 +129,7 @@ class KnockTamperTest {
         for (int i = 0; i < plaintext.length; i++) {
             byte[] pt = plaintext.clone();
             pt[i] ^= 0x01;
-            OpenResult r = f.opener().tryOpen(KnockSealer.sealRawForTest(f.serverKey.publicKey(), IKM_E, pt));
+            OpenResult r = f.opener().tryOpen(KnockSealer.sealRawForTest(KnockVersion.V2, f.serverKey.publicKey(), IKM_E, pt));
             assertThat(r).as("content byte %d", i).isInstanceOfSatisfying(OpenResult.Rejected.class,
                     rej -> assertThat(allowed).contains(rej.reason()));
         }
@@ -138,7 +138,7 @@ class KnockTamperTest {
     @Test
     void contentResealedForAnotherServerFailsTheSignature() {
         KnockFixtures other = new KnockFixtures(KeyType.P256, KeyType.P256);
-        byte[] d = KnockSealer.sealRawForTest(other.serverKey.publicKey(), IKM_E, plaintext);
+        byte[] d = KnockSealer.sealRawForTest(KnockVersion.V2, other.serverKey.publicKey(), IKM_E, plaintext);
         assertThat(other.opener().tryOpen(d)).isInstanceOfSatisfying(OpenResult.Rejected.class,
                 r -> assertThat(r.reason()).isEqualTo(RejectReason.BAD_SIGNATURE));
     }
@@ -147,7 +147,7 @@ class KnockTamperTest {
     void contentResealedUnderAnotherEphemeralKeyFailsTheSignature() {
         byte[] otherIkm = IKM_E.clone();
         otherIkm[0] ^= 1;
-        byte[] d = KnockSealer.sealRawForTest(f.serverKey.publicKey(), otherIkm, plaintext);
+        byte[] d = KnockSealer.sealRawForTest(KnockVersion.V2, f.serverKey.publicKey(), otherIkm, plaintext);
         assertThat(f.opener().tryOpen(d)).isInstanceOfSatisfying(OpenResult.Rejected.class,
                 r -> assertThat(r.reason()).isEqualTo(RejectReason.BAD_SIGNATURE));
     }
@@ -179,7 +179,7 @@ class KnockTamperTest {
         for (int n = 0; n < plaintext.length; n++) {
             int length = n;
             RejectReason expected = length < KnockFormat.MIN_PLAINTEXT_SIZE ? RejectReason.TRUNCATED : RejectReason.MALFORMED_CONTENT;
-            byte[] d = KnockSealer.sealRawForTest(f.serverKey.publicKey(), IKM_E, java.util.Arrays.copyOf(plaintext, length));
+            byte[] d = KnockSealer.sealRawForTest(KnockVersion.V2, f.serverKey.publicKey(), IKM_E, java.util.Arrays.copyOf(plaintext, length));
             assertThat(f.opener().tryOpen(d)).as("content length %d", length).isInstanceOfSatisfying(OpenResult.Rejected.class,
                     r -> assertThat(r.reason()).as("content length %d: %s", length, r.detail()).isEqualTo(expected));
         }
@@ -187,7 +187,7 @@ class KnockTamperTest {
         assertThat(KnockFormat.MIN_PLAINTEXT_SIZE).isEqualTo(103).isLessThan(plaintext.length);
         byte[] longer = java.util.Arrays.copyOf(plaintext, plaintext.length + 1);
         OpenResult.Rejected trailing = (OpenResult.Rejected) f.opener().tryOpen(
-                KnockSealer.sealRawForTest(f.serverKey.publicKey(), IKM_E, longer));
+                KnockSealer.sealRawForTest(KnockVersion.V2, f.serverKey.publicKey(), IKM_E, longer));
         assertThat(trailing.reason()).isEqualTo(RejectReason.MALFORMED_CONTENT);
         assertThat(trailing.detail()).isEqualTo("MALFORMED_CONTENT: trailing bytes before the signature");
     }

@@ -35,22 +35,32 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The committed knock v1 test vectors (testdata/knock-v1-vectors.json): fixed keys, certificates, time
- * and random bytes with the exact datagram they give. Read in both directions: sealing the inputs must
- * give the datagram byte for byte, and opening the datagram must give the inputs.
- * Regenerate with {@code ./mvnw -pl knock-protocol test -Dtest=KnockVectorsTest -Dcertknock.writeVectors=true}.
+ * The committed knock test vectors, testdata/knock-v1-vectors.json (frozen) and testdata/knock-v2-vectors.json:
+ * fixed keys, certificates, time and random bytes with the exact datagram they give, and for v2 a sealed reply.
+ * Read in both directions: sealing the inputs must give the datagram byte for byte, and opening the datagram must
+ * give the inputs; the server's reply sealed with the recorded nonce must give the reply bytes, and the client
+ * must read the reply back. Regenerate the v2 file with
+ * {@code ./mvnw -pl knock-protocol test -Dtest=KnockVectorsTest -Dcertknock.writeVectors=true}.
  */
 class KnockVectorsTest {
 
-    private static final Path FILE = Path.of("../testdata/knock-v1-vectors.json");
+    private static final Path V1_FILE = Path.of("../testdata/knock-v1-vectors.json");
+    private static final Path FILE = Path.of("../testdata/knock-v2-vectors.json");
     private static final HexFormat HEX = HexFormat.of();
 
     static Stream<JsonNode> vectors() throws Exception {
-        JsonNode root = new ObjectMapper().readTree(FILE.toFile());
-        assertThat(root.get("vectors").size()).isGreaterThanOrEqualTo(3);
         Stream.Builder<JsonNode> b = Stream.builder();
-        root.get("vectors").forEach(b::add);
+        for (Path file : List.of(V1_FILE, FILE)) {
+            JsonNode root = new ObjectMapper().readTree(file.toFile());
+            assertThat(root.get("vectors").size()).isGreaterThanOrEqualTo(3);
+            int version = root.path("version").asInt(1);
+            root.get("vectors").forEach(v -> b.add(((ObjectNode) v.deepCopy()).put("version", version)));
+        }
         return b.build();
+    }
+
+    private static KnockVersion version(JsonNode v) {
+        return KnockVersion.ofWireId(v.get("version").asInt());
     }
 
     @ParameterizedTest(name = "{0}")
@@ -64,10 +74,15 @@ class KnockVectorsTest {
         KnockSealer sealer = new KnockSealer(new ClientCredential(KnockSigners.forPrivateKey(clientKey), chain),
                 ServerPublicKey.fromCertificate(serverCert),
                 MutableClock.at(Instant.ofEpochMilli(v.get("timestampMillis").asLong())),
-                new KnockFixtures.FixedRandom(random));
-        byte[] datagram = sealer.seal(request(v.get("request"))).datagram();
+                new KnockFixtures.FixedRandom(random)).withVersion(version(v));
+        SealedKnock sealed = sealer.seal(request(v.get("request")));
+        byte[] datagram = sealed.datagram();
         assertThat(HEX.formatHex(datagram)).isEqualTo(v.get("datagram").asText());
         assertThat(datagram).hasSize(v.get("datagramSize").asInt());
+        if (v.has("reply")) {
+            byte[] replyDatagram = HEX.parseHex(v.get("reply").get("datagram").asText());
+            assertThat(sealed.openReply(replyDatagram, 0, replyDatagram.length)).contains(reply(v.get("reply")));
+        }
     }
 
     @ParameterizedTest(name = "{0}")
@@ -78,7 +93,9 @@ class KnockVectorsTest {
         KnockOpener opener = KnockOpener.of(ServerPrivateKey.of(serverKey, serverCert));
         KnockFrame frame = KnockFrame.parse(HEX.parseHex(v.get("datagram").asText()));
         assertThat(HEX.formatHex(frame.keyId())).isEqualTo(v.get("serverKeyId").asText());
-        KnockContent c = opener.open(frame).verify().content();
+        VerifiedKnock verified = opener.open(frame).verify();
+        assertThat(verified.version()).isEqualTo(version(v));
+        KnockContent c = verified.content();
         KnockRequest expected = request(v.get("request"));
         assertThat(c.timestampMillis()).isEqualTo(v.get("timestampMillis").asLong());
         assertThat(c.nonce().toString()).isEqualTo(v.get("nonce").asText());
@@ -93,6 +110,24 @@ class KnockVectorsTest {
         List<String> expectedChain = new ArrayList<>();
         v.get("clientChain").forEach(x -> expectedChain.add(x.asText()));
         assertThat(chain).isEqualTo(expectedChain);
+        if (v.has("reply")) {
+            JsonNode r = v.get("reply");
+            byte[] sealedReply = new ReplySealer(new KnockFixtures.FixedRandom(HEX.parseHex(r.get("nonce").asText())))
+                    .seal(verified, reply(r)).orElseThrow();
+            assertThat(HEX.formatHex(sealedReply)).isEqualTo(r.get("datagram").asText());
+        } else {
+            assertThat(version(v)).as("every v2 vector has a reply").isEqualTo(KnockVersion.V1);
+        }
+    }
+
+    private static KnockReply reply(JsonNode r) throws Exception {
+        java.net.InetSocketAddress observed = new java.net.InetSocketAddress(
+                InetAddress.getByName(r.get("observedAddress").asText()), r.get("observedPort").asInt());
+        return switch (r.get("kind").asText()) {
+            case "opened" -> new KnockReply.Opened(r.get("serverTimeMillis").asLong(), observed, r.get("openSeconds").asInt());
+            case "address-not-signed" -> new KnockReply.AddressNotSigned(r.get("serverTimeMillis").asLong(), observed);
+            default -> throw new IllegalArgumentException("unknown reply kind " + r.get("kind"));
+        };
     }
 
     private static KnockRequest request(JsonNode r) throws Exception {
@@ -131,17 +166,19 @@ class KnockVectorsTest {
         TestCa root = TestCa.root("CN=certknock vectors root", clock);
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode out = json.createObjectNode();
-        out.put("description", "certknock knock packet v1 test vectors: see docs/PROTOCOL.md. The random bytes a "
+        out.put("description", "certknock knock packet v2 test vectors: see docs/PROTOCOL.md. The random bytes a "
                 + "sealer draws are the 16-byte nonce, then 32 bytes of ikmE (RFC 9180 DeriveKeyPair input for "
                 + "the ephemeral key). ECDSA signatures are deterministic (RFC 6979). Keys are PKCS#8 DER, "
-                + "certificates DER, all hex. The keys are test keys of no value.");
+                + "certificates DER, all hex. Each vector also has the server's reply to the knock: its fields, "
+                + "the 12-byte reply nonce the server drew, and the reply datagram. The keys are test keys of no value.");
+        out.put("version", 2);
         ArrayNode vectors = out.putArray("vectors");
         vectors.add(vector(json, "P-256 server key, P-256 client, two grants, both declared addresses", root,
                 KeyType.P256, root, KeyType.P256, clock, 1_767_225_600_000L + 123,
                 List.of("tcp/22", "udp/8000-8100"), 300, "198.51.100.7", "2001:db8::42"));
-        vectors.add(vector(json, "X25519 server key, Ed25519 client, one grant, no declared address", root,
+        vectors.add(vector(json, "X25519 server key, Ed25519 client, one grant, a private address declared from behind NAT", root,
                 KeyType.X25519, root, KeyType.ED25519, clock, 1_767_225_600_000L + 456_789,
-                List.of("tcp/443"), 30, null, null));
+                List.of("tcp/443"), 30, "192.168.1.20", null));
         CaBuilder ib = root.intermediate("CN=certknock vectors issuing CA").pathLength(0);
         TestCa intermediate = ib.build();
         vectors.add(vector(json, "P-256 server key, Ed25519 client under an intermediate (chain of two), four grants",
@@ -187,6 +224,25 @@ class KnockVectorsTest {
         byte[] d = sealer.seal(request(r)).datagram();
         v.put("datagramSize", d.length);
         v.put("datagram", HEX.formatHex(d));
+        ObjectNode reply = v.putObject("reply");
+        if (v4 != null && v4.startsWith("192.168.")) {
+            reply.put("kind", "address-not-signed");
+            reply.put("observedAddress", "203.0.113.77");
+            reply.put("observedPort", 61_000);
+        } else {
+            reply.put("kind", "opened");
+            reply.put("observedAddress", v4 != null ? v4 : v6);
+            reply.put("observedPort", 40_000 + duration % 1000);
+            reply.put("openSeconds", Math.min(duration, 300));
+        }
+        reply.put("serverTimeMillis", timestamp + 250);
+        byte[] replyNonce = new byte[12];
+        new java.security.SecureRandom().nextBytes(replyNonce);
+        reply.put("nonce", HEX.formatHex(replyNonce));
+        KnockOpener opener = KnockOpener.of(ServerPrivateKey.of(server.privateKey(), server.certificate()));
+        byte[] sealedReply = new ReplySealer(new KnockFixtures.FixedRandom(replyNonce))
+                .seal(opener.openAndVerify(d), reply(reply)).orElseThrow();
+        reply.put("datagram", HEX.formatHex(sealedReply));
         return v;
     }
 }
