@@ -81,7 +81,7 @@ public class KnockBenchmark {
     private byte[] clientCertificateDer;
 
     @Setup(Level.Trial)
-    public void setUp() throws GeneralSecurityException, KnockRejectedException {
+    public void setUp() throws GeneralSecurityException, KnockRejectedException, java.net.UnknownHostException {
         String[] types = keys.split("/", -1);
         if (types.length != 2) {
             throw new IllegalArgumentException("keys must read <server key type>/<client key type>, not " + keys);
@@ -103,7 +103,8 @@ public class KnockBenchmark {
 
         sealer = new KnockSealer(credential, serverKey.publicKey(), Clock.systemUTC(), new SecureRandom());
         opener = KnockOpener.of(serverKey);
-        request = KnockRequest.of(30, List.of(PortGrant.parse("tcp/22")));
+        request = KnockRequest.of(30, List.of(PortGrant.parse("tcp/22")))
+                .withDeclaredIpv4((java.net.Inet4Address) java.net.InetAddress.getByAddress(new byte[] {(byte) 192, 0, 2, 1}));
         datagram = sealer.seal(request).datagram();
         opened = opener.open(KnockFrame.parse(datagram));
         opened.verify(); // throws unless the sealed datagram is a valid knock
@@ -111,7 +112,7 @@ public class KnockBenchmark {
 
         junk = new byte[KnockFormat.MAX_DATAGRAM_SIZE];
         new SplittableRandom(JUNK_SEED).nextBytes(junk);
-        if (junk[0] == KnockFormat.VERSION_1) {
+        if (junk[0] == KnockFormat.VERSION_1 || junk[0] == KnockFormat.VERSION_2) {
             junk[0] ^= (byte) 0x80;
         }
         expectRejection(junk, RejectReason.UNSUPPORTED_VERSION);

@@ -115,7 +115,8 @@ public class PipelineBenchmark {
 
         ClientCredential cred = new ClientCredential(KnockSigners.forPrivateKey(client.privateKey()), client.chain());
         valid = new KnockSealer(cred, serverKey.publicKey(), clock, new SecureRandom())
-                .seal(KnockRequest.of(60, List.of(PortGrant.parse("tcp/22")))).datagram();
+                .seal(KnockRequest.of(60, List.of(PortGrant.parse("tcp/22")))
+                        .withDeclaredIpv4((java.net.Inet4Address) SOURCE.getAddress())).datagram();
         wellFormedJunk = valid.clone();
         wellFormedJunk[wellFormedJunk.length - 20] ^= 1;
         junk = new byte[valid.length];

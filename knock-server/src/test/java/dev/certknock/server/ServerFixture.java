@@ -67,10 +67,50 @@ public final class ServerFixture {
         return knock(client, request, ServerPublicKey.fromCertificate(server.certificate()));
     }
 
+    /**
+     * A v2 knock: a request that declares no address declares {@link #SOURCE_ADDRESS}, the source
+     * {@code PipelineHarness} processes knocks from (a knock sent over a real socket declares its own).
+     */
     public byte[] knock(IssuedCertificate client, KnockRequest request, ServerPublicKey to) {
+        if (request.declaredIpv4().isEmpty() && request.declaredIpv6().isEmpty()) {
+            request = request.withDeclaredIpv4(SOURCE_ADDRESS);
+        }
         try {
             ClientCredential cred = new ClientCredential(KnockSigners.forPrivateKey(client.privateKey()), client.chain());
             return new KnockSealer(cred, to, clock, new SecureRandom()).seal(request).datagram();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The address {@code PipelineHarness} processes knocks from, and what knocks declare unless told otherwise. */
+    public static final java.net.Inet4Address SOURCE_ADDRESS = ipv4("198.51.100.7");
+
+    public static java.net.Inet4Address ipv4(String literal) {
+        try {
+            return (java.net.Inet4Address) java.net.InetAddress.getByName(literal);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException(e);
+        }
+    }
+
+    /** A v2 knock as the client holds it (it can read the server's reply); the request must declare an address. */
+    public dev.certknock.protocol.knock.SealedKnock sealed(IssuedCertificate client, KnockRequest request) {
+        try {
+            ClientCredential cred = new ClientCredential(KnockSigners.forPrivateKey(client.privateKey()), client.chain());
+            return new KnockSealer(cred, ServerPublicKey.fromCertificate(server.certificate()), clock, new SecureRandom())
+                    .seal(request);
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** A v1 knock, for a server that accepts v1 (nothing declared unless the request says so). */
+    public byte[] knockV1(IssuedCertificate client, KnockRequest request) {
+        try {
+            ClientCredential cred = new ClientCredential(KnockSigners.forPrivateKey(client.privateKey()), client.chain());
+            return new KnockSealer(cred, ServerPublicKey.fromCertificate(server.certificate()), clock, new SecureRandom())
+                    .withVersion(dev.certknock.protocol.knock.KnockVersion.V1).seal(request).datagram();
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }

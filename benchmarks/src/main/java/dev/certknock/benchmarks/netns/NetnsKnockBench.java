@@ -130,7 +130,7 @@ public final class NetnsKnockBench {
         long[] nanos = new long[count];
         int opened = 0;
         for (int i = 0; i < count; i++) {
-            byte[] datagram = seal(clients.get(i % clients.size()), port);
+            byte[] datagram = seal(clients.get(i % clients.size()), port, sources.get(i));
             if (i == 0) {
                 System.err.println("first knock sent at " + Instant.now());
             }
@@ -150,7 +150,8 @@ public final class NetnsKnockBench {
         int port = intArg("port", tcpPort);
         long t0 = System.nanoTime();
         byte[][] datagrams = IntStream.range(0, count).parallel()
-                .mapToObj(i -> sealUnchecked(clients.get(i % clients.size()), port)).toArray(byte[][]::new);
+                .mapToObj(i -> sealUnchecked(clients.get(i % clients.size()), port, sources.get(i % sources.size())))
+                .toArray(byte[][]::new);
         long sealed = System.nanoTime();
         Path audit = Path.of(required("audit"));
         long serverPid = Long.parseLong(required("server_pid"));
@@ -232,7 +233,7 @@ public final class NetnsKnockBench {
         int firstPort = intArg("port", tcpPort);
         int ports = intArg("ports", 1);
         long floodLimit = Long.parseLong(args.getOrDefault("flood_max", "3000000"));
-        byte[] template = seal(clients.get(0), firstPort);
+        byte[] template = seal(clients.get(0), firstPort, victims.get(0));
         List<InetAddress> floodSources = kind.equals("spoofed") ? victims : range(required("flood_sources"));
         int spoofedRate = intArg("spoofed_rate", 100);
         List<DatagramChannel> floodChannels = bind(floodSources);
@@ -281,7 +282,7 @@ public final class NetnsKnockBench {
                 long due = System.nanoTime() + paceMillis * 1_000_000L;
                 int port = firstPort + i % ports;
                 InetAddress victim = victims.get(i % victims.size());
-                nanos[i] = knockAndProbe(victim, seal(clients.get(i % clients.size()), port), port);
+                nanos[i] = knockAndProbe(victim, seal(clients.get(i % clients.size()), port, victim), port);
                 if (nanos[i] >= 0) {
                     opened++;
                 }
@@ -344,14 +345,15 @@ public final class NetnsKnockBench {
         }
     }
 
-    private static byte[] seal(KnockClient client, int port) throws Exception {
+    /** A knock v2 for tcp/port that declares (signs) the address it will be sent from. */
+    private static byte[] seal(KnockClient client, int port, InetAddress from) throws Exception {
         return client.prepare(List.of(PortGrant.single(Protocol.TCP, port)),
-                KnockOptions.defaults().withDurationSeconds(60)).datagram();
+                KnockOptions.defaults().withDurationSeconds(60).withDeclaredAddress(from)).datagram();
     }
 
-    private static byte[] sealUnchecked(KnockClient client, int port) {
+    private static byte[] sealUnchecked(KnockClient client, int port, InetAddress from) {
         try {
-            return seal(client, port);
+            return seal(client, port, from);
         } catch (Exception e) {
             throw new IllegalStateException(e);
         }

@@ -28,6 +28,12 @@ import dev.certknock.server.firewall.nftables.NftablesFirewall;
 import dev.certknock.server.pipeline.GrantDecision;
 import dev.certknock.server.pipeline.KnockPipeline;
 import dev.certknock.server.pipeline.PipelineFactory;
+import dev.certknock.server.pipeline.Replier;
+import dev.certknock.server.reply.KnockReplies;
+import dev.certknock.server.reply.ReplySocket;
+import dev.certknock.server.ratelimit.TokenBucket;
+import dev.certknock.protocol.knock.ReplySealer;
+import java.security.SecureRandom;
 import dev.certknock.server.replay.ReplayGuard;
 import dev.certknock.server.trust.ChainValidator;
 import java.io.IOException;
@@ -72,6 +78,9 @@ public final class KnockServer implements AutoCloseable {
     private final ScheduledExecutorService housekeeping;
     private final StatsReport stats;
     private final ConntrackCutter cutter;
+    private final KnockReplies replies;
+    private volatile KnockReplies.Transport replyTransport;
+    private ReplySocket replySocket;
 
     private KnockServer(ServerMaterial material, Clock clock) throws IOException {
         this.material = material;
@@ -93,14 +102,19 @@ public final class KnockServer implements AutoCloseable {
         ChainValidator chains = new ChainValidator(material.trust(), crls.store()::generation, 100_000);
         var parts = new PipelineFactory.Parts(config, KnockOpener.of(material.keys()), chains, crls.store(), replay,
                 firewall, clock);
-        KnockPipeline pipeline = new KnockPipeline(PipelineFactory.live(parts), events, clock);
+        this.replies = config.knock().replies() ? new KnockReplies(new ReplySealer(new SecureRandom()), this::sendReply,
+                new TokenBucket(config.knock().repliesPerSecond(), 2.0 * config.knock().repliesPerSecond(), System::nanoTime))
+                : null;
+        KnockPipeline pipeline = new KnockPipeline(PipelineFactory.live(parts), events, clock,
+                replies != null ? replies : Replier.NONE);
         this.dispatcher = new KnockDispatcher(pipeline, counters, config.limits().queueCapacity(), config.limits().workers());
         this.capture = switch (config.capture().mode()) {
             case UDP_SOCKET -> new UdpSocketCapture(new InetSocketAddress(InetAddress.getByName(config.capture().address()),
                     config.capture().port()), clock);
             case PCAP -> new PcapCapture(PcapCapture.Settings.of(config.capture().iface(), config.capture().port()), clock);
         };
-        this.stats = new StatsReport(counters, capture, firewall, clock);
+        this.stats = new StatsReport(counters, capture, firewall, clock,
+                replies != null ? replies::figures : java.util.Map::of);
         this.cutter = config.firewall().cutOnRevoke()
                 ? new ConntrackCutter(new ProcessRunner(List.of(), Duration.ofSeconds(10))) : null;
         this.housekeeping = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -159,7 +173,16 @@ public final class KnockServer implements AutoCloseable {
         long every = material.config().logging().statsInterval().toMillis();
         s.housekeeping.scheduleAtFixedRate(s::logStats, every, every, TimeUnit.MILLISECONDS);
         StartupWarmUp.run(material.keys(), WARM_UP_ROUNDS, clock);
-        s.capture.start(s.dispatcher::offer);
+        try {
+            if (s.replies != null) {
+                s.replyTransport = s.capture instanceof UdpSocketCapture udp ? udp
+                        : (s.replySocket = ReplySocket.bind(material.config().capture().port()));
+            }
+            s.capture.start(s.dispatcher::offer);
+        } catch (IOException | RuntimeException e) {
+            s.close();
+            throw e;
+        }
         LOG.info("knock-server {} started: {} knock key(s), protecting {}", material.config().server().name(),
                 material.keys().size(), material.config().protect());
         if (material.config().firewall().backend() == ServerConfig.FirewallBackend.LOG) {
@@ -167,6 +190,14 @@ public final class KnockServer implements AutoCloseable {
                     + "iptables or command) to protect {}", material.config().protect());
         }
         return s;
+    }
+
+    private void sendReply(InetSocketAddress to, byte[] datagram) throws IOException {
+        KnockReplies.Transport t = replyTransport;
+        if (t == null) {
+            throw new IOException("not started");
+        }
+        t.send(to, datagram);
     }
 
     private void housekeeping() {
@@ -264,6 +295,9 @@ public final class KnockServer implements AutoCloseable {
     @Override
     public void close() {
         capture.close();
+        if (replySocket != null) {
+            replySocket.close();
+        }
         dispatcher.close();
         housekeeping.shutdownNow();
         try {

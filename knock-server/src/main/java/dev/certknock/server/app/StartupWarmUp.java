@@ -84,7 +84,8 @@ final class StartupWarmUp {
             X509Certificate ca = certificate("CN=certknock warm-up CA (throwaway)", caKeys, "CN=certknock warm-up CA (throwaway)",
                     caKeys.getPrivate(), true, now);
             KnockOpener opener = KnockOpener.of(keys);
-            KnockRequest request = KnockRequest.of(1, List.of(PortGrant.single(Protocol.TCP, 9)));
+            KnockRequest request = KnockRequest.of(1, List.of(PortGrant.single(Protocol.TCP, 9)))
+                    .withDeclaredIpv4((java.net.Inet4Address) java.net.InetAddress.getByAddress(new byte[] {(byte) 192, 0, 2, 1}));
             int passes = 0;
             int paths = 0;
             for (String type : List.of("EC", "Ed25519")) {
@@ -109,7 +110,8 @@ final class StartupWarmUp {
             LOG.info("warm-up: {} knocks opened and verified and {} certification paths built on throwaway material in {} ms",
                     passes, paths, took.toMillis());
             return new Result(passes, paths, took);
-        } catch (GeneralSecurityException | KnockRejectedException | OperatorCreationException | RuntimeException e) {
+        } catch (GeneralSecurityException | KnockRejectedException | OperatorCreationException | java.io.IOException
+                | RuntimeException e) {
             LOG.warn("warm-up skipped (knocks are unaffected; the first may be slower): {}", e.toString());
             return new Result(0, 0, Duration.ofNanos(System.nanoTime() - start));
         }

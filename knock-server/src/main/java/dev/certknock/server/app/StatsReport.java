@@ -21,7 +21,11 @@ final class StatsReport {
     private final Clock clock;
     private String last = "";
 
-    StatsReport(KnockCounters counters, PacketSource capture, Firewall firewall, Clock clock) {
+    private final java.util.function.Supplier<Map<String, Long>> replies;
+
+    StatsReport(KnockCounters counters, PacketSource capture, Firewall firewall, Clock clock,
+            java.util.function.Supplier<Map<String, Long>> replies) {
+        this.replies = replies;
         this.counters = counters;
         this.capture = capture;
         this.firewall = firewall;
@@ -36,9 +40,11 @@ final class StatsReport {
         for (Map.Entry<String, Long> e : capture.figures().entrySet()) {
             cap.add(e.getKey() + "=" + e.getValue());
         }
+        StringJoiner rep = new StringJoiner(" ", "{", "}");
+        replies.get().forEach((k, v) -> rep.add(k + "=" + v));
         return "received " + counters.received() + ", accepted " + counters.accepted() + ", dropped " + drops
                 + ", stale-CRL issuers " + counters.staleCrlIssuers() + ", open grants "
-                + firewall.active(clock.instant()).size() + ", capture " + cap;
+                + firewall.active(clock.instant()).size() + ", capture " + cap + ", replies " + rep;
     }
 
     /** The line, or null when nothing changed since the last line returned. */

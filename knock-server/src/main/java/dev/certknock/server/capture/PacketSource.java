@@ -6,8 +6,9 @@ import java.util.Map;
 import java.util.function.Predicate;
 
 /**
- * Where knock datagrams come from: a UDP socket or a pcap capture. A source
- * hands each datagram to the sink and never blocks on it; it never sends anything.
+ * Where knock datagrams come from: a UDP socket or a pcap capture. A source hands each datagram to the sink
+ * and never blocks on it. It sends nothing itself (replies to authenticated knocks go through
+ * {@link dev.certknock.server.reply.KnockReplies}).
  */
 public interface PacketSource extends AutoCloseable {
 

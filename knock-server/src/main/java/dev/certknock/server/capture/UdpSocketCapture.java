@@ -17,16 +17,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Receives knocks on a plain UDP socket: for hosts without libpcap or CAP_NET_RAW. The socket only
- * receives; nothing is ever sent from it. (The kernel may still answer ICMP for a closed port on other
- * addresses; with a bound socket it does not for this port.)
+ * Receives knocks on a plain UDP socket: for hosts without libpcap or CAP_NET_RAW. Nothing is sent from the
+ * socket but the sealed replies to authenticated v2 knocks ({@link #send}). (The kernel may still answer ICMP
+ * for a closed port on other addresses; with a bound socket it does not for this port.)
  *
  * <p>The socket is bound without {@code SO_REUSEADDR} (and without {@code SO_REUSEPORT}): with it, any
  * local process that also asks for it could bind the same port and receive the knocks instead. So a
  * port already taken is a refusal to start, and once started no other process can bind the port. Even
  * so, a socket is not the production mode: {@code pcap} sees knocks before any socket does.
  */
-public final class UdpSocketCapture implements PacketSource {
+public final class UdpSocketCapture implements PacketSource, dev.certknock.server.reply.KnockReplies.Transport {
 
     private static final Logger LOG = LoggerFactory.getLogger(UdpSocketCapture.class);
     private static final int BUFFER = 2048;
@@ -65,6 +65,16 @@ public final class UdpSocketCapture implements PacketSource {
         thread.setDaemon(true);
         thread.start();
         LOG.info("listening for knocks on udp {}", socket.getLocalSocketAddress());
+    }
+
+    /** Sends a reply from the knock socket. */
+    @Override
+    public void send(InetSocketAddress to, byte[] datagram) throws IOException {
+        DatagramSocket s = socket;
+        if (s == null) {
+            throw new IOException("the knock socket is not open");
+        }
+        s.send(new DatagramPacket(datagram, datagram.length, to));
     }
 
     /** The bound address (the port is known once started, also when 0 was asked for). */

@@ -110,9 +110,18 @@ public record ServerConfig(
         @JsonProperty("must-equal-source") MUST_EQUAL_SOURCE
     }
 
+    /**
+     * @param acceptVersion1 whether knock v1 is read at all (default false): a v1 knock that declares no address
+     *     can be re-sent from another address, so only an operator with v1-only clients opts in
+     * @param declaredAddress what a v1 knock opens; a v2 knock always opens its source, and only when it signs it
+     * @param replies whether authenticated v2 knocks are answered (default true): without replies, clients behind
+     *     NAT must be told their public address by hand
+     * @param repliesPerSecond the most replies per second, server-wide
+     */
     public record Knock(Duration timestampWindow, Integer defaultOpenSeconds, Integer maxOpenSeconds,
-            DeclaredAddressPolicy declaredAddress, Path replayJournal, Integer replayCapacity) {
-        static final Knock DEFAULT = new Knock(null, null, null, null, null, null);
+            DeclaredAddressPolicy declaredAddress, Path replayJournal, Integer replayCapacity, Boolean acceptVersion1,
+            Boolean replies, Integer repliesPerSecond) {
+        static final Knock DEFAULT = new Knock(null, null, null, null, null, null, null, null, null);
 
         public Knock {
             timestampWindow = atLeast("knock.timestampWindow", timestampWindow, Duration.ofSeconds(30), Duration.ofSeconds(1));
@@ -125,6 +134,9 @@ public record ServerConfig(
             declaredAddress = declaredAddress != null ? declaredAddress : DeclaredAddressPolicy.USE_SOURCE;
             replayJournal = replayJournal != null ? replayJournal : Path.of("/var/lib/certknock/replay.journal");
             replayCapacity = range("knock.replayCapacity", replayCapacity, 1_000_000, 1_000, 50_000_000);
+            acceptVersion1 = acceptVersion1 != null && acceptVersion1;
+            replies = replies == null || replies;
+            repliesPerSecond = range("knock.repliesPerSecond", repliesPerSecond, 200, 1, 100_000);
         }
     }
 

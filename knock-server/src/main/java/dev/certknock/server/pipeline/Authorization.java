@@ -3,18 +3,24 @@ package dev.certknock.server.pipeline;
 import dev.certknock.protocol.grant.CertknockGrants;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.knock.KnockContent;
+import dev.certknock.protocol.knock.KnockReply;
 import dev.certknock.server.config.ServerConfig.DeclaredAddressPolicy;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
 /**
  * Decides what to open: every requested grant inside the certificate's grants and inside the server's
  * protected ports; this server named in the certificate's {@code servers} if it lists any; the address
- * (by the declared-address policy) inside the certificate's {@code sources} if it lists any. Duration =
+ * inside the certificate's {@code sources} if it lists any. The address: for a v2 knock, its source, and
+ * only when the knock declares (so signs) that very address; otherwise nothing opens and the sender is
+ * told the address the server saw ({@link KnockReply.AddressNotSigned}), so a copy of the knock re-sent
+ * from another address opens nothing there, and a client behind NAT learns its public address. For a v1
+ * knock (read only when the operator opts in), the declared-address policy. Duration =
  * min(requested, certificate's maxOpenSeconds or the server default, server maximum, the certificate's
  * remaining validity).
  */
@@ -53,22 +59,35 @@ public final class Authorization implements Stage {
         InetAddress source = ctx.source().getAddress();
         Optional<InetAddress> declared = declaredFor(content, source);
         InetAddress address;
-        switch (policy) {
-            case USE_SOURCE -> address = source;
-            case PREFER_DECLARED -> address = declared.orElse(source);
-            case REQUIRE_DECLARED -> {
-                if (declared.isEmpty()) {
-                    return Outcome.drop(DropReason.DECLARED_ADDRESS_REQUIRED, "no declared address");
-                }
-                address = declared.get();
+        if (ctx.verified.version().bindsAddress()) {
+            Optional<InetAddress> signed = sameFamily(content, source);
+            if (signed.isEmpty() || !Arrays.equals(signed.get().getAddress(), source.getAddress())) {
+                ctx.reply = new KnockReply.AddressNotSigned(ctx.now().toEpochMilli(), ctx.source());
+                return Outcome.drop(DropReason.ADDRESS_NOT_SIGNED, "the source is not the address the knock signs");
             }
-            case MUST_EQUAL_SOURCE -> {
-                if (declared.isPresent() && !declared.get().equals(source)) {
-                    return Outcome.drop(DropReason.DECLARED_ADDRESS_MISMATCH, "declared address differs from the source");
+            address = source;
+        } else {
+            switch (policy) {
+                case USE_SOURCE -> address = source;
+                case PREFER_DECLARED -> address = declared.orElse(source);
+                case REQUIRE_DECLARED -> {
+                    if (declared.isEmpty()) {
+                        return Outcome.drop(DropReason.DECLARED_ADDRESS_REQUIRED, "no declared address");
+                    }
+                    address = declared.get();
                 }
-                address = source;
+                case MUST_EQUAL_SOURCE -> {
+                    // A knock that declares nothing would open for whichever address sends it first.
+                    if (declared.isEmpty()) {
+                        return Outcome.drop(DropReason.DECLARED_ADDRESS_REQUIRED, "no declared address");
+                    }
+                    if (!declared.get().equals(source)) {
+                        return Outcome.drop(DropReason.DECLARED_ADDRESS_MISMATCH, "declared address differs from the source");
+                    }
+                    address = source;
+                }
+                default -> throw new IllegalStateException("unknown policy " + policy);
             }
-            default -> throw new IllegalStateException("unknown policy " + policy);
         }
         if (!cert.permitsSource(address)) {
             return Outcome.drop(DropReason.SOURCE_NOT_ALLOWED, "address outside the certificate's sources");
@@ -83,6 +102,11 @@ public final class Authorization implements Stage {
         ctx.decision = new GrantDecision(address, content.grants(), Duration.ofSeconds(seconds), ctx.now(),
                 leaf.getSubjectX500Principal(), leaf.getIssuerX500Principal(), leaf.getSerialNumber());
         return Outcome.CONTINUE;
+    }
+
+    /** The declared address of the source's family, if there is one. */
+    private static Optional<InetAddress> sameFamily(KnockContent c, InetAddress source) {
+        return source instanceof Inet4Address ? c.declaredIpv4().map(a -> a) : c.declaredIpv6().map(a -> a);
     }
 
     /** The declared address of the source's family if there is one, else any declared address. */

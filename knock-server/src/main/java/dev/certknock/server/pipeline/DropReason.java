@@ -34,6 +34,8 @@ public enum DropReason {
     WRONG_SERVER,
     GRANT_NOT_IN_CERTIFICATE,
     GRANT_NOT_PROTECTED,
+    /** A v2 knock from a source it does not declare (answered with the observed address, never opened). */
+    ADDRESS_NOT_SIGNED,
     DECLARED_ADDRESS_REQUIRED,
     DECLARED_ADDRESS_MISMATCH,
     SOURCE_NOT_ALLOWED,

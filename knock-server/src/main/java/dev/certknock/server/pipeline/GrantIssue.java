@@ -1,5 +1,6 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.protocol.knock.KnockReply;
 import dev.certknock.server.event.LogText;
 import dev.certknock.server.event.LogThrottle;
 import dev.certknock.server.firewall.Firewall;
@@ -39,6 +40,8 @@ public final class GrantIssue implements Stage {
     public Outcome apply(KnockContext ctx) {
         try {
             firewall.open(ctx.decision);
+            ctx.reply = new KnockReply.Opened(ctx.now().toEpochMilli(), ctx.source(),
+                    (int) Math.min(Integer.MAX_VALUE, ctx.decision.duration().toSeconds()));
             return Outcome.CONTINUE;
         } catch (GrantRevokedException e) {
             // a CRL landed while this knock was in the pipeline: what the revocation check would now say

@@ -3,6 +3,7 @@ package dev.certknock.server.pipeline;
 import dev.certknock.protocol.grant.CertknockGrants;
 import dev.certknock.protocol.knock.KnockContent;
 import dev.certknock.protocol.knock.KnockFrame;
+import dev.certknock.protocol.knock.KnockReply;
 import dev.certknock.protocol.knock.UnverifiedKnock;
 import dev.certknock.protocol.knock.VerifiedKnock;
 import java.net.InetSocketAddress;
@@ -27,6 +28,8 @@ public final class KnockContext {
     GrantDecision decision;
     /** Whether the source has failures to spare ({@link SourceRateLimit}); true without a rate limit. */
     boolean sourceInGoodStanding = true;
+    /** What to tell the sender of an authenticated v2 knock, when anything: set by {@link Authorization} and {@link GrantIssue}. */
+    KnockReply reply;
     /** What to do when the datagram is dropped for something its sender did; set by {@link SourceRateLimit}. */
     Runnable chargeSender;
 
@@ -80,6 +83,11 @@ public final class KnockContext {
 
     public GrantDecision decision() {
         return decision;
+    }
+
+    /** The reply the pipeline asks to send, or null. Only ever set once the knock's signature verified. */
+    public KnockReply reply() {
+        return reply;
     }
 
     /** Called by the pipeline once, when the datagram is dropped. */

@@ -14,8 +14,15 @@ public final class KnockPipeline {
     private final List<Stage> stages;
     private final KnockEventListener listener;
     private final Clock clock;
+    private final Replier replier;
 
     public KnockPipeline(List<Stage> stages, KnockEventListener listener, Clock clock) {
+        this(stages, listener, clock, Replier.NONE);
+    }
+
+    /** @param replier sends what the stages asked to tell the sender of a verified knock */
+    public KnockPipeline(List<Stage> stages, KnockEventListener listener, Clock clock, Replier replier) {
+        this.replier = Objects.requireNonNull(replier);
         this.stages = List.copyOf(stages);
         this.listener = Objects.requireNonNull(listener);
         this.clock = Objects.requireNonNull(clock);
@@ -41,6 +48,7 @@ public final class KnockPipeline {
                 ctx.dropped(drop.reason());
                 Verdict.Dropped v = new Verdict.Dropped(datagram.source(), drop.reason(), drop.detail(), stage.name());
                 listener.dropped(v, ctx);
+                reply(ctx);
                 return v;
             }
         }
@@ -49,6 +57,18 @@ public final class KnockPipeline {
         }
         Verdict.Accepted v = new Verdict.Accepted(datagram.source(), ctx.decision);
         listener.accepted(v, ctx);
+        reply(ctx);
         return v;
+    }
+
+    private void reply(KnockContext ctx) {
+        if (ctx.reply == null || ctx.verified == null) {
+            return; // nothing unauthenticated is ever answered
+        }
+        try {
+            replier.reply(ctx);
+        } catch (RuntimeException e) {
+            listener.internalError("reply", e);
+        }
     }
 }

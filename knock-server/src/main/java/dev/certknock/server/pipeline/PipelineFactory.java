@@ -48,7 +48,7 @@ public final class PipelineFactory {
     public static List<Stage> live(Parts p) {
         ServerConfig.Limits limits = p.config().limits();
         List<Stage> stages = new ArrayList<>();
-        stages.add(new FrameCheck(p.opener()));
+        stages.add(new FrameCheck(p.opener(), p.config().knock().acceptVersion1()));
         stages.add(new SourceRateLimit(new SourceRateLimiter(limits.perSourcePerSecond(), limits.perSourceBurst(),
                 limits.trackedSources(), p.nanoTime())));
         // The burst holds at least one knock's worth (an HPKE open and a chain validation).
@@ -68,7 +68,7 @@ public final class PipelineFactory {
      */
     public static List<Stage> dryRun(Parts p) {
         List<Stage> stages = new ArrayList<>();
-        stages.add(new FrameCheck(p.opener()));
+        stages.add(new FrameCheck(p.opener(), p.config().knock().acceptVersion1()));
         stages.add(new HpkeOpen(p.opener()));
         addValidation(stages, p, new ChainValidation(p.chains()));
         return stages;

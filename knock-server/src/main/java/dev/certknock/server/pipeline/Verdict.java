@@ -2,7 +2,10 @@ package dev.certknock.server.pipeline;
 
 import java.net.InetSocketAddress;
 
-/** The pipeline's answer for one datagram (never sent anywhere: the server never replies). */
+/**
+ * The pipeline's verdict on one datagram: for the counters and logs, never sent (what an authenticated v2 knock
+ * is told goes through {@link Replier}).
+ */
 public sealed interface Verdict {
 
     InetSocketAddress source();

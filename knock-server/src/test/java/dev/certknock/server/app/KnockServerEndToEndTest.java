@@ -27,6 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class KnockServerEndToEndTest {
 
+    /** The knocks go over loopback, so they declare (sign) 127.0.0.1. */
+    private static final java.net.Inet4Address LOOPBACK = ServerFixture.ipv4("127.0.0.1");
+
     @TempDir
     Path dir;
 
@@ -62,7 +65,7 @@ class KnockServerEndToEndTest {
         try (CrlServer crlServer = CrlServer.start()) {
             crlServer.publish("/ca.crl", f.ca.crl().number(1).build().getEncoded());
             ServerMaterial material = ServerMaterial.load(config(crlServer));
-            byte[] knock = f.knock(alice, ServerFixture.ssh(120));
+            byte[] knock = f.knock(alice, ServerFixture.ssh(120).withDeclaredIpv4(LOOPBACK));
 
             try (KnockServer server = KnockServer.start(material, f.clock)) {
                 // Start-up does not wait for the sources: the first CRL arrives in the background.
@@ -83,7 +86,7 @@ class KnockServerEndToEndTest {
                 // Revocation reaches the open door on the next scheduled refresh.
                 crlServer.publish("/ca.crl", f.ca.crl().number(2).revoke(alice.certificate()).build().getEncoded());
                 await("the revoked grant to close", () -> server.firewall().active(f.clock.instant()).isEmpty());
-                send(server.knockAddress(), f.knock(alice, ServerFixture.ssh(120)));
+                send(server.knockAddress(), f.knock(alice, ServerFixture.ssh(120).withDeclaredIpv4(LOOPBACK)));
                 await("the revoked knock to be refused", () -> server.counters().dropped(DropReason.REVOKED) == 1);
                 assertThat(server.counters().accepted()).isEqualTo(1);
                 // The periodic statistics line carries the same figures, the capture's among them.
@@ -97,7 +100,7 @@ class KnockServerEndToEndTest {
             try (KnockServer server = KnockServer.start(material, f.clock)) {
                 send(server.knockAddress(), knock);
                 await("the replay after restart", () -> server.counters().dropped(DropReason.REPLAY) == 1);
-                send(server.knockAddress(), f.knock(f.client("bob").build(), ServerFixture.ssh(30)));
+                send(server.knockAddress(), f.knock(f.client("bob").build(), ServerFixture.ssh(30).withDeclaredIpv4(LOOPBACK)));
                 await("bob's grant", () -> server.counters().accepted() == 1);
             }
         }
@@ -125,7 +128,7 @@ class KnockServerEndToEndTest {
             ServerMaterial trickling = ServerMaterial.load(config);
             try (KnockServer server = assertTimeoutPreemptively(Duration.ofSeconds(5),
                     () -> KnockServer.start(trickling, f.clock))) {
-                send(server.knockAddress(), f.knock(f.client("alice").build(), ServerFixture.ssh(60)));
+                send(server.knockAddress(), f.knock(f.client("alice").build(), ServerFixture.ssh(60).withDeclaredIpv4(LOOPBACK)));
                 await("alice's grant", () -> server.counters().accepted() == 1);
                 assertThat(trickle.trickling()).as("the source is still being fetched").isTrue();
             }
@@ -135,7 +138,7 @@ class KnockServerEndToEndTest {
             }
             try (KnockServer server = assertTimeoutPreemptively(Duration.ofSeconds(5),
                     () -> KnockServer.start(trickling, f.clock))) {
-                send(server.knockAddress(), f.knock(f.client("bob").build(), ServerFixture.ssh(60)));
+                send(server.knockAddress(), f.knock(f.client("bob").build(), ServerFixture.ssh(60).withDeclaredIpv4(LOOPBACK)));
                 await("the refusal", () -> server.counters().dropped(DropReason.REVOCATION_UNAVAILABLE) == 1);
                 assertThat(trickle.trickling()).isTrue();
             }
@@ -148,7 +151,7 @@ class KnockServerEndToEndTest {
             crlServer.fail("/ca.crl", 404);
             ServerMaterial material = ServerMaterial.load(config(crlServer));
             try (KnockServer server = KnockServer.start(material, f.clock)) {
-                send(server.knockAddress(), f.knock(f.client("alice").build(), ServerFixture.ssh(60)));
+                send(server.knockAddress(), f.knock(f.client("alice").build(), ServerFixture.ssh(60).withDeclaredIpv4(LOOPBACK)));
                 await("the refusal", () -> server.counters().dropped(DropReason.REVOCATION_UNAVAILABLE) == 1);
                 assertThat(server.firewall().active(f.clock.instant())).isEmpty();
                 await("the stale-CRL gauge", () -> server.counters().staleCrlIssuers() == 1);

@@ -170,9 +170,12 @@ class KnockServerNetnsIT {
         Files.move(tmp, dir.resolve("www/ca.crl"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    private byte[] knock(IssuedCertificate client, int seconds) {
+    /** A knock v2 from client 1: it declares (signs) client 1's addresses, so it opens for client 1 only. */
+    private byte[] knock(IssuedCertificate client, int seconds) throws java.net.UnknownHostException {
         f.clock.set(Instant.now());
-        return f.knock(client, KnockRequest.of(seconds, List.of(PortGrant.parse("tcp/22"))));
+        return f.knock(client, KnockRequest.of(seconds, List.of(PortGrant.parse("tcp/22")))
+                .withDeclaredIpv4((java.net.Inet4Address) java.net.InetAddress.getByName(TestNetwork.CLIENT1_4))
+                .withDeclaredIpv6((java.net.Inet6Address) java.net.InetAddress.getByName(TestNetwork.CLIENT1_6)));
     }
 
     private void send(String ns, String address, byte[] datagram, int times) {
@@ -233,7 +236,8 @@ class KnockServerNetnsIT {
     @Test
     void replayRevocationAndSilence() throws Exception {
         IssuedCertificate alice = f.client("alice").build();
-        // tcpdump in client 1's namespace sees every packet from the server: there must be none.
+        // tcpdump in client 1's namespace sees every packet from the server: one sealed reply to each valid knock
+        // (from the knock port), and nothing else: nothing for a replay, junk, or a revoked certificate.
         Path pcapOut = dir.resolve("client1.txt");
         // Neighbour discovery (ICMPv6 133-137) is the only other traffic the server may send: it is not an answer.
         Process dump = new ProcessBuilder(in(net.client1, "tcpdump", "-n", "-l", "-i", "ck-c1",
@@ -275,7 +279,11 @@ class KnockServerNetnsIT {
         List<String> seen = Files.readAllLines(pcapOut, StandardCharsets.UTF_8).stream()
                 .filter(l -> l.contains(TestNetwork.SERVER4_LINK1 + ".") || l.contains(TestNetwork.SERVER6_LINK1 + ".")
                         || l.contains("ICMP")).toList();
-        assertThat(seen).as("packets from the server in answer to knocks (only TCP to the service may pass)").isEmpty();
+        assertThat(seen).as("packets from the server: one sealed reply per valid knock, from the knock port, "
+                + "smaller than the knock; nothing else").hasSize(2).allSatisfy(l -> assertThat(l)
+                        .matches(".*(" + java.util.regex.Pattern.quote(TestNetwork.SERVER4_LINK1) + "|"
+                                + java.util.regex.Pattern.quote(TestNetwork.SERVER6_LINK1) + ")\\." + KNOCK_PORT
+                                + " > .*: UDP, length (4[0-9]|5[0-9]|6[01])$"));
     }
 
     @Test

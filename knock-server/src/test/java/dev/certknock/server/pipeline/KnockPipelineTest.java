@@ -201,9 +201,14 @@ class KnockPipelineTest {
                 new Case("oversized", DropReason.OVERSIZED, h -> new byte[1300]),
                 new Case("unknown version", DropReason.UNSUPPORTED_VERSION, h -> {
                     byte[] d = knockBy(h, h.f.client("alice").build(), ssh);
-                    d[0] = 2;
+                    d[0] = 3;
                     return d;
                 }),
+                new Case("knock v1, which the server reads only when its operator opts in", DropReason.UNSUPPORTED_VERSION,
+                        h -> h.f.knockV1(h.f.client("alice").build(), ssh)),
+                new Case("knock v2 from an address it does not sign (a copy re-sent by someone else)",
+                        DropReason.ADDRESS_NOT_SIGNED, h -> knockBy(h, h.f.client("alice").build(),
+                                ssh.withDeclaredIpv4(ServerFixture.ipv4("192.0.2.99")))),
                 new Case("unknown suite", DropReason.UNSUPPORTED_SUITE, h -> {
                     byte[] d = knockBy(h, h.f.client("alice").build(), ssh);
                     d[1] = 0x7F;
@@ -253,7 +258,8 @@ class KnockPipelineTest {
                         .repairedBy(h -> h.advance(Duration.ofSeconds(36))),
                 new Case("firewall refuses the grant (table full)", DropReason.FIREWALL_FAILED, h -> {
                     // From another address: the same address and port would refresh the one entry.
-                    assertThat(h.process(knockBy(h, h.f.client("alice").build(), ssh), new InetSocketAddress("203.0.113.5", 1)))
+                    assertThat(h.process(knockBy(h, h.f.client("alice").build(), ssh.withDeclaredIpv4(ServerFixture.ipv4("203.0.113.5"))),
+                            new InetSocketAddress("203.0.113.5", 1)))
                             .isInstanceOf(Verdict.Accepted.class);
                     return knockBy(h, h.f.client("carol").build(), ssh);
                 }).in(f -> new PipelineHarness(f, "", List.of(), 10_000, 1).withCrl(f.ca.crl().build()))
@@ -303,8 +309,8 @@ class KnockPipelineTest {
     private static final Map<DropReason, String> NOT_IN_CASES = Map.of(
             DropReason.QUEUE_FULL, "dropped by the dispatcher before the pipeline: KnockDispatcherTest",
             DropReason.INTERNAL_ERROR, "a stage throwing is a bug, not an input: KnockDispatcherTest",
-            DropReason.DECLARED_ADDRESS_REQUIRED, "needs a policy and another accepted knock: declaredAddressPolicies",
-            DropReason.DECLARED_ADDRESS_MISMATCH, "needs a policy and another accepted knock: declaredAddressPolicies");
+            DropReason.DECLARED_ADDRESS_REQUIRED, "v1 only, needs a policy: declaredAddressPoliciesApplyToV1Knocks...",
+            DropReason.DECLARED_ADDRESS_MISMATCH, "v1 only, needs a policy: declaredAddressPoliciesApplyToV1Knocks...");
 
     @Test
     void everyDropReasonHasAPipelineCase() {
@@ -321,9 +327,9 @@ class KnockPipelineTest {
                     .getPublicKeyData().getBytes();
             HPKE hpke = new HPKE(HPKE.mode_base, HPKE.kem_P256_SHA256, HPKE.kdf_HKDF_SHA256, HPKE.aead_AES_GCM128);
             HPKEContextWithEncapsulation ctx = hpke.setupBaseS(hpke.deserializePublicKey(point),
-                    "certknock v1 knock".getBytes(StandardCharsets.US_ASCII));
+                    "certknock v2 knock".getBytes(StandardCharsets.US_ASCII));
             ByteBuffer prefix = ByteBuffer.allocate(10 + ctx.getEncapsulation().length);
-            prefix.put((byte) 1).put((byte) to.suite().wireId()).put(to.keyId()).put(ctx.getEncapsulation());
+            prefix.put((byte) 2).put((byte) to.suite().wireId()).put(to.keyId()).put(ctx.getEncapsulation());
             byte[] aad = prefix.array();
             byte[] ciphertext = ctx.seal(aad, plaintext);
             return ByteBuffer.allocate(aad.length + ciphertext.length).put(aad).put(ciphertext).array();
@@ -333,16 +339,18 @@ class KnockPipelineTest {
     }
 
     /**
-     * Knock content as docs/PROTOCOL.md lays it out, now, asking for tcp/22, carrying one certificate
-     * encoding, with a signature of zeros: timestamp u64 | nonce 16 | duration u32 | flags u8 | grant
-     * count u8 | grants 5*n | certificate count u8 | (u16 length, DER)* | signature 64.
+     * Knock v2 content as docs/PROTOCOL.md lays it out, now, asking for tcp/22, declaring the harness's
+     * source, carrying one certificate encoding, with a signature of zeros: timestamp u64 | nonce 16 |
+     * duration u32 | flags u8 | grant count u8 | grants 5*n | IPv4 4 | certificate count u8 |
+     * (u16 length, DER)* | signature 64.
      */
     private static byte[] content(PipelineHarness h, int durationSeconds, byte[] certificate) {
         byte[] nonce = new byte[16];
         new SecureRandom().nextBytes(nonce);
-        return ByteBuffer.allocate(8 + 16 + 4 + 1 + 1 + 5 + 1 + 2 + certificate.length + 64)
-                .putLong(h.f.clock.millis()).put(nonce).putInt(durationSeconds).put((byte) 0)
+        return ByteBuffer.allocate(8 + 16 + 4 + 1 + 1 + 5 + 4 + 1 + 2 + certificate.length + 64)
+                .putLong(h.f.clock.millis()).put(nonce).putInt(durationSeconds).put((byte) 1)
                 .put((byte) 1).put((byte) 6).putShort((short) 22).putShort((short) 22)
+                .put(ServerFixture.SOURCE_ADDRESS.getAddress())
                 .put((byte) 1).putShort((short) certificate.length).put(certificate)
                 .put(new byte[64]).array();
     }
@@ -357,7 +365,9 @@ class KnockPipelineTest {
 
     private static byte[] seal(PipelineHarness h, ClientCredential cred, KnockRequest request) {
         try {
-            return new KnockSealer(cred, h.f.serverKey.publicKey(), h.f.clock, new SecureRandom()).seal(request).datagram();
+            return new KnockSealer(cred, h.f.serverKey.publicKey(), h.f.clock, new SecureRandom())
+                    .seal(request.declaredIpv4().isPresent() ? request : request.withDeclaredIpv4(ServerFixture.SOURCE_ADDRESS))
+                    .datagram();
         } catch (java.security.GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }
@@ -608,7 +618,8 @@ class KnockPipelineTest {
         assertThat(flood.subList(0, 10)).containsOnly(DropReason.DECRYPTION_FAILED);
         assertThat(flood.subList(10, 15)).containsOnly(DropReason.SOURCE_RATE_LIMITED);
         // A clean source draws on the reserve: its knock (5 units) is accepted.
-        assertThat(h.process(f.knock(f.client("bob").build(), ServerFixture.ssh(60)), new InetSocketAddress("203.0.113.5", 1)))
+        assertThat(h.process(f.knock(f.client("bob").build(), ServerFixture.ssh(60).withDeclaredIpv4(
+                ServerFixture.ipv4("203.0.113.5"))), new InetSocketAddress("203.0.113.5", 1)))
                 .isInstanceOf(Verdict.Accepted.class);
         // Valid knocks cost their source nothing: the flooding source's standing comes back with time.
         h.advance(Duration.ofSeconds(2));
@@ -686,30 +697,41 @@ class KnockPipelineTest {
     }
 
     @Test
-    void declaredAddressPolicies() throws Exception {
+    void declaredAddressPoliciesApplyToV1KnocksWhenTheOperatorAcceptsThem() throws Exception {
         ServerFixture f = new ServerFixture();
         InetAddress natPublic = InetAddress.getByName("192.0.2.44");
         KnockRequest declaring = ServerFixture.ssh(60).withDeclaredIpv4((java.net.Inet4Address) natPublic);
         Function<String, PipelineHarness> with = policy -> {
             try {
-                return new PipelineHarness(f, "knock:\n  declaredAddress: " + policy + "\n").withCrl(f.ca.crl().build());
+                return new PipelineHarness(f, "knock:\n  acceptVersion1: true\n  declaredAddress: " + policy + "\n")
+                        .withCrl(f.ca.crl().build());
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
         };
         IssuedCertificate alice = f.client("alice").build();
-        assertThat(((Verdict.Accepted) with.apply("use-source").process(f.knock(alice, declaring))).decision().address())
+        assertThat(((Verdict.Accepted) with.apply("use-source").process(f.knockV1(alice, ServerFixture.ssh(60))))
+                .decision().address()).isEqualTo(PipelineHarness.SOURCE.getAddress());
+        assertThat(((Verdict.Accepted) with.apply("use-source").process(f.knockV1(alice, declaring))).decision().address())
                 .isEqualTo(PipelineHarness.SOURCE.getAddress());
-        assertThat(((Verdict.Accepted) with.apply("prefer-declared").process(f.knock(alice, declaring))).decision().address())
+        assertThat(((Verdict.Accepted) with.apply("prefer-declared").process(f.knockV1(alice, declaring))).decision().address())
                 .isEqualTo(natPublic);
-        assertThat(droppedQuietly(with.apply("require-declared"), f.knock(alice, ServerFixture.ssh(60))))
+        assertThat(droppedQuietly(with.apply("require-declared"), f.knockV1(alice, ServerFixture.ssh(60))))
                 .isEqualTo(DropReason.DECLARED_ADDRESS_REQUIRED);
-        assertThat(droppedQuietly(with.apply("must-equal-source"), f.knock(alice, declaring)))
+        assertThat(droppedQuietly(with.apply("must-equal-source"), f.knockV1(alice, declaring)))
                 .isEqualTo(DropReason.DECLARED_ADDRESS_MISMATCH);
+        // must-equal-source with nothing declared: whoever sent the copy first would get the grant.
+        assertThat(droppedQuietly(with.apply("must-equal-source"), f.knockV1(alice, ServerFixture.ssh(60))))
+                .isEqualTo(DropReason.DECLARED_ADDRESS_REQUIRED);
+        assertThat(with.apply("must-equal-source").process(f.knockV1(alice, ServerFixture.ssh(60)
+                .withDeclaredIpv4(ServerFixture.SOURCE_ADDRESS)))).isInstanceOf(Verdict.Accepted.class);
         // The certificate's sources apply to the declared address when it is used.
         IssuedCertificate confined = ServerFixture.client(f.ca, "carol", SSH.withSources(List.of(SourcePrefix.parse("192.0.2.0/24"))))
                 .build();
-        assertThat(with.apply("prefer-declared").process(f.knock(confined, declaring))).isInstanceOf(Verdict.Accepted.class);
-        assertThat(droppedQuietly(with.apply("use-source"), f.knock(confined, declaring))).isEqualTo(DropReason.SOURCE_NOT_ALLOWED);
+        assertThat(with.apply("prefer-declared").process(f.knockV1(confined, declaring))).isInstanceOf(Verdict.Accepted.class);
+        assertThat(droppedQuietly(with.apply("use-source"), f.knockV1(confined, declaring))).isEqualTo(DropReason.SOURCE_NOT_ALLOWED);
+        // The policy does not apply to v2: a v2 knock opens its source, and only when it signs it.
+        assertThat(droppedQuietly(with.apply("prefer-declared"), f.knock(alice, declaring)))
+                .isEqualTo(DropReason.ADDRESS_NOT_SIGNED);
     }
 }

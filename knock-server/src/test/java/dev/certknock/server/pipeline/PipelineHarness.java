@@ -1,6 +1,9 @@
 package dev.certknock.server.pipeline;
 
 import dev.certknock.protocol.knock.KnockOpener;
+import dev.certknock.protocol.knock.ReplySealer;
+import dev.certknock.server.ratelimit.TokenBucket;
+import dev.certknock.server.reply.KnockReplies;
 import dev.certknock.server.ServerFixture;
 import dev.certknock.server.config.ConfigLoader;
 import dev.certknock.server.config.ServerConfig;
@@ -21,7 +24,7 @@ import java.util.List;
 /** The live pipeline over a {@link ServerFixture}, with an in-memory replay guard and the log firewall. */
 final class PipelineHarness {
 
-    static final InetSocketAddress SOURCE = new InetSocketAddress("198.51.100.7", 40000);
+    static final InetSocketAddress SOURCE = new InetSocketAddress(ServerFixture.SOURCE_ADDRESS, 40000);
 
     final ServerFixture f;
     final ServerConfig config;
@@ -30,6 +33,13 @@ final class PipelineHarness {
     final KnockCounters counters = new KnockCounters();
     final LogFirewall firewall;
     final KnockPipeline pipeline;
+    /** The real reply component, sending into {@link #sentReplies} instead of a socket. */
+    final KnockReplies replies;
+    final List<SentReply> sentReplies = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** A reply datagram and where it went. */
+    record SentReply(InetSocketAddress to, byte[] datagram) {
+    }
 
     PipelineHarness(ServerFixture f, String extraYaml) throws Exception {
         this(f, extraYaml, List.of(), 10_000, 10_000);
@@ -63,7 +73,10 @@ final class PipelineHarness {
         ChainValidator chains = new ChainValidator(trust, crls::generation, 1000);
         var parts = new PipelineFactory.Parts(config, KnockOpener.of(f.serverKey), chains, crls, replay, firewall, f.clock,
                 f.clock.monotonic());
-        this.pipeline = new KnockPipeline(PipelineFactory.live(parts), listener, f.clock);
+        this.replies = new KnockReplies(new ReplySealer(new java.security.SecureRandom()),
+                (to, d) -> sentReplies.add(new SentReply(to, d)),
+                new TokenBucket(config.knock().repliesPerSecond(), 2.0 * config.knock().repliesPerSecond(), f.clock.monotonic()));
+        this.pipeline = new KnockPipeline(PipelineFactory.live(parts), listener, f.clock, replies);
     }
 
     PipelineHarness(ServerFixture f) throws Exception {

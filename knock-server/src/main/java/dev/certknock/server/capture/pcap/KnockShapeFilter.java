@@ -20,7 +20,7 @@ import java.util.stream.Collectors;
 final class KnockShapeFilter {
 
     /** Every version byte the server reads: a new protocol version must be added here. */
-    static final List<Integer> VERSIONS = List.of(KnockFormat.VERSION_1);
+    static final List<Integer> VERSIONS = List.of(KnockFormat.VERSION_1, KnockFormat.VERSION_2);
     private static final int UDP_HEADER = 8;
     /** The shortest knock of any suite, by what its header alone requires. */
     static final int MIN_PAYLOAD = KnockFormat.HEADER_SIZE
