@@ -43,6 +43,9 @@ class ConfigLoaderTest {
         assertThat(c.server().identities().get(0).bundle()).isEqualTo(Path.of("/etc/certknock/server.p12"));
         assertThat(c.knock().timestampWindow()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.knock().declaredAddress()).isEqualTo(ServerConfig.DeclaredAddressPolicy.USE_SOURCE);
+        assertThat(c.knock().acceptVersion1()).as("knock v1 can be raced: read only on request").isFalse();
+        assertThat(c.knock().replies()).as("clients behind NAT learn their address from replies").isTrue();
+        assertThat(c.knock().repliesPerSecond()).isEqualTo(200);
         assertThat(c.crl().staleGrace()).isZero();
         assertThat(c.limits().queueCapacity()).isEqualTo(4096);
         assertThat(c.firewall().backend()).isEqualTo(ServerConfig.FirewallBackend.LOG);
@@ -58,6 +61,8 @@ class ConfigLoaderTest {
         "window too long|knock:\\n  timestampWindow: 1h|10|20|over 10 minutes",
         "bad enum|knock:\\n  declaredAddress: trust-me|10|20|(one of: use-source, prefer-declared, require-declared, must-equal-source)",
         "unknown top-level key|protect2: x\\n|9|11|unknown key 'protect2'",
+        "no replies at all|knock:\\n  repliesPerSecond: 0|10|21|knock.repliesPerSecond is 0; it must be between 1 and 100000",
+        "v1 as a word|knock:\\n  acceptVersion1: sometimes|10|19|knock.acceptVersion1",
         "bad CRL scheme|crl:\\n  sources:\\n    - url: ftp://x/crl|11|12|CRL url must be http:, https: or file:",
     })
     void mistakesAreReportedWithFileLineAndColumn(String name, String extra, int line, int column, String message) {
