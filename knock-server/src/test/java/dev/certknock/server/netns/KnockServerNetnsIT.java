@@ -234,6 +234,65 @@ class KnockServerNetnsIT {
     }
 
     @Test
+    void aKnockRacedFromAnotherAddressOpensNothingThereAndStillOpensForItsSender() throws Exception {
+        IssuedCertificate alice = f.client("alice").build();
+        f.clock.set(Instant.now());
+        // Alice, on client 2, signs her address; client 1 has a copy (seen on the wire) and sends it first.
+        byte[] knock = f.knock(alice, KnockRequest.of(60, List.of(PortGrant.parse("tcp/22")))
+                .withDeclaredIpv4((java.net.Inet4Address) java.net.InetAddress.getByName(TestNetwork.CLIENT2_4)));
+        send(net.client1, TestNetwork.SERVER4_LINK1, knock, 1);
+        await("the raced copy to be refused", () -> audit().contains("\"reason\":\"ADDRESS_NOT_SIGNED\""));
+        assertThat(reachable(net.client1, TestNetwork.SERVER4_LINK1)).as("nothing opened for the racer").isFalse();
+        send(net.client2, TestNetwork.SERVER4_LINK2, knock, 1);
+        await("Alice's own copy to open the port for her", () -> reachable(net.client2, TestNetwork.SERVER4_LINK2));
+        assertThat(reachable(net.client1, TestNetwork.SERVER4_LINK1)).as("still nothing for the racer").isFalse();
+    }
+
+    @Test
+    void aClientBehindNatGetsInWithNoAddressTypedByHand() throws Exception {
+        Path jar = clientJar();
+        String natted = net.addNattedClient();
+        IssuedCertificate bob = f.client("bob").build();
+        Path bundle = dir.resolve("bob.p12");
+        java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("bob", bob.privateKey(), ServerFixture.PASSWORD, bob.chain().toArray(new java.security.cert.Certificate[0]));
+        try (var out = Files.newOutputStream(bundle)) {
+            ks.store(out, ServerFixture.PASSWORD);
+        }
+        Path serverCert = dir.resolve("gw.pem");
+        Files.writeString(serverCert, "-----BEGIN CERTIFICATE-----\n"
+                + java.util.Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                        .encodeToString(f.server.certificate().getEncoded()) + "\n-----END CERTIFICATE-----\n");
+        assertThat(reachable(natted, TestNetwork.SERVER4_LINK2)).as("closed before the knock").isFalse();
+        // The real client, in the namespace behind the NAT: it knows only 10.99.0.2, and is told nothing else.
+        Process knock = new ProcessBuilder(in(natted, TestNetwork.javaCommand(), "-jar", jar.toString(),
+                TestNetwork.SERVER4_LINK2, "tcp/22", "--knock-port", Integer.toString(KNOCK_PORT), "--bundle",
+                bundle.toString(), "--server-cert", serverCert.toString(), "--password-file",
+                dir.resolve("password.txt").toString())).redirectErrorStream(true).start();
+        processes.add(knock);
+        assertThat(knock.waitFor(60, TimeUnit.SECONDS)).as("the client finishes").isTrue();
+        String said = new String(knock.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(knock.exitValue()).as("knock exits 0; it said:%n%s", said).isZero();
+        await("the port to open behind the NAT", () -> reachable(natted, TestNetwork.SERVER4_LINK2));
+        // The server saw the private address first (refused, answered), then the NAT's public one (opened).
+        assertThat(audit()).contains("\"reason\":\"ADDRESS_NOT_SIGNED\"").contains(TestNetwork.CLIENT2_4);
+        assertThat(reachable(net.client1, TestNetwork.SERVER4_LINK1)).as("nobody else").isFalse();
+    }
+
+    /** The client CLI's runnable jar, which the reactor packages before these tests run. */
+    private static Path clientJar() throws IOException {
+        Path target = Path.of("../knock-client-cli/target").toAbsolutePath().normalize();
+        try (var files = Files.exists(target) ? Files.list(target) : java.util.stream.Stream.<Path>empty()) {
+            Path jar = files.filter(p -> p.getFileName().toString().matches("knock-client-cli-.*-all\\.jar"))
+                    .findFirst().orElse(null);
+            org.junit.jupiter.api.Assumptions.assumeTrue(jar != null,
+                    "the client jar is not built (run the whole reactor: ./mvnw verify)");
+            return jar;
+        }
+    }
+
+    @Test
     void replayRevocationAndSilence() throws Exception {
         IssuedCertificate alice = f.client("alice").build();
         // tcpdump in client 1's namespace sees every packet from the server: one sealed reply to each valid knock

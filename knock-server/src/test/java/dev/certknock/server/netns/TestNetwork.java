@@ -88,6 +88,33 @@ public final class TestNetwork implements AutoCloseable {
         run("ip", "-n", client, "link", "set", cdev, "up");
     }
 
+    /** The private address of the client behind NAT ({@link #addNattedClient}). */
+    public static final String NATTED_4 = "10.99.0.2";
+
+    /**
+     * A fourth namespace behind client 2, which routes it to the server through a masquerading NAT (nftables in
+     * client 2's namespace): its packets reach the server from {@link #CLIENT2_4}, while the client itself knows
+     * only {@link #NATTED_4}. Deleted with the others.
+     *
+     * @return the new namespace's name
+     */
+    public String addNattedClient() throws IOException, InterruptedException {
+        String ns = client2.replace("ck-c2-", "ck-nat-");
+        run("ip", "netns", "add", ns);
+        created.add(ns);
+        run("ip", "-n", ns, "link", "set", "lo", "up");
+        run("ip", "link", "add", "ck-n0", "netns", client2, "type", "veth", "peer", "name", "ck-n1", "netns", ns);
+        run("ip", "-n", client2, "addr", "add", "10.99.0.1/24", "dev", "ck-n0");
+        run("ip", "-n", ns, "addr", "add", NATTED_4 + "/24", "dev", "ck-n1");
+        run("ip", "-n", client2, "link", "set", "ck-n0", "up");
+        run("ip", "-n", ns, "link", "set", "ck-n1", "up");
+        run("ip", "-n", ns, "route", "add", "default", "via", "10.99.0.1");
+        run("ip", "netns", "exec", client2, "sysctl", "-qw", "net.ipv4.ip_forward=1");
+        run("ip", "netns", "exec", client2, "nft", "add table ip ck_nat; add chain ip ck_nat post { type nat hook "
+                + "postrouting priority 100; }; add rule ip ck_nat post oifname \"ck-c2\" masquerade");
+        return ns;
+    }
+
     /** The java program running this test, to start a child JVM (for example inside a namespace). */
     public static String javaCommand() {
         return ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
