@@ -25,6 +25,7 @@ import org.junit.jupiter.api.Test;
 class KnockOpenerFuzzTest {
 
     private static final Path VECTORS = Path.of("../testdata/knock-v1-vectors.json");
+    private static final Path V2_VECTORS = Path.of("../testdata/knock-v2-vectors.json");
     private static final Path SEEDS = Path.of(
             "src/test/resources/dev/certknock/protocol/knock/KnockOpenerFuzzTestInputs/anyDatagram");
     private static final HexFormat HEX = HexFormat.of();
@@ -43,6 +44,10 @@ class KnockOpenerFuzzTest {
                 keys.add(serverKey(v));
             }
             KEY = keys.get(0);
+            // The v2 vectors' keys too, so that their committed datagrams (seeds v2-vector*) open as well.
+            for (JsonNode v : new ObjectMapper().readTree(V2_VECTORS.toFile()).get("vectors")) {
+                keys.add(serverKey(v));
+            }
             OPENER = KnockOpener.of(keys);
         } catch (Exception e) {
             throw new ExceptionInInitializerError(e);
@@ -80,6 +85,9 @@ class KnockOpenerFuzzTest {
             byte[] seed = Files.readAllBytes(SEEDS.resolve("vector" + i));
             assertThat(HEX.formatHex(seed)).as("seed vector%d", i).isEqualTo(VECTOR_LIST.get(i).get("datagram").asText());
             assertThat(OPENER.tryOpen(seed)).as("seed vector%d", i).isInstanceOf(OpenResult.Opened.class);
+            byte[] v2 = Files.readAllBytes(SEEDS.resolve("v2-vector" + i));
+            assertThat(OPENER.tryOpen(v2)).as("seed v2-vector%d", i).isInstanceOfSatisfying(OpenResult.Opened.class,
+                    o -> assertThat(o.knock().version()).isEqualTo(KnockVersion.V2));
         }
     }
 
@@ -95,5 +103,33 @@ class KnockOpenerFuzzTest {
         byte[] datagram = KnockSealer.sealRawForTest(KnockVersion.V2, KEY.publicKey(), IKM_E, plaintext);
         OpenResult result = OPENER.tryOpen(datagram);
         assertThat(result).isNotNull();
+    }
+
+    /** A knock of the v2 vectors' first key, whose reply key the reply targets below use. */
+    private static final SealedKnock REPLIED;
+
+    static {
+        try {
+            KnockFixtures fx = KnockFixtures.p256();
+            REPLIED = fx.sealer().seal(KnockFixtures.sshFor(30));
+        } catch (Exception e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    /**
+     * Any datagram reaching a client's socket while it waits for a reply (anyone can send one, spoofing the
+     * server's address): never an exception, and only a datagram sealed under this knock's reply key opens.
+     */
+    @FuzzTest(maxDuration = "30s")
+    void anyReplyDatagram(byte[] datagram) {
+        assertThat(REPLIED.openReply(datagram, 0, datagram.length)).isEmpty();
+    }
+
+    /** Any reply plaintext: never an exception; what decodes re-encodes to the same bytes (one encoding per reply). */
+    @FuzzTest(maxDuration = "30s")
+    void anyReplyPlaintext(byte[] plaintext) {
+        java.util.Optional<KnockReply> reply = ReplyPlaintext.decode(plaintext);
+        reply.ifPresent(r -> assertThat(ReplyPlaintext.encode(r)).isEqualTo(plaintext));
     }
 }
