@@ -1,5 +1,7 @@
 package dev.certknock.server.cli;
 
+import dev.certknock.server.config.ServerConfig;
+
 import dev.certknock.cli.ExitCodes;
 import dev.certknock.cli.UserException;
 import dev.certknock.protocol.knock.ServerPrivateKey;
@@ -51,6 +53,19 @@ public final class CheckConfigCommand implements Callable<Integer> {
         out.printf("  capture         %s on %s port %d%n", m.config().capture().mode(), m.config().capture().address(),
                 m.config().capture().port());
         out.printf("  firewall        %s%n", m.config().firewall().backend());
+        ServerConfig.Knock knock = m.config().knock();
+        out.printf("  knock versions  %s, replies %s%n", knock.acceptVersion1() ? "2 and 1" : "2",
+                knock.replies() ? "on (at most " + knock.repliesPerSecond() + "/s)" : "off");
+        if (knock.acceptVersion1()) {
+            out.printf("  warning: knock.acceptVersion1 is true: a v1 knock that declares no address can be re-sent by "
+                    + "whoever sees it, from their own address, and opens the ports there (declaredAddress %s); "
+                    + "move clients to v2 and remove the setting%n", knock.declaredAddress().name().toLowerCase(java.util.Locale.ROOT)
+                    .replace('_', '-'));
+        }
+        if (!knock.replies()) {
+            out.printf("  warning: knock.replies is false: clients behind NAT cannot learn their public address and must "
+                    + "declare it by hand (knock --declare-ip)%n");
+        }
         if (m.config().crl().sources().isEmpty()) {
             out.printf("  warning: no CRL sources: every knock will be refused (fail closed) until a CRL is cached%n");
         }

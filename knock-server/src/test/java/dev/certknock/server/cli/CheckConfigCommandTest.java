@@ -57,6 +57,23 @@ class CheckConfigCommandTest {
     }
 
     @Test
+    void acceptingKnockV1OrTurningRepliesOffIsWarnedAbout() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        assertThat(run("check-config", config.toString())).isZero();
+        assertThat(out.toString()).contains("knock versions  2, replies on (at most 200/s)").doesNotContain("acceptVersion1");
+
+        Path risky = f.writeConfig(dir, f.ca.crl().build(), "");
+        Files.writeString(risky, Files.readString(risky).replace("knock:\n", "knock:\n  acceptVersion1: true\n  replies: false\n"));
+        StringWriter out2 = new StringWriter();
+        assertThat(KnockServerCommand.run(new PrintWriter(out2), new PrintWriter(new StringWriter()), "check-config",
+                risky.toString())).isZero();
+        assertThat(out2.toString()).contains("knock versions  2 and 1, replies off")
+                .contains("warning: knock.acceptVersion1 is true: a v1 knock that declares no address can be re-sent")
+                .contains("(declaredAddress use-source)")
+                .contains("warning: knock.replies is false: clients behind NAT");
+    }
+
+    @Test
     void aWrongBundlePasswordNamesTheLine() throws Exception {
         Path config = f.writeConfig(dir, f.ca.crl().build(), "");
         Files.writeString(dir.resolve("password.txt"), "not the password\n");
