@@ -83,8 +83,12 @@ final class KnockSetup {
             options = options.withDurationSeconds(duration);
         }
         for (String d : args.declare) {
-            options = "auto".equalsIgnoreCase(d) ? options.withRouteAddressDeclared()
-                    : options.withDeclaredAddress(parseAddress(d));
+            if ("auto".equalsIgnoreCase(d)) {
+                throw new UserException(ExitCodes.USAGE, "--declare-ip auto is gone: a knock v2 declares the local "
+                        + "address of the route to the server (or the address the server last reported) by itself; "
+                        + "leave --declare-ip out");
+            }
+            options = options.withDeclaredAddress(parseAddress(d));
         }
 
         List<X509Certificate> serverCertificates = CertificateFiles.read(serverCert, "server certificate");
@@ -136,6 +140,6 @@ final class KnockSetup {
                 // fall through to the message below
             }
         }
-        throw new UserException(ExitCodes.USAGE, "--declare-ip " + text + " is not an IPv4 or IPv6 address (or 'auto')");
+        throw new UserException(ExitCodes.USAGE, "--declare-ip " + text + " is not an IPv4 or IPv6 address");
     }
 }
