@@ -90,7 +90,7 @@ final class Reports {
             case GIVEN -> "given with --declare-ip";
             case CACHED -> "the address this server reported last time";
             case ROUTE -> "the local address of the route to the server";
-            case LEARNED -> "reported by the server";
+            case LEARNED -> "reported by the server to the knock before";
             case NONE -> "nothing declared";
         };
     }

@@ -8,7 +8,7 @@ public enum AddressOrigin {
     CACHED,
     /** The local address of the route to the server (no NAT, or not known yet). */
     ROUTE,
-    /** Learned from this knock's reply: the server saw it from another address, and the knock was sent again. */
+    /** Learned from the reply to an earlier knock of the same exchange (a resend of {@code awaitOpen}). */
     LEARNED,
     /** Nothing declared (knock v1). */
     NONE

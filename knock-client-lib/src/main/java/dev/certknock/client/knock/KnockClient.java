@@ -390,7 +390,7 @@ public final class KnockClient {
         if (!waited) {
             options = options.withoutReply();
         }
-        AddressOrigin origin = last.learnedAddresses().isEmpty() ? last.addressOrigin() : AddressOrigin.CACHED;
+        AddressOrigin origin = last.learnedAddresses().isEmpty() ? last.addressOrigin() : AddressOrigin.LEARNED;
         return exchange(seal(last.request(), last.version()), options, origin, last.target());
     }
 

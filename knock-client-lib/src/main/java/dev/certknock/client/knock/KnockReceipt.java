@@ -28,7 +28,7 @@ import java.util.Optional;
  * @param declaredIpv6 the declared IPv6 address, if any
  * @param version the protocol version
  * @param addressOrigin where the declared address of the first knock came from ({@link AddressOrigin#LEARNED}
- *     never: see {@code learnedAddresses})
+ *     only for a resend of {@link KnockClient#awaitOpen} after an earlier knock learned it)
  * @param learnedAddresses the addresses the server reported in {@code AddressNotSigned} replies, in order: each
  *     one caused one more knock
  * @param outcome what the server said about the last knock

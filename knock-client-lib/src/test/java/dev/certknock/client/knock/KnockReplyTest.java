@@ -266,6 +266,55 @@ class KnockReplyTest {
                 .isEqualTo(Optional.empty());
     }
 
+    @Test
+    void awaitOpenResendsTheLearnedAddressAndReadsTheReplies() throws Exception {
+        int tcp;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0, 1, loopback)) {
+            tcp = probe.getLocalPort();
+        }
+        // shut now: the port "opens" with the third knock
+        {
+            java.util.concurrent.atomic.AtomicReference<java.net.ServerSocket> listening =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            FakeV2Server.Script nat = behindNat(natted);
+            try (FakeV2Server server = new FakeV2Server(pki.opener(), (s, k, i) -> {
+                if (i == 2) {
+                    listening.set(new java.net.ServerSocket(tcp, 50, loopback));
+                }
+                return nat.answer(s, k, i);
+            })) {
+                KnockClient client = KnockClient.builder(pki.identity(), KnockTarget.of("127.0.0.1",
+                        pki.server.certificate()).withKnockPort(server.port())).clock(pki.clock)
+                        .observedAddresses(ObservedAddressCache.NONE).probeTimeout(Duration.ofMillis(200))
+                        .retryPause(Duration.ofMillis(50)).build();
+                KnockReceipt first = client.knock(List.of(PortGrant.single(
+                        dev.certknock.protocol.grant.Protocol.TCP, tcp)), WAIT);
+                assertThat(first.learnedAddresses()).containsExactly(natted);
+                List<KnockReceipt> resent = new java.util.concurrent.CopyOnWriteArrayList<>();
+                // 3 resends at most, the first due after a quarter of the timeout
+                OpenConfirmation c = client.awaitOpen(first, tcp, Duration.ofSeconds(8), new AwaitListener() {
+                    @Override
+                    public void knockResent(KnockReceipt again, int knocksSent, Duration elapsed) {
+                        resent.add(again);
+                    }
+                });
+                assertThat(c.opened()).isTrue();
+                assertThat(server.failures()).isEmpty();
+                // the resend declared the learned address at once and was confirmed
+                assertThat(resent).hasSize(1);
+                assertThat(resent.get(0).declaredIpv4()).contains(natted);
+                assertThat(resent.get(0).addressOrigin()).isEqualTo(AddressOrigin.LEARNED);
+                assertThat(resent.get(0).knocksSent()).isEqualTo(1);
+                assertThat(resent.get(0).confirmed()).isTrue();
+                assertThat(server.knocks()).hasSize(3);
+            } finally {
+                if (listening.get() != null) {
+                    listening.get().close();
+                }
+            }
+        }
+    }
+
     /** Waits (bounded) until the fake server has read {@code n} knocks: the client did not wait for it. */
     private static void awaitKnocks(FakeV2Server server, int n) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
