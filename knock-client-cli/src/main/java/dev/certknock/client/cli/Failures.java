@@ -19,7 +19,7 @@ final class Failures {
                     SIGNING_FAILED -> ExitCodes.BAD_CREDENTIALS;
             case GRANT_NOT_PERMITTED, SERVER_NOT_PERMITTED, DURATION_NOT_PERMITTED, SOURCE_NOT_PERMITTED ->
                     KnockExitCodes.NOT_PERMITTED;
-            case UNKNOWN_HOST, NETWORK -> ExitCodes.FAILURE;
+            case UNKNOWN_HOST, NETWORK, ADDRESS_NOT_ACCEPTED -> ExitCodes.FAILURE;
         };
         return new UserException(code, e.getMessage(), e);
     }

@@ -46,10 +46,33 @@ public final class KnockArgs {
                     + "certificate's maximum if lower).")
     Integer duration;
 
-    @Option(names = "--declare-ip", paramLabel = "ADDR|auto",
-            description = "Ask the server to open the ports for ADDR instead of the packet's source address; "
-                    + "'auto' declares the local address of the route to the server. At most one IPv4 and one IPv6.")
+    @Option(names = "--declare-ip", paramLabel = "ADDR",
+            description = "Declare ADDR instead of the address knock chooses (the one the server reported last time, "
+                    + "else the local address of the route to the server). At most one IPv4 and one IPv6.")
     List<String> declare = new ArrayList<>();
+
+    @Option(names = "--protocol", paramLabel = "1|2",
+            description = "Knock protocol version: 2 (default) signs the address the knock comes from and reads the "
+                    + "server's reply; 1 only for a legacy server: declares nothing unless --declare-ip, waits for "
+                    + "no reply.")
+    Integer protocol;
+
+    @Option(names = "--reply-timeout", paramLabel = "SECONDS",
+            description = "How long to wait for the server's reply after each knock (default 1; e.g. 0.5 or 3).")
+    String replyTimeout;
+
+    @Option(names = "--no-reply",
+            description = "Do not wait for the server's reply (fire and forget): nothing confirms the knock, and "
+                    + "behind NAT the address the server sees is not learned.")
+    boolean noReply;
+
+    @Option(names = "--address-cache", paramLabel = "FILE",
+            description = "Where to remember the address servers see your knocks from (default: "
+                    + "$XDG_CACHE_HOME/certknock/observed-addresses.json, else ~/.cache/certknock/...).")
+    Path addressCache;
+
+    @Option(names = "--no-address-cache", description = "Neither read nor write the address cache.")
+    boolean noAddressCache;
 
     @Option(names = "--targets", paramLabel = "FILE",
             description = "Targets file (default: $CERTKNOCK_TARGETS, else ~/.config/certknock/targets.yaml).")

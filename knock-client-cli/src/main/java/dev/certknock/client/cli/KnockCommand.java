@@ -6,7 +6,9 @@ import dev.certknock.cli.GenerateManPageCommand;
 import dev.certknock.cli.ManifestVersionProvider;
 import dev.certknock.cli.UserException;
 import dev.certknock.client.cli.target.TargetCommand;
+import dev.certknock.client.knock.AddressOrigin;
 import dev.certknock.client.knock.KnockException;
+import dev.certknock.client.knock.KnockOutcome;
 import dev.certknock.client.knock.KnockReceipt;
 import dev.certknock.client.knock.OpenConfirmation;
 import dev.certknock.client.knock.PreparedKnock;
@@ -46,6 +48,7 @@ import picocli.CommandLine.Spec;
             "  knock target add gw1 --host gw1.example.test --grant tcp/22 \\",
             "        --bundle alice.p12 --server-cert gw1.pem",
             "  knock gw1 --wait",
+            "  knock legacy-gw tcp/22 --protocol 1",
             "  ssh -o ProxyCommand='knock ssh-proxy gw1 %%p' alice@gw1.example.test",
             KnockExitCodes.HELP,
             "Documentation: docs/CLIENT.md in the certknock repository."})
@@ -75,6 +78,11 @@ public final class KnockCommand implements Callable<Integer> {
 
     @Option(names = "--dry-run", description = "Check and seal the knock but send nothing.")
     boolean dryRun;
+
+    @Option(names = "--require-reply",
+            description = "Exit 12 unless the server confirms the knock (by default an unconfirmed knock exits 0 "
+                    + "with a warning).")
+    boolean requireReply;
 
     private final CliContext context;
 
@@ -118,7 +126,13 @@ public final class KnockCommand implements Callable<Integer> {
         if (waitSeconds != null && waitSeconds < 1) {
             throw new UserException(ExitCodes.USAGE, "--wait needs at least 1 second");
         }
-        KnockSetup.Plan plan = KnockSetup.plan(args, context, target, grants, null);
+        if (requireReply && (dryRun || args.noReply || Integer.valueOf(1).equals(args.protocol))) {
+            throw new UserException(ExitCodes.USAGE, "--require-reply waits for the server's reply, and "
+                    + (dryRun ? "--dry-run sends nothing" : args.noReply ? "--no-reply waits for none"
+                    : "a v1 server never replies (--protocol 1)"));
+        }
+        KnockSetup.Plan plan = KnockSetup.plan(args, context, target, grants, null,
+                m -> err.println("knock: warning: " + m));
         String host = plan.client().target().host();
         int waitPort = waitSeconds == null ? 0 : firstTcpPort(plan.grants());
         try {
@@ -138,8 +152,27 @@ public final class KnockCommand implements Callable<Integer> {
             }
             KnockReceipt receipt = plan.client().send(prepared);
             out.println(Reports.sent(receipt, host));
+            Reports.learned(receipt).forEach(out::println);
             if (args.verbose) {
-                Reports.details(out, plan, prepared.timestampMillis(), prepared.serverKeyId());
+                Reports.details(out, plan, receipt.timestampMillis(), prepared.serverKeyId());
+                out.println("  address     " + (prepared.addressOrigin() == AddressOrigin.NONE ? "none declared"
+                        : "declared first: " + Reports.origin(prepared.addressOrigin())));
+            }
+            if (receipt.outcome() instanceof KnockOutcome.Confirmed c) {
+                out.println(Reports.confirmed(receipt, c));
+                if (args.verbose) {
+                    out.println("  clock       the server's clock is " + Reports.seconds(c.clockOffset().abs())
+                            + (c.clockOffset().isNegative() ? " behind" : " ahead of") + " this host's");
+                }
+                Reports.clockWarning(c).ifPresent(w -> err.println("knock: " + w));
+            } else if (receipt.outcome() instanceof KnockOutcome.Unconfirmed u) {
+                out.flush();
+                err.println("knock: " + Reports.unconfirmed(receipt, u, plan.options().replyTimeout(),
+                        plan.client().certificateGrants()));
+                if (requireReply) {
+                    err.println("knock: --require-reply: the server did not confirm the knock");
+                    return KnockExitCodes.UNCONFIRMED;
+                }
             }
             if (waitSeconds == null) {
                 return ExitCodes.OK;

@@ -11,6 +11,8 @@ public final class KnockExitCodes {
     public static final int TIMED_OUT = 10;
     /** The certificate does not permit the request: a grant, the duration, the server or a declared address. */
     public static final int NOT_PERMITTED = 11;
+    /** --require-reply: the knock was sent, but no reply of the server confirmed it. */
+    public static final int UNCONFIRMED = 12;
 
     private KnockExitCodes() {
     }
@@ -20,5 +22,6 @@ public final class KnockExitCodes {
             + "   10   --wait or ssh-proxy: the port did not open in time (the knock was sent).%n"
             + "   11   Your certificate does not permit this request%n"
             + "        (a grant, the duration, the server, a declared address).%n"
-            + "A knock that was sent exits 0 (with --wait: sent and the port opened).%n";
+            + "   12   --require-reply: the knock was sent, but the server did not confirm it.%n"
+            + "A knock that was sent exits 0, confirmed or not (with --wait: sent and the port opened).%n";
 }

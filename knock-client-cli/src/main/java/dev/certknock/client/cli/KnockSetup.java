@@ -11,15 +11,22 @@ import dev.certknock.client.knock.KnockClient;
 import dev.certknock.client.knock.KnockException;
 import dev.certknock.client.knock.KnockOptions;
 import dev.certknock.client.knock.KnockTarget;
+import dev.certknock.client.knock.ObservedAddressCache;
 import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.protocol.knock.KnockVersion;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -40,9 +47,10 @@ final class KnockSetup {
      * @param hostOrTarget a target name from the targets file, or a host
      * @param grantTexts grants named on the command line (may be empty)
      * @param fallbackGrants grants when none are named and the target has none; null: that is an error
+     * @param warnings where one-line warnings go (an address cache file that cannot be used)
      */
     static Plan plan(KnockArgs args, CliContext context, String hostOrTarget, List<String> grantTexts,
-            Supplier<List<PortGrant>> fallbackGrants) {
+            Supplier<List<PortGrant>> fallbackGrants, Consumer<String> warnings) {
         TargetStore store = new TargetStore(TargetStore.locate(args.targets, context.env(), context.home()));
         Optional<TargetEntry> named = store.find(hostOrTarget);
         TargetEntry t = named.orElse(null);
@@ -77,14 +85,18 @@ final class KnockSetup {
             throw new UserException(ExitCodes.USAGE, "no grants to ask for: name them, e.g. knock " + hostOrTarget
                     + " tcp/22" + (t != null ? ", or give the target default grants (knock target add --grant)" : ""));
         }
-        KnockOptions options = KnockOptions.defaults();
+        KnockOptions options = protocolOptions(args);
         Integer duration = args.duration != null ? args.duration : t != null ? t.duration() : null;
         if (duration != null) {
             options = options.withDurationSeconds(duration);
         }
         for (String d : args.declare) {
-            options = "auto".equalsIgnoreCase(d) ? options.withRouteAddressDeclared()
-                    : options.withDeclaredAddress(parseAddress(d));
+            if ("auto".equalsIgnoreCase(d)) {
+                throw new UserException(ExitCodes.USAGE, "--declare-ip auto is gone: a knock v2 declares the local "
+                        + "address of the route to the server (or the address the server last reported) by itself; "
+                        + "leave --declare-ip out");
+            }
+            options = options.withDeclaredAddress(parseAddress(d));
         }
 
         List<X509Certificate> serverCertificates = CertificateFiles.read(serverCert, "server certificate");
@@ -106,12 +118,55 @@ final class KnockSetup {
         if (caCert != null) {
             identity = identity.withTrustAnchors(CertificateFiles.read(caCert, "CA certificate"));
         }
+        ObservedAddressCache cache = args.noAddressCache ? ObservedAddressCache.NONE
+                : new FileObservedAddressCache(FileObservedAddressCache.locate(args.addressCache, context.env(),
+                        context.home()), Clock.systemUTC(), warnings);
         try {
-            return new Plan(KnockClient.builder(identity, target).build(), grants, options,
+            return new Plan(KnockClient.builder(identity, target).observedAddresses(cache).build(), grants, options,
                     named.map(x -> hostOrTarget), bundle);
         } catch (KnockException e) {
             throw Failures.of(e);
         }
+    }
+
+    /** The protocol version and reply waiting of the command line, checked for contradictions. */
+    static KnockOptions protocolOptions(KnockArgs args) {
+        KnockOptions options = KnockOptions.defaults();
+        if (args.protocol != null) {
+            options = switch (args.protocol) {
+                case 1 -> options.withVersion(KnockVersion.V1);
+                case 2 -> options;
+                default -> throw new UserException(ExitCodes.USAGE, "--protocol is 1 or 2, not " + args.protocol);
+            };
+        }
+        if (args.addressCache != null && args.noAddressCache) {
+            throw new UserException(ExitCodes.USAGE, "give --address-cache or --no-address-cache, not both");
+        }
+        if (args.noReply) {
+            options = options.withoutReply();
+        }
+        if (args.replyTimeout != null) {
+            if (args.noReply || options.version() == KnockVersion.V1) {
+                throw new UserException(ExitCodes.USAGE, "--reply-timeout: " + (args.noReply
+                        ? "--no-reply waits for no reply" : "a v1 server never replies (--protocol 1)"));
+            }
+            options = options.withReplyTimeout(parseSeconds(args.replyTimeout));
+        }
+        return options;
+    }
+
+    private static Duration parseSeconds(String text) {
+        try {
+            BigDecimal seconds = new BigDecimal(text.trim());
+            long millis = seconds.movePointRight(3).setScale(0, RoundingMode.CEILING).longValueExact();
+            if (millis >= 1 && millis <= KnockOptions.MAX_REPLY_TIMEOUT.toMillis()) {
+                return Duration.ofMillis(millis);
+            }
+        } catch (NumberFormatException | ArithmeticException e) {
+            // the message below
+        }
+        throw new UserException(ExitCodes.USAGE, "--reply-timeout " + text + " is not a number of seconds from 0.001 to "
+                + KnockOptions.MAX_REPLY_TIMEOUT.toSeconds());
     }
 
     static List<PortGrant> parseGrants(List<String> texts) {
@@ -136,6 +191,6 @@ final class KnockSetup {
                 // fall through to the message below
             }
         }
-        throw new UserException(ExitCodes.USAGE, "--declare-ip " + text + " is not an IPv4 or IPv6 address (or 'auto')");
+        throw new UserException(ExitCodes.USAGE, "--declare-ip " + text + " is not an IPv4 or IPv6 address");
     }
 }

@@ -4,6 +4,8 @@ import dev.certknock.cli.ExitCodes;
 import dev.certknock.cli.UserException;
 import dev.certknock.client.knock.AwaitListener;
 import dev.certknock.client.knock.KnockException;
+import dev.certknock.client.knock.KnockOutcome;
+import dev.certknock.client.knock.KnockReceipt;
 import dev.certknock.client.proxy.SshProxy;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.grant.Protocol;
@@ -75,17 +77,28 @@ public final class SshProxyCommand implements Callable<Integer> {
         }
         CliContext context = parent.context();
         KnockSetup.Plan plan = KnockSetup.plan(args, context, target, grants,
-                () -> List.of(PortGrant.single(Protocol.TCP, port)));
+                () -> List.of(PortGrant.single(Protocol.TCP, port)), m -> err.println("knock ssh-proxy: warning: " + m));
         AwaitListener listener = args.verbose ? Reports.progress(err) : AwaitListener.NONE;
         try {
             SshProxy.Outcome outcome = new SshProxy(plan.client()).run(plan.grants(), plan.options(), port,
                     Duration.ofSeconds(timeoutSeconds), context.stdin(), context.stdout(), listener);
+            KnockReceipt sent = outcome.knock();
+            Reports.clockWarning(sent.outcome()).ifPresent(w -> err.println("knock ssh-proxy: " + w));
+            if (args.verbose || !outcome.connected()) {
+                err.println("knock ssh-proxy: " + Reports.sent(sent, plan.client().target().host()));
+                Reports.learned(sent).forEach(l -> err.println("knock ssh-proxy: " + l));
+                if (sent.outcome() instanceof KnockOutcome.Confirmed c) {
+                    err.println("knock ssh-proxy: " + Reports.confirmed(sent, c));
+                } else if (sent.outcome() instanceof KnockOutcome.Unconfirmed u) {
+                    err.println("knock ssh-proxy: " + Reports.unconfirmed(sent, u, plan.options().replyTimeout(),
+                            plan.client().certificateGrants()));
+                }
+            }
             if (!outcome.connected()) {
                 err.println("knock ssh-proxy: " + Reports.timedOut(outcome.confirmation(), outcome.knock().target(), port));
                 return KnockExitCodes.TIMED_OUT;
             }
             if (args.verbose) {
-                err.println("knock ssh-proxy: " + Reports.sent(outcome.knock(), plan.client().target().host()));
                 err.println("knock ssh-proxy: " + Reports.opened(outcome.confirmation(), outcome.knock().target(), port));
                 err.println("knock ssh-proxy: relayed " + outcome.relayed().bytesToPeer() + " bytes out, "
                         + outcome.relayed().bytesFromPeer() + " bytes in");

@@ -93,4 +93,25 @@ class SshProxyCommandTest {
             assertThat(pki.err.toString()).contains("knock ssh-proxy: timed out: 127.0.0.1 tcp/" + closed);
         }
     }
+
+    @Test
+    void behindNatTheProxyLearnsTheAddressAndSaysSoOnlyOnStandardError() throws Exception {
+        CliPki pki = new CliPki(dir);
+        String message = "SSH-2.0-OpenSSH_9.2 certknock test\r\n";
+        pki.stdin = message.getBytes(StandardCharsets.US_ASCII);
+        try (ServerSocket echo = echoServer();
+                ReplyServer server = new ReplyServer(pki.opener(), InetAddress.getByName("192.0.2.33"), false,
+                        System::currentTimeMillis)) {
+            int rc = pki.knock(pki.credentials("ssh-proxy", "127.0.0.1", Integer.toString(echo.getLocalPort()),
+                    "--knock-port", server.port(), "-v"));
+            assertThat(rc).as(pki.err.toString()).isZero();
+            assertThat(pki.stdout.toString(StandardCharsets.US_ASCII)).isEqualTo(message);
+            assertThat(pki.out.toString()).isEmpty();
+            assertThat(server.knocks()).hasSize(2);
+            assertThat(pki.err.toString())
+                    .contains("knock ssh-proxy: learned address 192.0.2.33 from the server; knocked again")
+                    .contains("knock ssh-proxy: opened tcp/" + echo.getLocalPort()
+                            + " for 60 s for 192.0.2.33 (confirmed by the server)");
+        }
+    }
 }

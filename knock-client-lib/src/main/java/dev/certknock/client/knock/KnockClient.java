@@ -3,19 +3,24 @@ package dev.certknock.client.knock;
 import dev.certknock.client.identity.ClientIdentity;
 import dev.certknock.protocol.grant.CertknockGrants;
 import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.protocol.knock.KnockReply;
 import dev.certknock.protocol.knock.KnockRequest;
 import dev.certknock.protocol.knock.KnockSealer;
+import dev.certknock.protocol.knock.KnockVersion;
 import dev.certknock.protocol.knock.SealedKnock;
 import dev.certknock.protocol.knock.ServerPublicKey;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
@@ -26,21 +31,32 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Knocks on one server with one identity. Built once ({@link #builder}), then used from any number of threads:
- * it holds no mutable state.
+ * its only mutable state is the {@link ObservedAddressCache}, which is thread-safe.
  *
  * <p>Each knock is checked before anything is sent: the server certificate chains to the client's CA and carries
  * id-kp-certknockServer; both certificates are within their validity (by the injected {@link Clock}); the grants,
- * the duration, the server name and any declared address are inside what the client certificate allows; the
+ * the duration, the server name and any given address are inside what the client certificate allows; the
  * datagram fits in 1232 bytes. A failed check throws {@link KnockException} with its reason.
  *
- * <p>A knock is one UDP datagram from a fresh random source port; the client never waits for a reply (the server
- * sends none). {@link #awaitOpen} optionally confirms that a TCP port opened, resending the knock a bounded number
- * of times since UDP can be lost.
+ * <p>Knock v2 (the default) declares, and so signs, the address it is sent from; the server opens only for a
+ * knock's source address that the knock declares. The address declared: the ones given in {@link KnockOptions};
+ * else the address this server last reported for this route (the {@link ObservedAddressCache}); else the local
+ * address of the route to the server. The knock goes from a fresh socket connected to the server, which then
+ * waits for the server's reply (1 s unless set): {@code Opened} confirms the knock; {@code AddressNotSigned}
+ * (behind NAT: the server saw another address) makes the client remember the address the server saw, seal the
+ * same request again declaring it and send it again from the same socket, so that a NAT keeps the mapping (at most
+ * {@value #MAX_ADDRESS_ROUNDS} times); no reply leaves the knock unconfirmed. Knock v1 (legacy servers) declares
+ * only what is given and waits for nothing. {@link #awaitOpen} optionally confirms that a TCP port opened,
+ * resending the knock a bounded number of times since UDP can be lost.
  */
 public final class KnockClient {
+
+    /** How many times a knock is sealed again for an address the server reported, before giving up. */
+    public static final int MAX_ADDRESS_ROUNDS = 2;
 
     private final ClientIdentity identity;
     private final KnockTarget target;
@@ -50,6 +66,7 @@ public final class KnockClient {
     private final Duration probeTimeout;
     private final Duration retryPause;
     private final int maxResends;
+    private final ObservedAddressCache observed;
 
     private KnockClient(Builder b, CertknockGrants grants, ServerPublicKey serverKey) {
         this.identity = b.identity;
@@ -60,6 +77,7 @@ public final class KnockClient {
         this.probeTimeout = b.probeTimeout;
         this.retryPause = b.retryPause;
         this.maxResends = b.maxResends;
+        this.observed = b.observed;
     }
 
     /** A builder for a client of this identity knocking on this target. */
@@ -80,19 +98,20 @@ public final class KnockClient {
         return grants;
     }
 
-    /** Checks and sends a knock for these grants with default options. */
+    /** Checks and sends a knock for these grants with default options (v2, waiting up to 1 s for the reply). */
     public KnockReceipt knock(PortGrant... grants) throws KnockException {
         return knock(Arrays.asList(grants), KnockOptions.defaults());
     }
 
-    /** Checks and sends a knock. */
+    /** Checks and sends a knock, and waits for the reply as the options say. */
     public KnockReceipt knock(List<PortGrant> grants, KnockOptions options) throws KnockException {
         return send(prepare(grants, options));
     }
 
     /**
      * Checks and seals a knock without sending it (a dry run). Touches the network only to discover the route's
-     * local address, when {@link KnockOptions#declareRouteAddress()} asks for it (resolving the host; no packet).
+     * local address, when the knock declares it or looks up the observed address of the route (resolving the host,
+     * connecting a UDP socket: no packet).
      */
     public PreparedKnock prepare(List<PortGrant> requested, KnockOptions options) throws KnockException {
         Objects.requireNonNull(requested, "requested");
@@ -102,12 +121,6 @@ public final class KnockClient {
         CertificateChecks.requireServerTrusted(target.serverCertificates(), identity, now);
         requireServerPermitted();
         int duration = duration(options);
-        InetSocketAddress resolved = null;
-        List<InetAddress> declared = new ArrayList<>(options.declaredAddresses());
-        if (options.declareRouteAddress()) {
-            resolved = resolve();
-            declared.add(routeAddress(resolved));
-        }
         KnockRequest request;
         try {
             request = KnockRequest.of(duration, requested);
@@ -121,24 +134,177 @@ public final class KnockClient {
                         + " (a request must lie inside one single grant)");
             }
         }
-        request = declare(request, declared);
-        return new PreparedKnock(seal(request), resolved);
+        request = declare(request, options.declaredAddresses());
+        InetSocketAddress resolved = null;
+        AddressOrigin origin;
+        if (!options.declaredAddresses().isEmpty()) {
+            origin = AddressOrigin.GIVEN;
+        } else if (!options.version().bindsAddress()) {
+            origin = AddressOrigin.NONE;
+        } else {
+            resolved = resolve();
+            InetAddress route = routeAddress(resolved);
+            Optional<InetAddress> cached = observed.find(cacheKey(route)).filter(grants::permitsSource);
+            if (cached.isPresent()) {
+                origin = AddressOrigin.CACHED;
+                request = withAddress(request, cached.get());
+            } else {
+                // Declared even when outside the certificate's sources: behind NAT this knock only learns the
+                // public address from the server's reply, and that address faces the check before it is declared.
+                origin = AddressOrigin.ROUTE;
+                request = withAddress(request, route);
+            }
+        }
+        return new PreparedKnock(seal(request, options.version()), resolved, origin, options);
     }
 
-    /** Sends a prepared knock from a fresh random source port. Never waits for a reply. */
+    /**
+     * Sends a prepared knock from a fresh socket connected to the server, then waits for the server's reply as
+     * the options said when it was prepared (see the class comment). No reply is a result
+     * ({@link KnockOutcome.Unconfirmed}), not an exception.
+     *
+     * @throws KnockException when sending fails, when the server reports an address outside the certificate's
+     *     sources ({@code SOURCE_NOT_PERMITTED}), or when it still reports another address after
+     *     {@value #MAX_ADDRESS_ROUNDS} knocks sealed again ({@code ADDRESS_NOT_ACCEPTED})
+     */
     public KnockReceipt send(PreparedKnock prepared) throws KnockException {
         InetSocketAddress to = prepared.resolvedTarget().isPresent() ? prepared.resolvedTarget().get() : resolve();
-        KnockRequest r = prepared.request();
-        int sourcePort = sendDatagram(prepared.datagram(), to);
-        return new KnockReceipt(prepared.size(), prepared.timestampMillis(), to, sourcePort, r.grants(),
-                r.durationSeconds(), r.declaredIpv4(), r.declaredIpv6());
+        return exchange(prepared.sealed(), prepared.options(), prepared.addressOrigin(), to);
+    }
+
+    private KnockReceipt exchange(SealedKnock first, KnockOptions options, AddressOrigin origin, InetSocketAddress to)
+            throws KnockException {
+        try (DatagramSocket socket = new DatagramSocket()) {
+            InetAddress local;
+            try {
+                socket.connect(to);
+                local = socket.getLocalAddress();
+            } catch (SocketException | UncheckedIOException e) {
+                throw new KnockException(KnockException.Reason.NETWORK, "no route to " + to.getAddress().getHostAddress()
+                        + ": " + e.getMessage(), e);
+            }
+            ObservedAddressCache.Key key = local == null || local.isAnyLocalAddress() ? null : cacheKey(local);
+            SealedKnock knock = first;
+            List<InetAddress> learned = new ArrayList<>();
+            while (true) {
+                long sentMillis = clock.millis();
+                long sentNanos = System.nanoTime();
+                sendOn(socket, knock.datagram(), to);
+                if (!options.waitsForReply()) {
+                    return receipt(knock, to, socket, origin, learned, new KnockOutcome.NotWaited());
+                }
+                Received received = awaitReply(socket, knock, options.replyTimeout());
+                if (received.reply() == null) {
+                    return receipt(knock, to, socket, origin, learned,
+                            new KnockOutcome.Unconfirmed(received.waited(), received.portUnreachable()));
+                }
+                KnockReply reply = received.reply();
+                InetAddress seen = reply.observedSource().getAddress();
+                if (reply instanceof KnockReply.Opened opened) {
+                    long midpoint = sentMillis + (received.atNanos() - sentNanos) / 2_000_000;
+                    if (key != null) {
+                        if (seen.equals(local)) {
+                            observed.forget(key);
+                        } else {
+                            observed.remember(key, seen);
+                        }
+                    }
+                    return receipt(knock, to, socket, origin, learned, new KnockOutcome.Confirmed(opened.openSeconds(),
+                            opened.observedSource(), Duration.ofMillis(opened.serverTimeMillis() - midpoint)));
+                }
+                knock = sealAgain(knock, seen, learned);
+                if (key != null) {
+                    observed.remember(key, seen);
+                }
+                learned.add(seen);
+            }
+        } catch (SocketException e) {
+            throw new KnockException(KnockException.Reason.NETWORK, "cannot open a UDP socket: " + e.getMessage(), e);
+        }
+    }
+
+    /** After an AddressNotSigned reply that saw {@code seen}: the same request, declaring it. */
+    private SealedKnock sealAgain(SealedKnock knock, InetAddress seen, List<InetAddress> learned)
+            throws KnockException {
+        KnockRequest r = knock.request();
+        if (seen.equals(r.declaredIpv4().orElse(null)) || seen.equals(r.declaredIpv6().orElse(null))) {
+            throw new KnockException(KnockException.Reason.ADDRESS_NOT_ACCEPTED, "the server reports that the knock "
+                    + "came from " + seen.getHostAddress() + " and does not declare it, but it does: the server "
+                    + "does not read the declared address as this client writes it (a server bug?)");
+        }
+        if (learned.size() >= MAX_ADDRESS_ROUNDS) {
+            List<String> all = new ArrayList<>();
+            for (InetAddress a : learned) {
+                all.add(a.getHostAddress());
+            }
+            all.add(seen.getHostAddress());
+            throw new KnockException(KnockException.Reason.ADDRESS_NOT_ACCEPTED, "the server saw each of "
+                    + all.size() + " knocks from another address (" + String.join(", ", all) + ") though each "
+                    + "declared the address it saw before: the network between you and the server (a carrier-grade "
+                    + "or pooled NAT) maps every packet to a different address, so no knock can sign its own. Knock "
+                    + "from another network, or through a VPN.");
+        }
+        if (!grants.permitsSource(seen)) {
+            throw new KnockException(KnockException.Reason.SOURCE_NOT_PERMITTED, "the server sees your knocks "
+                    + "coming from " + seen.getHostAddress() + ", and your certificate allows openings only for "
+                    + grants.sources() + ": knock from a network inside those (a VPN, the office network), or ask "
+                    + "for a certificate that allows this address");
+        }
+        return seal(withAddress(r, seen), knock.version());
+    }
+
+    /** A reply (null when none came in time), when it came, and how long the client waited. */
+    private record Received(KnockReply reply, long atNanos, Duration waited, boolean portUnreachable) {
+    }
+
+    /** Reads datagrams until one is a reply to {@code knock} or the timeout passes; ignores everything else. */
+    private static Received awaitReply(DatagramSocket socket, SealedKnock knock, Duration timeout) {
+        long start = System.nanoTime();
+        long deadline = start + timeout.toNanos();
+        byte[] buffer = new byte[2048];
+        boolean unreachable = false;
+        while (true) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return new Received(null, 0, Duration.ofNanos(System.nanoTime() - start), unreachable);
+            }
+            DatagramPacket packet = new DatagramPacket(buffer, buffer.length);
+            try {
+                socket.setSoTimeout((int) Math.max(1, Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000)));
+                socket.receive(packet);
+            } catch (SocketTimeoutException e) {
+                continue;
+            } catch (PortUnreachableException e) {
+                unreachable = true; // an ICMP error, unauthenticated: a hint only; keep waiting
+                continue;
+            } catch (IOException e) {
+                return new Received(null, 0, Duration.ofNanos(System.nanoTime() - start), unreachable);
+            }
+            long at = System.nanoTime();
+            Optional<KnockReply> reply = knock.openReply(packet.getData(), packet.getOffset(), packet.getLength());
+            if (reply.isPresent()) {
+                return new Received(reply.get(), at, Duration.ofNanos(at - start), unreachable);
+            }
+        }
+    }
+
+    private KnockReceipt receipt(SealedKnock knock, InetSocketAddress to, DatagramSocket socket, AddressOrigin origin,
+            List<InetAddress> learned, KnockOutcome outcome) {
+        KnockRequest r = knock.request();
+        return new KnockReceipt(knock.size(), knock.timestampMillis(), to, socket.getLocalPort(), r.grants(),
+                r.durationSeconds(), r.declaredIpv4(), r.declaredIpv6(), knock.version(), origin, learned, outcome);
+    }
+
+    private ObservedAddressCache.Key cacheKey(InetAddress route) {
+        return new ObservedAddressCache.Key(target.host(), target.knockPort(), route);
     }
 
     /**
      * Waits until {@code tcpPort} on the knocked address accepts a TCP connection, or {@code timeout} passes.
      * Each attempt waits at most the probe timeout (500 ms unless set); while the port stays shut, the knock is
-     * sent again (a new knock with a fresh nonce, same request and address) up to the resend limit (3 unless
-     * set), spread evenly over the timeout. Timing out is a result, not an exception.
+     * sent again (a new knock with a fresh nonce, same request and address, from a fresh socket) up to the resend
+     * limit (3 unless set), spread evenly over the timeout; a resend waits for the server's reply as the first
+     * knock did (up to 1 s, or what is left of the timeout). Timing out is a result, not an exception.
      *
      * @throws KnockException when a resend fails its checks (the certificate expired meanwhile, for example)
      */
@@ -175,6 +341,7 @@ public final class KnockClient {
         long timeoutNanos = timeout.toNanos();
         int attempts = 0;
         int knocks = 1;
+        KnockReceipt last = sent;
         while (true) {
             long elapsed = System.nanoTime() - start;
             long remaining = timeoutNanos - elapsed;
@@ -191,9 +358,9 @@ public final class KnockClient {
             elapsed = System.nanoTime() - start;
             listener.attemptFailed(attempts, Duration.ofNanos(elapsed));
             if (knocks - 1 < maxResends && elapsed >= resendDue(knocks - 1, timeoutNanos)) {
-                KnockReceipt again = send(new PreparedKnock(seal(sent.request()), sent.target()));
+                last = resend(last, timeoutNanos - elapsed);
                 knocks++;
-                listener.knockResent(again, knocks, Duration.ofNanos(elapsed));
+                listener.knockResent(last, knocks, Duration.ofNanos(elapsed));
             }
             long pause = retryPause.toNanos() - (System.nanoTime() - attemptStart);
             long now = System.nanoTime() - start;
@@ -212,6 +379,19 @@ public final class KnockClient {
                 }
             }
         }
+    }
+
+    /** Sends {@code last}'s request again: same version, same address, waiting for a reply if it did. */
+    private KnockReceipt resend(KnockReceipt last, long leftNanos) throws KnockException {
+        boolean waited = !(last.outcome() instanceof KnockOutcome.NotWaited);
+        Duration wait = Duration.ofNanos(Math.max(1_000_000, Math.min(leftNanos,
+                KnockOptions.DEFAULT_REPLY_TIMEOUT.toNanos())));
+        KnockOptions options = KnockOptions.defaults().withVersion(last.version()).withReplyTimeout(wait);
+        if (!waited) {
+            options = options.withoutReply();
+        }
+        AddressOrigin origin = last.learnedAddresses().isEmpty() ? last.addressOrigin() : AddressOrigin.LEARNED;
+        return exchange(seal(last.request(), last.version()), options, origin, last.target());
     }
 
     /** When resend number {@code done + 1} is due: evenly spread, the last one before the deadline. */
@@ -289,9 +469,17 @@ public final class KnockClient {
         return request;
     }
 
-    private SealedKnock seal(KnockRequest request) throws KnockException {
+    /** The request declaring {@code a} in place of any declared address of its family. */
+    private static KnockRequest withAddress(KnockRequest request, InetAddress a) {
+        if (a instanceof Inet4Address v4) {
+            return request.withDeclaredIpv4(v4);
+        }
+        return request.withDeclaredIpv6((Inet6Address) a);
+    }
+
+    private SealedKnock seal(KnockRequest request, KnockVersion version) throws KnockException {
         try {
-            return sealer.seal(request);
+            return sealer.withVersion(version).seal(request);
         } catch (IllegalArgumentException e) {
             throw new KnockException(KnockException.Reason.DATAGRAM_TOO_LARGE, e.getMessage(), e);
         } catch (GeneralSecurityException e) {
@@ -337,10 +525,9 @@ public final class KnockClient {
         }
     }
 
-    private static int sendDatagram(byte[] datagram, InetSocketAddress to) throws KnockException {
-        try (DatagramSocket socket = new DatagramSocket(0)) {
-            socket.send(new DatagramPacket(datagram, datagram.length, to));
-            return socket.getLocalPort();
+    private static void sendOn(DatagramSocket socket, byte[] datagram, InetSocketAddress to) throws KnockException {
+        try {
+            socket.send(new DatagramPacket(datagram, datagram.length));
         } catch (IOException e) {
             throw new KnockException(KnockException.Reason.NETWORK, "sending the knock to "
                     + to.getAddress().getHostAddress() + " port " + to.getPort() + " failed: " + e.getMessage(), e);
@@ -367,7 +554,10 @@ public final class KnockClient {
         return String.join(", ", parts);
     }
 
-    /** Builds a {@link KnockClient}. Defaults: system UTC clock, a new SecureRandom, 500 ms probes, 3 resends. */
+    /**
+     * Builds a {@link KnockClient}. Defaults: system UTC clock, a new SecureRandom, 500 ms probes, 3 resends, an
+     * in-memory cache of observed addresses.
+     */
     public static final class Builder {
         private final ClientIdentity identity;
         private final KnockTarget target;
@@ -376,6 +566,7 @@ public final class KnockClient {
         private Duration probeTimeout = Duration.ofMillis(500);
         private Duration retryPause = Duration.ofMillis(200);
         private int maxResends = 3;
+        private ObservedAddressCache observed = ObservedAddressCache.inMemory(InMemoryObservedAddressCache.DEFAULT_MAX_ENTRIES);
 
         private Builder(ClientIdentity identity, KnockTarget target) {
             this.identity = Objects.requireNonNull(identity, "identity");
@@ -418,6 +609,15 @@ public final class KnockClient {
                 throw new IllegalArgumentException("resends " + resends + " is outside 0-10");
             }
             this.maxResends = resends;
+            return this;
+        }
+
+        /**
+         * Where the addresses servers report are remembered (default: in memory, 64 entries, for this client
+         * only); {@link ObservedAddressCache#NONE} remembers nothing.
+         */
+        public Builder observedAddresses(ObservedAddressCache cache) {
+            this.observed = Objects.requireNonNull(cache, "cache");
             return this;
         }
 

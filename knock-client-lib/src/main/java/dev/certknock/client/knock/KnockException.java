@@ -1,7 +1,8 @@
 package dev.certknock.client.knock;
 
 /**
- * A knock was not sent: a check before sending failed, or the network refused. The {@link #reason()} says which
+ * A knock was not sent (a check before sending failed, or the network refused), or the server kept refusing
+ * the address it was sent from. The {@link #reason()} says which
  * check; the message says what exactly and what to do.
  */
 public final class KnockException extends Exception {
@@ -41,7 +42,12 @@ public final class KnockException extends Exception {
         /** The host name does not resolve (to an address of the wanted family). */
         UNKNOWN_HOST,
         /** The local address could not be discovered, or the datagram could not be sent. */
-        NETWORK
+        NETWORK,
+        /**
+         * The server kept reporting that the knock came from an address it does not declare, after the client
+         * declared each address it reported (a NAT that maps every packet to another address).
+         */
+        ADDRESS_NOT_ACCEPTED
     }
 
     private final Reason reason;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assumptions.assumeThat;
 import dev.certknock.client.ClientPki;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.knock.KnockContent;
+import dev.certknock.protocol.knock.KnockVersion;
 import dev.certknock.testing.pki.KeyType;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -30,6 +31,9 @@ import org.junit.jupiter.api.Test;
 class KnockClientTest {
 
     private final ClientPki pki = new ClientPki();
+
+    /** These tests read the knocks themselves and never reply: nothing to wait for. */
+    private static final KnockOptions NO_REPLY = KnockOptions.defaults().withoutReply();
 
     private KnockClient clientFor(KnockTarget target) throws KnockException {
         return KnockClient.builder(pki.identity(), target).clock(pki.clock).build();
@@ -56,7 +60,7 @@ class KnockClientTest {
             List<PortGrant> grants = List.of(PortGrant.parse("tcp/22"), PortGrant.parse("udp/8000-8010"));
             Inet4Address declared = (Inet4Address) InetAddress.getByName("203.0.113.7");
             KnockReceipt receipt = client.knock(grants,
-                    KnockOptions.defaults().withDurationSeconds(120).withDeclaredAddress(declared));
+                    NO_REPLY.withDurationSeconds(120).withDeclaredAddress(declared));
 
             DatagramPacket packet = receive(server);
             KnockContent content = pki.opener().openAndVerify(payload(packet)).content();
@@ -96,7 +100,7 @@ class KnockClientTest {
                     .withKnockPort(server.getLocalPort()).withIpPreference(IpPreference.IPV6));
             Inet6Address declared = (Inet6Address) InetAddress.getByName("2001:db8::7");
             KnockReceipt receipt = client.knock(List.of(PortGrant.parse("tcp/22")),
-                    KnockOptions.defaults().withDeclaredAddress(declared));
+                    NO_REPLY.withDeclaredAddress(declared));
             DatagramPacket packet = receive(server);
             KnockContent content = pki.opener().openAndVerify(payload(packet)).content();
             assertThat(content.grants()).containsExactly(PortGrant.parse("tcp/22"));
@@ -115,22 +119,24 @@ class KnockClientTest {
             KnockClient client = KnockClient.builder(other.identity(),
                     KnockTarget.of("127.0.0.1", other.server.certificate()).withKnockPort(server.getLocalPort()))
                     .clock(other.clock).build();
-            client.knock(PortGrant.parse("udp/8050"));
+            client.knock(List.of(PortGrant.parse("udp/8050")), NO_REPLY);
             KnockContent content = other.opener().openAndVerify(payload(receive(server))).content();
             assertThat(content.grants()).containsExactly(PortGrant.parse("udp/8050"));
         }
     }
 
     @Test
-    void theRouteAddressIsDeclaredWhenAsked() throws Exception {
+    void aV2KnockDeclaresTheRouteAddressWhenNothingIsGivenOrCached() throws Exception {
         try (DatagramSocket server = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             KnockClient client = clientFor(KnockTarget.of("127.0.0.1", pki.server.certificate())
                     .withKnockPort(server.getLocalPort()));
-            KnockReceipt receipt = client.knock(List.of(PortGrant.parse("tcp/22")),
-                    KnockOptions.defaults().withRouteAddressDeclared());
-            KnockContent content = pki.opener().openAndVerify(payload(receive(server))).content();
-            assertThat(content.declaredIpv4()).contains((Inet4Address) InetAddress.getByName("127.0.0.1"));
-            assertThat(receipt.declaredIpv4()).isEqualTo(content.declaredIpv4());
+            KnockReceipt receipt = client.knock(List.of(PortGrant.parse("tcp/22")), NO_REPLY);
+            var verified = pki.opener().openAndVerify(payload(receive(server)));
+            assertThat(verified.version()).isEqualTo(KnockVersion.V2);
+            assertThat(verified.content().declaredIpv4()).contains((Inet4Address) InetAddress.getByName("127.0.0.1"));
+            assertThat(receipt.declaredIpv4()).isEqualTo(verified.content().declaredIpv4());
+            assertThat(receipt.addressOrigin()).isEqualTo(AddressOrigin.ROUTE);
+            assertThat(receipt.outcome()).isEqualTo(new KnockOutcome.NotWaited());
         }
     }
 
@@ -152,7 +158,7 @@ class KnockClientTest {
             Set<Integer> ports = new HashSet<>();
             Set<Object> nonces = new HashSet<>();
             for (int i = 0; i < 5; i++) {
-                KnockReceipt r = client.knock(PortGrant.parse("tcp/22"));
+                KnockReceipt r = client.knock(List.of(PortGrant.parse("tcp/22")), NO_REPLY);
                 DatagramPacket p = receive(server);
                 assertThat(p.getPort()).isEqualTo(r.sourcePort());
                 ports.add(p.getPort());
@@ -174,7 +180,8 @@ class KnockClientTest {
             List<Future<KnockReceipt>> sent = new ArrayList<>();
             for (int i = 0; i < 16; i++) {
                 int port = 2000 + i;
-                sent.add(pool.submit(() -> client.knock(PortGrant.single(dev.certknock.protocol.grant.Protocol.TCP, port))));
+                sent.add(pool.submit(() -> client.knock(
+                        List.of(PortGrant.single(dev.certknock.protocol.grant.Protocol.TCP, port)), NO_REPLY)));
             }
             Set<Integer> requested = new HashSet<>();
             for (Future<KnockReceipt> f : sent) {
@@ -194,8 +201,9 @@ class KnockClientTest {
         try (DatagramSocket server = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))) {
             KnockClient client = clientFor(KnockTarget.of("127.0.0.1", pki.server.certificate())
                     .withKnockPort(server.getLocalPort()));
-            PreparedKnock prepared = client.prepare(List.of(PortGrant.parse("tcp/22")), KnockOptions.defaults());
-            assertThat(prepared.resolvedTarget()).isEmpty();
+            PreparedKnock prepared = client.prepare(List.of(PortGrant.parse("tcp/22")), NO_REPLY);
+            // Resolved once, to find the route's local address to declare; nothing is sent until send().
+            assertThat(prepared.resolvedTarget()).contains(new InetSocketAddress("127.0.0.1", server.getLocalPort()));
             server.setSoTimeout(200);
             DatagramPacket nothing = new DatagramPacket(new byte[2048], 2048);
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> server.receive(nothing))
@@ -216,8 +224,13 @@ class KnockClientTest {
 
     @Test
     void theReceiptIsImmutable() throws Exception {
+        List<InetAddress> learned = new ArrayList<>(List.of(InetAddress.getByName("192.0.2.33")));
         KnockReceipt r = new KnockReceipt(300, 1L, new InetSocketAddress("127.0.0.1", 1), 2,
-                new ArrayList<>(List.of(PortGrant.parse("tcp/22"))), 60, Optional.empty(), Optional.empty());
+                new ArrayList<>(List.of(PortGrant.parse("tcp/22"))), 60, Optional.empty(), Optional.empty(),
+                KnockVersion.V2, AddressOrigin.ROUTE, learned, new KnockOutcome.NotWaited());
+        learned.clear();
+        assertThat(r.learnedAddresses()).hasSize(1);
+        assertThat(r.knocksSent()).isEqualTo(2);
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> r.grants().add(PortGrant.parse("tcp/23")))
                 .isInstanceOf(UnsupportedOperationException.class);
         assertThat(r.request().grants()).containsExactly(PortGrant.parse("tcp/22"));

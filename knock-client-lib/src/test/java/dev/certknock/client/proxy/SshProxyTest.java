@@ -57,7 +57,7 @@ class SshProxyTest {
                     .withKnockPort(udp.getLocalPort())).clock(pki.clock).build();
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             SshProxy.Outcome outcome = new SshProxy(client).run(List.of(PortGrant.single(Protocol.TCP, echo.getLocalPort())),
-                    KnockOptions.defaults(), echo.getLocalPort(), Duration.ofSeconds(5), new ByteArrayInputStream(input),
+                    KnockOptions.defaults().withoutReply(), echo.getLocalPort(), Duration.ofSeconds(5), new ByteArrayInputStream(input),
                     out, AwaitListener.NONE);
             assertThat(outcome.connected()).isTrue();
             assertThat(out.toByteArray()).isEqualTo(input);
@@ -81,7 +81,7 @@ class SshProxyTest {
                     .withKnockPort(udp.getLocalPort())).clock(pki.clock).probeTimeout(Duration.ofMillis(100)).build();
             ByteArrayOutputStream out = new ByteArrayOutputStream();
             SshProxy.Outcome outcome = new SshProxy(client).run(List.of(PortGrant.single(Protocol.TCP, closed)),
-                    KnockOptions.defaults(), closed, Duration.ofMillis(600), new ByteArrayInputStream(new byte[10]), out,
+                    KnockOptions.defaults().withoutReply(), closed, Duration.ofMillis(600), new ByteArrayInputStream(new byte[10]), out,
                     AwaitListener.NONE);
             assertThat(outcome.connected()).isFalse();
             assertThat(outcome.relayed()).isNull();
