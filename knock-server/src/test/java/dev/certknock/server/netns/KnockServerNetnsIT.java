@@ -268,12 +268,17 @@ class KnockServerNetnsIT {
         // The real client, in the namespace behind the NAT: it knows only 10.99.0.2, and is told nothing else.
         Process knock = new ProcessBuilder(in(natted, TestNetwork.javaCommand(), "-jar", jar.toString(),
                 TestNetwork.SERVER4_LINK2, "tcp/22", "--knock-port", Integer.toString(KNOCK_PORT), "--bundle",
-                bundle.toString(), "--server-cert", serverCert.toString(), "--password-file",
-                dir.resolve("password.txt").toString())).redirectErrorStream(true).start();
+                bundle.toString(), "--server-cert", serverCert.toString(), "--ca-cert", dir.resolve("ca.pem").toString(),
+                "--password-file",
+                dir.resolve("password.txt").toString(), "--require-reply", "--address-cache",
+                dir.resolve("observed.json").toString())).redirectErrorStream(true).start();
         processes.add(knock);
         assertThat(knock.waitFor(60, TimeUnit.SECONDS)).as("the client finishes").isTrue();
         String said = new String(knock.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(knock.exitValue()).as("knock exits 0; it said:%n%s", said).isZero();
+        assertThat(said).as("the client learned the NAT's address from the sealed reply and knocked again")
+                .contains("learned address " + TestNetwork.CLIENT2_4).contains("confirmed by the server");
+        assertThat(Files.readString(dir.resolve("observed.json"))).as("and remembers it").contains(TestNetwork.CLIENT2_4);
         await("the port to open behind the NAT", () -> reachable(natted, TestNetwork.SERVER4_LINK2));
         // The server saw the private address first (refused, answered), then the NAT's public one (opened).
         assertThat(audit()).contains("\"reason\":\"ADDRESS_NOT_SIGNED\"").contains(TestNetwork.CLIENT2_4);
