@@ -26,6 +26,8 @@ ROOT=$(pwd)
 TARGETS=(
     "knock-protocol|KnockOpenerFuzzTest|anyDatagram"
     "knock-protocol|KnockOpenerFuzzTest|anySealedContent"
+    "knock-protocol|KnockOpenerFuzzTest|anyReplyDatagram"
+    "knock-protocol|KnockOpenerFuzzTest|anyReplyPlaintext"
     "knock-protocol|GrantsExtensionFuzzTest|fuzz"
     "knock-server|FrameParserFuzzTest|anyFrame"
     "knock-server|CrlFuzzTest|anyCrlBody"
