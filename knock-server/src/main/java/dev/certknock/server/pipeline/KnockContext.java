@@ -29,6 +29,8 @@ public final class KnockContext {
     boolean sourceInGoodStanding = true;
     /** What to do when the datagram is dropped for something its sender did; set by {@link SourceRateLimit}. */
     Runnable chargeSender;
+    /** What to do when the datagram is accepted; set by {@link SourceRateLimit}. */
+    Runnable creditSender;
 
     public KnockContext(ReceivedDatagram datagram, Instant now) {
         this.datagram = datagram;
@@ -80,6 +82,13 @@ public final class KnockContext {
 
     public GrantDecision decision() {
         return decision;
+    }
+
+    /** Called by the pipeline once, when the datagram is accepted. */
+    void accepted() {
+        if (creditSender != null) {
+            creditSender.run();
+        }
     }
 
     /** Called by the pipeline once, when the datagram is dropped. */
