@@ -22,7 +22,7 @@ import java.util.function.LongSupplier;
  * has fewer datagrams queued than the source with the most, takes the place of that source's oldest
  * (which is dropped and counted instead). So the capture keeps up whatever the load, and a flood from
  * one source or many cannot keep a clean source's knock out of the queue or make it wait behind more
- * than one datagram per queued source. No thread per packet.
+ * than one datagram per source queued in its tier (and the lower tiers' turns). No thread per packet.
  *
  * <p>When the pipeline keeps per-source standing ({@link SourceRateLimit}), the lanes are served in four
  * tiers, by {@link SourceRateLimiter.Standing} (docs/DESIGN.md D24): sources whose knock verified recently
@@ -51,7 +51,8 @@ public final class KnockDispatcher implements AutoCloseable {
     private volatile boolean running = true;
 
     public KnockDispatcher(KnockPipeline pipeline, KnockCounters counters, int capacity, int workerCount) {
-        this.queue = new FairQueue<>(capacity, Math.min(capacity, PER_SOURCE_SHARE), tiering(pipeline.stages(), System::nanoTime));
+        this.queue = new FairQueue<>(capacity, Math.min(capacity, PER_SOURCE_SHARE),
+                tiering(pipeline.stages(), System::nanoTime));
         this.pipeline = pipeline;
         this.counters = counters;
         for (int i = 0; i < workerCount; i++) {
