@@ -28,10 +28,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.stream.Collectors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -47,7 +49,7 @@ import java.util.stream.IntStream;
  *                                               (grant-opened lines), CPU from /proc/PID/stat (process and children)
  *   flood      kind=random|wellformed|spoofed    junk from flood_sources=A/K (spoofed: from the victims' own address,
  *              ...                              at spoofed_rate per second) while knocks=N valid knocks are timed as in
- *                                               latency, paced pace_ms apart
+ *                                               latency, paced pace_ms apart (knock_ms: each, in order)
  * </pre>
  *
  * Common arguments: server=ADDRESS knock_port=PORT tcp_port=PORT server_cert=PEM bundles=P12[,P12...]
@@ -302,9 +304,11 @@ public final class NetnsKnockBench {
         }
         double floodSeconds = (System.nanoTime() - floodStart) / 1e9;
         return String.format(Locale.ROOT, "{\"mode\":\"flood\",\"kind\":\"%s\",\"flood_sources\":%d,"
-                + "\"flood_packets\":%d,\"flood_pps\":%.0f,\"knocks\":%d,\"opened\":%d,\"within_50ms\":%d,%s}",
+                + "\"flood_packets\":%d,\"flood_pps\":%.0f,\"knocks\":%d,\"opened\":%d,\"within_50ms\":%d,%s,"
+                + "\"knock_ms\":[%s]}",
                 kind, floodSources.size(), floodSent.get(), floodSent.get() / floodSeconds, knocks, opened,
-                Arrays.stream(nanos).filter(n -> n >= 0 && n <= 50_000_000L).count(), percentiles(nanos));
+                Arrays.stream(nanos).filter(n -> n >= 0 && n <= 50_000_000L).count(), percentiles(nanos),
+                Arrays.stream(nanos).mapToObj(NetnsKnockBench::ms).collect(Collectors.joining(",")));
     }
 
     /**

@@ -3,11 +3,17 @@ package dev.certknock.server.dispatch;
 import dev.certknock.server.event.KnockCounters;
 import dev.certknock.server.pipeline.DropReason;
 import dev.certknock.server.pipeline.KnockPipeline;
+import dev.certknock.server.pipeline.PublicKeyBudget;
 import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.pipeline.SourceRateLimit;
+import dev.certknock.server.pipeline.Stage;
 import dev.certknock.server.ratelimit.SourceKey;
+import dev.certknock.server.ratelimit.SourceRateLimiter;
+import dev.certknock.server.ratelimit.TokenBucket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * A bounded queue, fair by source ({@link FairQueue}: a lane per IPv4 address or IPv6 /64, served
@@ -16,12 +22,27 @@ import java.util.concurrent.TimeUnit;
  * has fewer datagrams queued than the source with the most, takes the place of that source's oldest
  * (which is dropped and counted instead). So the capture keeps up whatever the load, and a flood from
  * one source or many cannot keep a clean source's knock out of the queue or make it wait behind more
- * than one datagram per queued source. No thread per packet.
+ * than one datagram per source queued in its tier (and the lower tiers' turns). No thread per packet.
+ *
+ * <p>When the pipeline keeps per-source standing ({@link SourceRateLimit}), the lanes are served in four
+ * tiers, by {@link SourceRateLimiter.Standing} (docs/DESIGN.md D24): sources whose knock verified recently
+ * first, then sources with no failure charged recently (every new source among them), then sources
+ * charged recently, then sources out of failures. The last two are penalised: served together at no more
+ * than {@link #PENALISED_SHARE_OF_BUDGET} of the public-key budget's rate, at most
+ * {@link #PENALISED_SHARE} datagrams queued each, and sources out of failures only while the budget has
+ * spare ({@link PublicKeyBudget#hasSpare}), as the pipeline would only open their datagrams with that. So
+ * a flood from sources that keep failing decryption is refused at the queue for the cost of a lookup
+ * instead of an HPKE open or a worker's turn, while a first knock from a new source is served ahead of
+ * it. No tier starves ({@link FairQueue#LOWER_TIER_TURN}).
  */
 public final class KnockDispatcher implements AutoCloseable {
 
     /** The most datagrams one source may have queued. */
     static final int PER_SOURCE_SHARE = 64;
+    /** The most datagrams a source charged with a failure recently may have queued. */
+    static final int PENALISED_SHARE = 4;
+    /** The part of the public-key budget's rate at which sources charged recently are served, together. */
+    static final double PENALISED_SHARE_OF_BUDGET = 0.5;
 
     private final FairQueue<SourceKey, ReceivedDatagram> queue;
     private final KnockPipeline pipeline;
@@ -30,7 +51,8 @@ public final class KnockDispatcher implements AutoCloseable {
     private volatile boolean running = true;
 
     public KnockDispatcher(KnockPipeline pipeline, KnockCounters counters, int capacity, int workerCount) {
-        this.queue = new FairQueue<>(capacity, Math.min(capacity, PER_SOURCE_SHARE));
+        this.queue = new FairQueue<>(capacity, Math.min(capacity, PER_SOURCE_SHARE),
+                tiering(pipeline.stages(), System::nanoTime));
         this.pipeline = pipeline;
         this.counters = counters;
         for (int i = 0; i < workerCount; i++) {
@@ -55,6 +77,68 @@ public final class KnockDispatcher implements AutoCloseable {
             counters.count(DropReason.QUEUE_FULL);
         }
         return true;
+    }
+
+    /** Tiers by the standing that the pipeline's {@link SourceRateLimit} keeps; one tier without it. */
+    static FairQueue.Tiering<SourceKey> tiering(List<Stage> stages, LongSupplier nanoTime) {
+        SourceRateLimiter limiter = null;
+        PublicKeyBudget budget = null;
+        for (Stage s : stages) {
+            if (s instanceof SourceRateLimit l) {
+                limiter = l.limiter();
+            } else if (s instanceof PublicKeyBudget b) {
+                budget = b;
+            }
+        }
+        if (limiter == null) {
+            return FairQueue.Tiering.single();
+        }
+        TokenBucket penalised = null;
+        if (budget != null) {
+            double rate = Math.max(1, budget.perSecond() * PENALISED_SHARE_OF_BUDGET);
+            penalised = new TokenBucket(rate, Math.max(1, rate / 100), nanoTime);
+        }
+        return new StandingTiers(limiter, budget, penalised);
+    }
+
+    /**
+     * Tier 0 {@link SourceRateLimiter.Standing#TRUSTED}, 1 {@code CLEAN}, 2 {@code FAILING}, 3 {@code BAD}.
+     * Tiers 2 and 3 (penalised) are served together at most at {@link #PENALISED_SHARE_OF_BUDGET} of the
+     * public-key budget's rate, their lanes hold at most {@link #PENALISED_SHARE} datagrams, and tier 3
+     * also waits for the budget to have spare ({@link PublicKeyBudget#hasSpare}).
+     */
+    private record StandingTiers(SourceRateLimiter limiter, PublicKeyBudget budget, TokenBucket penalised)
+            implements FairQueue.Tiering<SourceKey> {
+
+        @Override
+        public int tiers() {
+            return 4;
+        }
+
+        @Override
+        public int tierOf(SourceKey key) {
+            return limiter.standing(key).ordinal();
+        }
+
+        @Override
+        public boolean mayServe(int tier) {
+            if (tier < 2 || budget == null) {
+                return true;
+            }
+            return penalised.hasTokens(1) && (tier == 2 || budget.hasSpare());
+        }
+
+        @Override
+        public int share(int tier) {
+            return tier < 2 ? Integer.MAX_VALUE : PENALISED_SHARE;
+        }
+
+        @Override
+        public void served(int tier) {
+            if (tier >= 2 && penalised != null) {
+                penalised.tryAcquire();
+            }
+        }
     }
 
     public int queued() {

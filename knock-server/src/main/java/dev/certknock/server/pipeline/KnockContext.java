@@ -32,6 +32,8 @@ public final class KnockContext {
     KnockReply reply;
     /** What to do when the datagram is dropped for something its sender did; set by {@link SourceRateLimit}. */
     Runnable chargeSender;
+    /** What to do when the datagram is accepted; set by {@link SourceRateLimit}. */
+    Runnable creditSender;
 
     public KnockContext(ReceivedDatagram datagram, Instant now) {
         this.datagram = datagram;
@@ -88,6 +90,13 @@ public final class KnockContext {
     /** The reply the pipeline asks to send, or null. Only ever set once the knock's signature verified. */
     public KnockReply reply() {
         return reply;
+    }
+
+    /** Called by the pipeline once, when the datagram is accepted. */
+    void accepted() {
+        if (creditSender != null) {
+            creditSender.run();
+        }
     }
 
     /** Called by the pipeline once, when the datagram is dropped. */

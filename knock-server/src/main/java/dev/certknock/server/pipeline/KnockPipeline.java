@@ -55,6 +55,7 @@ public final class KnockPipeline {
         if (ctx.decision == null) {
             throw new IllegalStateException("pipeline ended without a decision: the last stage must decide");
         }
+        ctx.accepted();
         Verdict.Accepted v = new Verdict.Accepted(datagram.source(), ctx.decision);
         listener.accepted(v, ctx);
         reply(ctx);

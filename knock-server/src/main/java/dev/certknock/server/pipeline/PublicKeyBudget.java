@@ -35,6 +35,28 @@ public final class PublicKeyBudget implements Stage {
         this.reserve = budget.burst() / 2;
     }
 
+    /**
+     * What the budget keeps above its reserve before sources in bad standing are given a datagram to
+     * open: a whole knock (an HPKE open and a chain validation) with room for another worker's open in
+     * flight, so a valid knock from a source in bad standing (its address spoofed) that is handed over is
+     * not then dropped at its chain validation for want of budget.
+     */
+    public static final double SPARE_HEADROOM = 2 * MIN_BURST;
+
+    /**
+     * Whether the budget holds {@link #SPARE_HEADROOM} above its reserve: what sources in bad standing
+     * may spend. Takes nothing. The dispatcher holds such sources' datagrams in the queue while it is
+     * false rather than hand them to a worker only to be dropped {@link DropReason#SOURCE_RATE_LIMITED}.
+     */
+    public boolean hasSpare() {
+        return budget.hasTokens(reserve + SPARE_HEADROOM);
+    }
+
+    /** Public-key operations a second, in {@link #HPKE_OPEN_COST} units. */
+    public double perSecond() {
+        return budget.ratePerSecond();
+    }
+
     @Override
     public Outcome apply(KnockContext ctx) {
         return charge(ctx, HPKE_OPEN_COST, "global public-key budget spent");

@@ -11,7 +11,9 @@ import java.net.InetAddress;
  * source out of tokens only what the budget has to spare, and is dropped
  * {@link DropReason#SOURCE_RATE_LIMITED} when there is none. Junk sent with a victim's address thus
  * costs the victim nothing while the budget has room, and a flood from sources in bad standing cannot
- * take the budget's reserve from clean sources.
+ * take the budget's reserve from clean sources. An accepted knock is recorded
+ * ({@link SourceRateLimiter#verified}), which puts its source first in the dispatcher's queue while it
+ * stays in good standing.
  */
 public final class SourceRateLimit implements Stage {
 
@@ -21,11 +23,17 @@ public final class SourceRateLimit implements Stage {
         this.limiter = limiter;
     }
 
+    /** The standing it keeps; the dispatcher orders its queue by it. */
+    public SourceRateLimiter limiter() {
+        return limiter;
+    }
+
     @Override
     public Outcome apply(KnockContext ctx) {
         InetAddress source = ctx.source().getAddress();
         ctx.sourceInGoodStanding = limiter.inGoodStanding(source);
         ctx.chargeSender = () -> limiter.charge(source);
+        ctx.creditSender = () -> limiter.verified(source);
         return Outcome.CONTINUE;
     }
 }

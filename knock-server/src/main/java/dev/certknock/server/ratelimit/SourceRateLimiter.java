@@ -3,6 +3,7 @@ package dev.certknock.server.ratelimit;
 import java.net.InetAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
@@ -14,13 +15,45 @@ import java.util.function.LongSupplier;
  * it, and is in good standing ({@link #inGoodStanding}) while its bucket holds a token. Junk sent with a
  * victim's address puts the victim's address in bad standing, but does not stop its knocks: the pipeline
  * only holds sources in bad standing back when the public-key budget has nothing to spare.
+ *
+ * <p>For the order in which the dispatcher's queue serves sources (docs/DESIGN.md D24) it tells a
+ * source's {@link #standing}: a source whose knock verified recently ({@link #verified}) and that has
+ * failures to spare is {@link Standing#TRUSTED}; then come sources with a full bucket (new ones
+ * included), sources charged recently, and sources out of failures. That is an order only: a verified
+ * knock gives its source no tokens and no budget.
  */
 public final class SourceRateLimiter {
+
+    /** How long after its last verified knock a source in good standing stays {@link Standing#TRUSTED}. */
+    public static final long TRUSTED_FOR_NANOS = TimeUnit.MINUTES.toNanos(10);
+
+    /** A source's standing, for the order in which the queue serves it; best first. */
+    public enum Standing {
+        /** Failures to spare, and a knock from it verified in the last {@link #TRUSTED_FOR_NANOS}. */
+        TRUSTED,
+        /** Never seen, or no failure charged to it recently: its bucket is full. */
+        CLEAN,
+        /** Failures to spare, but some were charged to it recently: its bucket is not full. */
+        FAILING,
+        /** Out of failures: its packets kept failing after the server spent work on them. */
+        BAD
+    }
+
+    /** What is remembered of one source. */
+    private static final class SourceState {
+        final TokenBucket failures;
+        volatile boolean verified;
+        volatile long verifiedAtNanos;
+
+        SourceState(TokenBucket failures) {
+            this.failures = failures;
+        }
+    }
 
     private final double perSecond;
     private final double burst;
     private final LongSupplier nanoTime;
-    private final Map<SourceKey, TokenBucket> buckets;
+    private final Map<SourceKey, SourceState> buckets;
 
     /**
      * @param perSecond failures a second a source may have and stay in good standing
@@ -36,7 +69,7 @@ public final class SourceRateLimiter {
             private static final long serialVersionUID = 1L;
 
             @Override
-            protected boolean removeEldestEntry(Map.Entry<SourceKey, TokenBucket> eldest) {
+            protected boolean removeEldestEntry(Map.Entry<SourceKey, SourceState> eldest) {
                 return size() > maxTracked;
             }
         };
@@ -44,11 +77,37 @@ public final class SourceRateLimiter {
 
     /** Whether the source has failures to spare; a source never charged is. Charges nothing. */
     public boolean inGoodStanding(InetAddress source) {
-        TokenBucket bucket;
+        SourceState state;
         synchronized (buckets) {
-            bucket = buckets.get(SourceKey.of(source));
+            state = buckets.get(SourceKey.of(source));
         }
-        return bucket == null || bucket.hasTokens(1.0);
+        return state == null || state.failures.hasTokens(1.0);
+    }
+
+    /** The source's standing now. Charges nothing. */
+    public Standing standing(SourceKey source) {
+        SourceState state;
+        synchronized (buckets) {
+            state = buckets.get(source);
+        }
+        if (state == null) {
+            return Standing.CLEAN;
+        }
+        double tokens = state.failures.available();
+        if (tokens < 1.0) {
+            return Standing.BAD;
+        }
+        if (state.verified && nanoTime.getAsLong() - state.verifiedAtNanos < TRUSTED_FOR_NANOS) {
+            return Standing.TRUSTED;
+        }
+        return tokens >= burst ? Standing.CLEAN : Standing.FAILING;
+    }
+
+    /** Records that a knock from the source verified. Gives it no tokens. */
+    public void verified(InetAddress source) {
+        SourceState state = state(SourceKey.of(source));
+        state.verifiedAtNanos = nanoTime.getAsLong();
+        state.verified = true;
     }
 
     /** Charges one failure to the source. */
@@ -58,12 +117,13 @@ public final class SourceRateLimiter {
 
     /** Takes one token from the source's bucket if it has one. */
     public boolean tryAcquire(InetAddress source) {
-        TokenBucket bucket;
-        SourceKey key = SourceKey.of(source);
+        return state(SourceKey.of(source)).failures.tryAcquire();
+    }
+
+    private SourceState state(SourceKey key) {
         synchronized (buckets) {
-            bucket = buckets.computeIfAbsent(key, k -> new TokenBucket(perSecond, burst, nanoTime));
+            return buckets.computeIfAbsent(key, k -> new SourceState(new TokenBucket(perSecond, burst, nanoTime)));
         }
-        return bucket.tryAcquire();
     }
 
     public int tracked() {

@@ -12,6 +12,7 @@ import java.util.function.LongSupplier;
  */
 public final class TokenBucket {
 
+    private final double ratePerSecond;
     private final double ratePerNano;
     private final double burst;
     private final LongSupplier nanoTime;
@@ -22,6 +23,7 @@ public final class TokenBucket {
      * @param nanoTime a monotonic clock in nanoseconds, such as {@code System::nanoTime}
      */
     public TokenBucket(double ratePerSecond, double burst, LongSupplier nanoTime) {
+        this.ratePerSecond = ratePerSecond;
         this.ratePerNano = ratePerSecond / 1e9;
         this.burst = burst;
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
@@ -60,6 +62,17 @@ public final class TokenBucket {
     public synchronized boolean hasTokens(double count) {
         refill();
         return tokens >= count;
+    }
+
+    /** The tokens the bucket holds now. Takes nothing. */
+    public synchronized double available() {
+        refill();
+        return tokens;
+    }
+
+    /** Tokens added a second. */
+    public double ratePerSecond() {
+        return ratePerSecond;
     }
 
     /** The most tokens the bucket saves up. */

@@ -7,8 +7,14 @@ import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.pipeline.DropReason;
 import dev.certknock.server.pipeline.KnockPipeline;
 import dev.certknock.server.pipeline.Outcome;
+import dev.certknock.server.pipeline.PublicKeyBudget;
 import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.pipeline.SourceRateLimit;
 import dev.certknock.server.pipeline.Stage;
+import dev.certknock.server.ratelimit.SourceKey;
+import dev.certknock.server.ratelimit.SourceRateLimiter;
+import dev.certknock.server.ratelimit.TokenBucket;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Instant;
@@ -17,6 +23,7 @@ import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 class KnockDispatcherTest {
@@ -108,6 +115,113 @@ class KnockDispatcherTest {
         }
         assertThat(counters.dropped(DropReason.QUEUE_FULL)).as("every datagram not queued or pushed out is counted")
                 .isEqualTo(200 * 20 + 1 - capacity);
+    }
+
+    @Test
+    void aNewSourcesKnockIsServedBeforeABacklogFromSourcesThatKeepFailing() throws Exception {
+        CountDownLatch release = new CountDownLatch(1);
+        List<InetSocketAddress> served = java.util.Collections.synchronizedList(new ArrayList<>());
+        InetSocketAddress alice = new InetSocketAddress("198.51.100.7", 40000);
+        Stage recording = ctx -> {
+            try {
+                release.await(30, TimeUnit.SECONDS); // the worker is busy until the backlog is in place
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            served.add(ctx.source());
+            return Outcome.drop(DropReason.DECRYPTION_FAILED, "test");
+        };
+        SourceRateLimiter limiter = new SourceRateLimiter(5, 10, 1000, () -> 0L); // no time passes
+        List<InetSocketAddress> junk = new ArrayList<>();
+        for (int s = 0; s < 200; s++) {
+            InetSocketAddress source = new InetSocketAddress("203.0." + (s / 100) + "." + (s % 100), 9);
+            junk.add(source);
+            for (int i = 0; i < 10; i++) {
+                limiter.charge(source.getAddress()); // its datagrams failed decryption ten times
+            }
+        }
+        KnockCounters counters = new KnockCounters();
+        KnockPipeline pipeline = new KnockPipeline(List.of(new SourceRateLimit(limiter), recording), counters,
+                Clock.systemUTC());
+        try (KnockDispatcher d = new KnockDispatcher(pipeline, counters, 4096, 1)) {
+            d.offer(ReceivedDatagram.of(new byte[] {1}, new InetSocketAddress("192.0.2.1", 1), Instant.EPOCH));
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (d.queued() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5); // until the worker holds that first datagram
+            }
+            for (int round = 0; round < 20; round++) {
+                for (InetSocketAddress source : junk) {
+                    d.offer(ReceivedDatagram.of(new byte[] {1}, source, Instant.EPOCH));
+                }
+            }
+            assertThat(d.queued()).as("a penalised source queues at most its small share")
+                    .isEqualTo(200 * KnockDispatcher.PENALISED_SHARE);
+            assertThat(d.offer(ReceivedDatagram.of(new byte[] {1}, alice, Instant.EPOCH))).isTrue();
+            release.countDown();
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!served.contains(alice) && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            List<InetSocketAddress> seen;
+            synchronized (served) {
+                seen = new ArrayList<>(served);
+            }
+            assertThat(seen.indexOf(alice)).as("served right after the datagram the worker held").isEqualTo(1);
+        }
+        assertThat(counters.dropped(DropReason.QUEUE_FULL)).isEqualTo(200 * (20 - KnockDispatcher.PENALISED_SHARE));
+    }
+
+    @Test
+    void sourcesAreTieredByTheStandingThePipelineKeeps() throws Exception {
+        AtomicLong now = new AtomicLong();
+        SourceRateLimiter limiter = new SourceRateLimiter(5, 10, 100, now::get);
+        TokenBucket budgetBucket = new TokenBucket(100, 100, now::get); // reserve 50
+        PublicKeyBudget budget = new PublicKeyBudget(budgetBucket);
+        FairQueue.Tiering<SourceKey> tiers = KnockDispatcher.tiering(List.of(new SourceRateLimit(limiter), budget),
+                now::get);
+        InetAddress a = InetAddress.getByName("192.0.2.1");
+        SourceKey key = SourceKey.of(a);
+        assertThat(tiers.tiers()).isEqualTo(4);
+        assertThat(tiers.tierOf(key)).as("never seen").isEqualTo(1);
+        limiter.charge(a);
+        assertThat(tiers.tierOf(key)).as("charged recently").isEqualTo(2);
+        for (int i = 0; i < 9; i++) {
+            limiter.charge(a);
+        }
+        assertThat(tiers.tierOf(key)).as("out of failures").isEqualTo(3);
+        limiter.verified(a);
+        assertThat(tiers.tierOf(key)).as("a verified knock does not lift bad standing").isEqualTo(3);
+        now.addAndGet(TimeUnit.MILLISECONDS.toNanos(200)); // one failure back
+        assertThat(tiers.tierOf(key)).as("verified recently, failures to spare").isEqualTo(0);
+        assertThat(tiers.share(0)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(tiers.share(1)).isEqualTo(Integer.MAX_VALUE);
+        assertThat(tiers.share(2)).isEqualTo(KnockDispatcher.PENALISED_SHARE);
+        assertThat(tiers.share(3)).isEqualTo(KnockDispatcher.PENALISED_SHARE);
+        // Penalised tiers: half the budget's 100 a second, a burst of 1.
+        assertThat(tiers.mayServe(2)).isTrue();
+        assertThat(tiers.mayServe(3)).isTrue();
+        tiers.served(3);
+        assertThat(tiers.mayServe(2)).isFalse();
+        assertThat(tiers.mayServe(3)).isFalse();
+        assertThat(tiers.mayServe(0)).isTrue();
+        assertThat(tiers.mayServe(1)).isTrue();
+        now.addAndGet(TimeUnit.MILLISECONDS.toNanos(40)); // 50 a second: the burst of 1 is back
+        assertThat(tiers.mayServe(2)).isTrue();
+        // The budget near its reserve: no spare for sources out of failures; those charged recently, in
+        // good standing, still draw on the whole budget.
+        assertThat(budgetBucket.tryAcquire(45)).isTrue();
+        assertThat(tiers.mayServe(3)).isFalse();
+        assertThat(tiers.mayServe(2)).isTrue();
+    }
+
+    @Test
+    void withoutTheRateStagesThereIsOneTier() {
+        FairQueue.Tiering<SourceKey> none = KnockDispatcher.tiering(List.of(), () -> 0L);
+        assertThat(none.tiers()).isEqualTo(1);
+        FairQueue.Tiering<SourceKey> noBudget = KnockDispatcher.tiering(
+                List.of(new SourceRateLimit(new SourceRateLimiter(5, 10, 100, () -> 0L))), () -> 0L);
+        assertThat(noBudget.tiers()).isEqualTo(4);
+        assertThat(noBudget.mayServe(3)).as("nothing to gate on").isTrue();
     }
 
     @Test

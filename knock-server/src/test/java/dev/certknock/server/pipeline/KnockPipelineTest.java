@@ -17,6 +17,8 @@ import dev.certknock.protocol.knock.SignatureScheme;
 import dev.certknock.server.ServerFixture;
 import dev.certknock.server.crl.CrlUpdate;
 import dev.certknock.server.firewall.LogFirewall;
+import dev.certknock.server.ratelimit.SourceKey;
+import dev.certknock.server.ratelimit.SourceRateLimiter;
 import dev.certknock.testing.pki.IssuedCertificate;
 import dev.certknock.testing.pki.KeyType;
 import dev.certknock.testing.pki.TestCa;
@@ -596,6 +598,28 @@ class KnockPipelineTest {
         assertThat(junk).isEqualTo(500);
         assertThat(aliceDrops).as("alice's five knocks (null = accepted)").containsExactly(null, null, null, null, null);
         assertThat(h.counters.drops()).as("the junk cost an HPKE open each").containsEntry(DropReason.DECRYPTION_FAILED, 500L);
+    }
+
+    @Test
+    void anAcceptedKnockMakesItsSourceTrustedAndAFailureMakesItFailing() throws Exception {
+        ServerFixture f = new ServerFixture();
+        PipelineHarness h = new PipelineHarness(f, "limits:\n  perSourcePerSecond: 5\n  perSourceBurst: 10\n")
+                .withCrl(f.ca.crl().build());
+        SourceRateLimiter limiter = h.pipeline.stages().stream().filter(SourceRateLimit.class::isInstance)
+                .map(s -> ((SourceRateLimit) s).limiter()).findFirst().orElseThrow();
+        SourceKey source = SourceKey.of(PipelineHarness.SOURCE.getAddress());
+        IssuedCertificate alice = f.client("alice").build();
+        byte[] knock = f.knock(alice, ServerFixture.ssh(60));
+        assertThat(limiter.standing(source)).isEqualTo(SourceRateLimiter.Standing.CLEAN);
+        byte[] junk = knock.clone();
+        junk[junk.length - 1] ^= 1;
+        assertThat(droppedQuietly(h, junk)).isEqualTo(DropReason.DECRYPTION_FAILED);
+        assertThat(limiter.standing(source)).isEqualTo(SourceRateLimiter.Standing.FAILING);
+        assertThat(h.process(knock)).isInstanceOf(Verdict.Accepted.class);
+        assertThat(limiter.standing(source)).isEqualTo(SourceRateLimiter.Standing.TRUSTED);
+        assertThat(droppedQuietly(h, knock)).as("a drop does not record a verification").isEqualTo(DropReason.REPLAY);
+        h.advance(Duration.ofMinutes(11));
+        assertThat(limiter.standing(source)).isEqualTo(SourceRateLimiter.Standing.CLEAN);
     }
 
     @Test
