@@ -31,9 +31,17 @@ public final class Authorization implements Stage {
     private final int defaultOpenSeconds;
     private final int maxOpenSeconds;
     private final DeclaredAddressPolicy policy;
+    private final RefusedAddresses refused;
 
     public Authorization(String serverName, List<PortGrant> protectedPorts, int defaultOpenSeconds, int maxOpenSeconds,
             DeclaredAddressPolicy policy) {
+        this(serverName, protectedPorts, defaultOpenSeconds, maxOpenSeconds, policy, new RefusedAddresses());
+    }
+
+    /** @param refused where a refusal for an unsigned source is remembered, for {@link ReplayLookup} */
+    public Authorization(String serverName, List<PortGrant> protectedPorts, int defaultOpenSeconds, int maxOpenSeconds,
+            DeclaredAddressPolicy policy, RefusedAddresses refused) {
+        this.refused = refused;
         this.serverName = serverName;
         this.protectedPorts = List.copyOf(protectedPorts);
         this.defaultOpenSeconds = defaultOpenSeconds;
@@ -63,6 +71,7 @@ public final class Authorization implements Stage {
             Optional<InetAddress> signed = sameFamily(content, source);
             if (signed.isEmpty() || !Arrays.equals(signed.get().getAddress(), source.getAddress())) {
                 ctx.reply = new KnockReply.AddressNotSigned(ctx.now().toEpochMilli(), ctx.source());
+                refused.record(ctx.leafFingerprint, content.nonce().toByteArray(), ctx.source());
                 return Outcome.drop(DropReason.ADDRESS_NOT_SIGNED, "the source is not the address the knock signs");
             }
             address = source;

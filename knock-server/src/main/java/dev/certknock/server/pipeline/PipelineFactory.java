@@ -76,12 +76,13 @@ public final class PipelineFactory {
 
     private static void addValidation(List<Stage> stages, Parts p, ChainValidation chainValidation) {
         ServerConfig.Knock knock = p.config().knock();
+        RefusedAddresses refused = new RefusedAddresses();
         stages.add(new TimestampWindow(knock.timestampWindow()));
-        stages.add(new ReplayLookup(p.replay()));
+        stages.add(new ReplayLookup(p.replay(), refused));
         stages.add(chainValidation);
         stages.add(new RevocationCheck(p.crls()));
         stages.add(new SignatureCheck());
         stages.add(new Authorization(p.config().server().name(), p.config().protect(), knock.defaultOpenSeconds(),
-                knock.maxOpenSeconds(), knock.declaredAddress()));
+                knock.maxOpenSeconds(), knock.declaredAddress(), refused));
     }
 }
