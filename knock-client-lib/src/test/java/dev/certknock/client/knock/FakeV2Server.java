@@ -20,14 +20,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * the server key, and sends back what the script says (sealed replies, junk) to the knock's source. Sends
  * nothing anywhere else: an "observed" address in a reply is only written inside it.
  */
-final class FakeV2Server implements AutoCloseable {
+public final class FakeV2Server implements AutoCloseable {
 
     /** A verified knock and where it came from, in the order received. */
-    record Knock(VerifiedKnock verified, InetSocketAddress from) {
+    public record Knock(VerifiedKnock verified, InetSocketAddress from) {
     }
 
     /** What to send back to the {@code index}-th knock (from 0): datagrams, in order; empty: silence. */
-    interface Script {
+    @FunctionalInterface
+    public interface Script {
         List<byte[]> answer(FakeV2Server server, Knock knock, int index) throws Exception;
     }
 
@@ -39,7 +40,7 @@ final class FakeV2Server implements AutoCloseable {
     private final List<Throwable> failures = new CopyOnWriteArrayList<>();
     private final Thread thread;
 
-    FakeV2Server(KnockOpener opener, Script script) throws IOException {
+    public FakeV2Server(KnockOpener opener, Script script) throws IOException {
         this.socket = new DatagramSocket(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
         this.opener = opener;
         this.script = script;
@@ -48,24 +49,24 @@ final class FakeV2Server implements AutoCloseable {
         thread.start();
     }
 
-    int port() {
+    public int port() {
         return socket.getLocalPort();
     }
 
-    List<Knock> knocks() {
+    public List<Knock> knocks() {
         return knocks;
     }
 
     /** What went wrong on the server thread (a knock that did not verify, a script that threw). */
-    List<Throwable> failures() {
+    public List<Throwable> failures() {
         return failures;
     }
 
-    byte[] seal(Knock k, KnockReply reply) {
+    public byte[] seal(Knock k, KnockReply reply) {
         return sealer.seal(k.verified(), reply).orElseThrow();
     }
 
-    byte[] seal(VerifiedKnock k, KnockReply reply) {
+    public byte[] seal(VerifiedKnock k, KnockReply reply) {
         return sealer.seal(k, reply).orElseThrow();
     }
 
