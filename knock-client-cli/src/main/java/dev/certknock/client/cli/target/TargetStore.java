@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import com.fasterxml.jackson.dataformat.yaml.util.StringQuotingChecker;
 import dev.certknock.cli.ExitCodes;
 import dev.certknock.cli.UserException;
 import dev.certknock.io.AtomicFile;
@@ -56,11 +57,30 @@ public final class TargetStore {
     private final Path file;
     private final ObjectMapper mapper;
 
+    /**
+     * Values are written without quotes only when no YAML 1.1 reader can take them for anything but a string: a
+     * letter or '/' first, then letters, digits, '.', '_', '/' and '-' (and no reserved word such as {@code on}).
+     * Anything else is quoted: Jackson's own check misses YAML 1.1's base-60 numbers, so a host such as
+     * {@code 1:2:3:4:5:6:7:8} (an IPv6 address) or {@code 00:1.} was written plain and then read back as a number, or
+     * refused (found by {@code TargetStoreFuzzTest}).
+     */
+    private static final StringQuotingChecker PLAIN_ONLY_WHEN_SAFE = new StringQuotingChecker.Default() {
+        private static final long serialVersionUID = 1L;
+        private final java.util.regex.Pattern safe = java.util.regex.Pattern.compile("[A-Za-z/][A-Za-z0-9._/-]*");
+
+        @Override
+        public boolean needToQuoteValue(String value) {
+            return super.needToQuoteValue(value) || !safe.matcher(value).matches();
+        }
+    };
+
+
     public TargetStore(Path file) {
         this.file = file.toAbsolutePath();
         this.mapper = new ObjectMapper(YAMLFactory.builder()
                 .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
                 .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+                .stringQuotingChecker(PLAIN_ONLY_WHEN_SAFE)
                 .build())
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
         // grants: [~] is refused by Jackson at its line, not as a NullPointerException from List.copyOf

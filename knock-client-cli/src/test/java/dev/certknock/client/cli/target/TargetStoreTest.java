@@ -56,6 +56,17 @@ class TargetStoreTest {
         assertThat(all.get("gw1").grants()).containsExactly("tcp/22", "udp/8000-8100");
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"00:1.", "1:2:3:4:5:6:7:8", "10:20", "0x1F", "1e3", "on",
+        "no", "~", "null", "2026-12-05", ".inf", "-1", "192.0.2.10", "2001:db8::1", "gw1.example.test"})
+    void whatIsWrittenReadsBackTheSameWhateverTheHostLooksLike(String host) throws Exception {
+        // Found by TargetStoreFuzzTest: a host written without quotes was read back as a YAML 1.1 number.
+        TargetStore store = new TargetStore(dir.resolve("targets.yaml"));
+        Map<String, TargetEntry> all = Map.of("gw1", new TargetEntry(host, 62201, "/home/alice/gw1.pem",
+                "/home/alice/alice.p12", null, null, java.util.List.of("tcp/22"), 300));
+        assertThat(store.parse(store.render(all))).isEqualTo(all);
+    }
+
     @Test
     void aPortOutsideTheRangeIsRefusedAtItsLine() throws Exception {
         assertThat(refused(GOOD.replace("port: 62201", "port: 70000")).getMessage())
