@@ -59,14 +59,17 @@ public final class TargetStore {
 
     /**
      * Values are written without quotes only when no YAML 1.1 reader can take them for anything but a string: a
-     * letter or '/' first, then letters, digits, '.', '_', '/' and '-' (and no reserved word such as {@code on}).
+     * letter or '/' first, then letters, digits, '.', '_', '/' and '-' (and no reserved word such as {@code on}), or
+     * a dotted quad such as {@code 127.0.0.1}.
      * Anything else is quoted: Jackson's own check misses YAML 1.1's base-60 numbers, so a host such as
      * {@code 1:2:3:4:5:6:7:8} (an IPv6 address) or {@code 00:1.} was written plain and then read back as a number, or
      * refused (found by {@code TargetStoreFuzzTest}).
      */
     private static final StringQuotingChecker PLAIN_ONLY_WHEN_SAFE = new StringQuotingChecker.Default() {
         private static final long serialVersionUID = 1L;
-        private final java.util.regex.Pattern safe = java.util.regex.Pattern.compile("[A-Za-z/][A-Za-z0-9._/-]*");
+        // A dotted quad (two dots or more, digits only) is no YAML number either: 127.0.0.1 stays readable.
+        private final java.util.regex.Pattern safe =
+                java.util.regex.Pattern.compile("[A-Za-z/][A-Za-z0-9._/-]*|[0-9]+(\\.[0-9]+){2,}");
 
         @Override
         public boolean needToQuoteValue(String value) {
