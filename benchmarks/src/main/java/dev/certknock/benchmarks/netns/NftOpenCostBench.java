@@ -5,7 +5,7 @@ import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.nftables.NftSettings;
 import dev.certknock.server.firewall.nftables.NftablesFirewall;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.grant.GrantDecision;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.UnknownHostException;

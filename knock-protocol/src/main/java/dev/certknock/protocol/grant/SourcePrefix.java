@@ -35,13 +35,13 @@ public record SourcePrefix(InetAddress network, int prefixLength) {
         int bits = address.length * 8;
         if (prefixLength < 0 || prefixLength > bits) {
             throw new IllegalArgumentException("prefix length " + prefixLength + " is outside 0-" + bits + " for "
-                    + (address.length == 4 ? "IPv4" : "IPv6") + " network " + format(address));
+                    + (address.length == 4 ? "IPv4" : "IPv6") + " network " + AddressText.format(address));
         }
         byte[] networkOnly = and(address, netmask(address.length, prefixLength));
         if (!Arrays.equals(networkOnly, address)) {
-            throw new IllegalArgumentException(format(address) + "/" + prefixLength
+            throw new IllegalArgumentException(AddressText.format(address) + "/" + prefixLength
                     + " has host bits set beyond the prefix: use the network address instead, "
-                    + format(networkOnly) + "/" + prefixLength);
+                    + AddressText.format(networkOnly) + "/" + prefixLength);
         }
         network = plainAddress(address);
     }
@@ -92,7 +92,7 @@ public record SourcePrefix(InetAddress network, int prefixLength) {
             prefixLength++;
         }
         if (!Arrays.equals(mask, netmask(mask.length, prefixLength))) {
-            throw new IllegalArgumentException("netmask " + format(mask)
+            throw new IllegalArgumentException("netmask " + AddressText.format(mask)
                     + " is not contiguous: it must be one bits followed only by zero bits");
         }
         return new SourcePrefix(plainAddress(address), prefixLength);
@@ -131,7 +131,7 @@ public record SourcePrefix(InetAddress network, int prefixLength) {
     /** CIDR text, {@code 203.0.113.0/24} or {@code 2001:db8::/32} (RFC 5952 form): what {@link #parse} reads. */
     @Override
     public String toString() {
-        return format(network.getAddress()) + "/" + prefixLength;
+        return AddressText.format(network.getAddress()) + "/" + prefixLength;
     }
 
     private static byte[] parseAddress(String addressText, String wholeText) {
@@ -235,46 +235,5 @@ public record SourcePrefix(InetAddress network, int prefixLength) {
             out[i] = (byte) (a[i] & b[i]);
         }
         return out;
-    }
-
-    /** Dotted quad for 4 bytes; RFC 5952 text (lower case, longest zero run as {@code ::}) for 16 bytes. */
-    static String format(byte[] address) {
-        if (address.length == 4) {
-            return (address[0] & 0xff) + "." + (address[1] & 0xff) + "." + (address[2] & 0xff) + "." + (address[3] & 0xff);
-        }
-        int[] groups = new int[8];
-        for (int i = 0; i < 8; i++) {
-            groups[i] = ((address[2 * i] & 0xff) << 8) | (address[2 * i + 1] & 0xff);
-        }
-        int bestStart = -1;
-        int bestLength = 1; // RFC 5952 4.2.2: a single zero group is not shortened
-        for (int i = 0; i < 8; ) {
-            if (groups[i] != 0) {
-                i++;
-                continue;
-            }
-            int end = i;
-            while (end < 8 && groups[end] == 0) {
-                end++;
-            }
-            if (end - i > bestLength) {
-                bestStart = i;
-                bestLength = end - i;
-            }
-            i = end;
-        }
-        StringBuilder text = new StringBuilder(39);
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                text.append("::");
-                i += bestLength - 1;
-                continue;
-            }
-            if (text.length() > 0 && text.charAt(text.length() - 1) != ':') {
-                text.append(':');
-            }
-            text.append(Integer.toHexString(groups[i]));
-        }
-        return text.toString();
     }
 }

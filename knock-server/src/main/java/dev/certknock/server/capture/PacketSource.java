@@ -1,6 +1,6 @@
 package dev.certknock.server.capture;
 
-import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.knock.ReceivedDatagram;
 import java.io.IOException;
 import java.util.Map;
 import java.util.function.Predicate;

@@ -1,7 +1,7 @@
 package dev.certknock.server.capture;
 
 import dev.certknock.server.event.LogText;
-import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.knock.ReceivedDatagram;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.DatagramPacket;

@@ -1,10 +1,10 @@
 package dev.certknock.server.dispatch;
 
 import dev.certknock.server.event.KnockCounters;
-import dev.certknock.server.pipeline.DropReason;
+import dev.certknock.server.knock.DropReason;
 import dev.certknock.server.pipeline.KnockPipeline;
 import dev.certknock.server.pipeline.PublicKeyBudget;
-import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.knock.ReceivedDatagram;
 import dev.certknock.server.pipeline.SourceRateLimit;
 import dev.certknock.server.pipeline.Stage;
 import dev.certknock.server.ratelimit.SourceKey;

@@ -3,9 +3,9 @@ package dev.certknock.server.event;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.certknock.protocol.grant.PortGrant;
-import dev.certknock.server.pipeline.GrantDecision;
-import dev.certknock.server.pipeline.KnockContext;
-import dev.certknock.server.pipeline.Verdict;
+import dev.certknock.server.grant.GrantDecision;
+import dev.certknock.server.knock.KnockView;
+import dev.certknock.server.knock.Verdict;
 import java.io.IOException;
 import java.io.Writer;
 import java.math.BigInteger;
@@ -168,7 +168,7 @@ public final class AuditLog implements KnockEventListener, AutoCloseable {
     }
 
     @Override
-    public void accepted(Verdict.Accepted v, KnockContext context) {
+    public void accepted(Verdict.Accepted v, KnockView context) {
         ObjectNode n = event("accepted");
         n.put("source", v.source().getAddress().getHostAddress());
         decision(n, v.decision());
@@ -176,7 +176,7 @@ public final class AuditLog implements KnockEventListener, AutoCloseable {
     }
 
     @Override
-    public void dropped(Verdict.Dropped v, KnockContext context) {
+    public void dropped(Verdict.Dropped v, KnockView context) {
         OptionalLong suppressed = drops.acquire();
         if (suppressed.isEmpty()) {
             return;

@@ -1,8 +1,8 @@
 package dev.certknock.server.event;
 
-import dev.certknock.server.pipeline.GrantDecision;
-import dev.certknock.server.pipeline.KnockContext;
-import dev.certknock.server.pipeline.Verdict;
+import dev.certknock.server.grant.GrantDecision;
+import dev.certknock.server.knock.KnockView;
+import dev.certknock.server.knock.Verdict;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -33,12 +33,12 @@ final class CompositeListener implements KnockEventListener {
     }
 
     @Override
-    public void dropped(Verdict.Dropped verdict, KnockContext context) {
+    public void dropped(Verdict.Dropped verdict, KnockView context) {
         each(l -> l.dropped(verdict, context));
     }
 
     @Override
-    public void accepted(Verdict.Accepted verdict, KnockContext context) {
+    public void accepted(Verdict.Accepted verdict, KnockView context) {
         each(l -> l.accepted(verdict, context));
     }
 

@@ -1,7 +1,7 @@
 package dev.certknock.server.event;
 
-import dev.certknock.server.pipeline.KnockContext;
-import dev.certknock.server.pipeline.Verdict;
+import dev.certknock.server.knock.KnockView;
+import dev.certknock.server.knock.Verdict;
 import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.function.LongSupplier;
@@ -30,7 +30,7 @@ public final class DropLog implements KnockEventListener {
     }
 
     @Override
-    public void dropped(Verdict.Dropped v, KnockContext context) {
+    public void dropped(Verdict.Dropped v, KnockView context) {
         if (!LOG.isDebugEnabled()) {
             return;
         }

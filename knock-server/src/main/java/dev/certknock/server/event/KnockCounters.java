@@ -1,8 +1,8 @@
 package dev.certknock.server.event;
 
-import dev.certknock.server.pipeline.DropReason;
-import dev.certknock.server.pipeline.KnockContext;
-import dev.certknock.server.pipeline.Verdict;
+import dev.certknock.server.knock.DropReason;
+import dev.certknock.server.knock.KnockView;
+import dev.certknock.server.knock.Verdict;
 import java.net.InetSocketAddress;
 import java.util.EnumMap;
 import java.util.Map;
@@ -24,7 +24,7 @@ public final class KnockCounters implements KnockEventListener {
     }
 
     @Override
-    public void dropped(Verdict.Dropped verdict, KnockContext context) {
+    public void dropped(Verdict.Dropped verdict, KnockView context) {
         count(verdict.reason());
     }
 
@@ -34,7 +34,7 @@ public final class KnockCounters implements KnockEventListener {
     }
 
     @Override
-    public void accepted(Verdict.Accepted verdict, KnockContext context) {
+    public void accepted(Verdict.Accepted verdict, KnockView context) {
         accepted.increment();
     }
 

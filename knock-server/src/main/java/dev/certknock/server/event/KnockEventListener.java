@@ -1,8 +1,8 @@
 package dev.certknock.server.event;
 
-import dev.certknock.server.pipeline.GrantDecision;
-import dev.certknock.server.pipeline.KnockContext;
-import dev.certknock.server.pipeline.Verdict;
+import dev.certknock.server.grant.GrantDecision;
+import dev.certknock.server.knock.KnockView;
+import dev.certknock.server.knock.Verdict;
 import java.math.BigInteger;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -17,10 +17,10 @@ public interface KnockEventListener {
     default void received(InetSocketAddress source, int length) {
     }
 
-    default void dropped(Verdict.Dropped verdict, KnockContext context) {
+    default void dropped(Verdict.Dropped verdict, KnockView context) {
     }
 
-    default void accepted(Verdict.Accepted verdict, KnockContext context) {
+    default void accepted(Verdict.Accepted verdict, KnockView context) {
     }
 
     default void grantOpened(GrantDecision decision) {

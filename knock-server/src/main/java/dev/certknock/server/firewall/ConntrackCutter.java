@@ -1,8 +1,8 @@
 package dev.certknock.server.firewall;
 
 import dev.certknock.protocol.grant.PortGrant;
-import dev.certknock.server.firewall.command.ProcessRunner;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.process.ProcessRunner;
+import dev.certknock.server.grant.GrantDecision;
 import java.net.Inet6Address;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,6 +1,6 @@
 package dev.certknock.server.firewall;
 
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.grant.GrantDecision;
 import java.math.BigInteger;
 import java.time.Instant;
 import java.util.List;

@@ -1,5 +1,9 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.grant.GrantDecision;
+
+import dev.certknock.server.knock.DropReason;
+
 import dev.certknock.protocol.grant.CertknockGrants;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.knock.KnockContent;

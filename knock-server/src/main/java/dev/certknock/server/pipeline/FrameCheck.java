@@ -1,6 +1,7 @@
 package dev.certknock.server.pipeline;
 
-import dev.certknock.protocol.knock.KnockFrame;
+import dev.certknock.server.knock.DropReason;
+
 import dev.certknock.protocol.knock.KnockOpener;
 import dev.certknock.protocol.knock.KnockRejectedException;
 import dev.certknock.protocol.knock.KnockVersion;
@@ -30,8 +31,7 @@ public final class FrameCheck implements Stage {
     @Override
     public Outcome apply(KnockContext ctx) {
         try {
-            byte[] bytes = ctx.datagram().bytesUnsafe();
-            ctx.frame = KnockFrame.parse(bytes, 0, bytes.length);
+            ctx.frame = ctx.datagram().parseFrame();
         } catch (KnockRejectedException e) {
             return Outcome.drop(DropReason.of(e.reason()), e.getMessage());
         }

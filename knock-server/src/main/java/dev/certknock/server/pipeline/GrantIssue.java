@@ -1,5 +1,7 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.DropReason;
+
 import dev.certknock.protocol.knock.KnockReply;
 import dev.certknock.server.event.LogText;
 import dev.certknock.server.event.LogThrottle;

@@ -1,5 +1,7 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.DropReason;
+
 import dev.certknock.protocol.knock.KnockOpener;
 import dev.certknock.protocol.knock.KnockRejectedException;
 

@@ -1,5 +1,11 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.KnockView;
+
+import dev.certknock.server.knock.DropReason;
+import dev.certknock.server.knock.ReceivedDatagram;
+import dev.certknock.server.grant.GrantDecision;
+
 import dev.certknock.protocol.grant.CertknockGrants;
 import dev.certknock.protocol.knock.KnockContent;
 import dev.certknock.protocol.knock.KnockFrame;
@@ -15,7 +21,7 @@ import java.util.List;
  * What the stages learn about one datagram as it goes through the pipeline. Each stage fills in its
  * part; later stages read it. Confined to one worker thread.
  */
-public final class KnockContext {
+public final class KnockContext implements KnockView {
 
     private final ReceivedDatagram datagram;
     private final Instant now;

@@ -1,5 +1,11 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.DropReason;
+
+import dev.certknock.server.knock.Verdict;
+import dev.certknock.server.knock.ReceivedDatagram;
+import dev.certknock.server.knock.Replier;
+
 import dev.certknock.server.event.KnockEventListener;
 import java.time.Clock;
 import java.util.List;

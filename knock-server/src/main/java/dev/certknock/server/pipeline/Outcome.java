@@ -1,5 +1,7 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.DropReason;
+
 /** What a stage decided: go on to the next stage, or drop with a reason. */
 public sealed interface Outcome {
 

@@ -1,5 +1,7 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.DropReason;
+
 import dev.certknock.server.replay.CommitResult;
 import dev.certknock.server.replay.ReplayGuard;
 import dev.certknock.server.replay.ReplayKey;

@@ -1,5 +1,7 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.DropReason;
+
 import dev.certknock.server.crl.CrlStore;
 import dev.certknock.server.crl.RevocationStatus;
 import java.security.cert.X509Certificate;

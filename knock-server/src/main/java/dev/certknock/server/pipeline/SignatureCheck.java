@@ -1,5 +1,7 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.DropReason;
+
 import dev.certknock.protocol.knock.KnockRejectedException;
 
 /** The client's signature over the whole transcript, with the validated leaf certificate's key. */

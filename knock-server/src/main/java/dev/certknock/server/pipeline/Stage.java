@@ -1,5 +1,7 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.DropReason;
+
 /**
  * One check of the knock pipeline. A stage reads what earlier stages put in the context, adds what it
  * learns, and continues or drops. It must not throw for any input; the pipeline still catches and

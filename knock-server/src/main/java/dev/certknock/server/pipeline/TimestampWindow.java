@@ -1,5 +1,7 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.DropReason;
+
 import java.time.Duration;
 
 /** The knock's timestamp (UTC milliseconds) must be within the window of the server's clock, each way. */

@@ -2,8 +2,8 @@ package dev.certknock.server.reply;
 
 import dev.certknock.protocol.knock.ReplySealer;
 import dev.certknock.server.event.LogText;
-import dev.certknock.server.pipeline.KnockContext;
-import dev.certknock.server.pipeline.Replier;
+import dev.certknock.server.knock.KnockView;
+import dev.certknock.server.knock.Replier;
 import dev.certknock.server.ratelimit.TokenBucket;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -64,7 +64,7 @@ public final class KnockReplies implements Replier {
     }
 
     @Override
-    public void reply(KnockContext ctx) {
+    public void reply(KnockView ctx) {
         InetSocketAddress to = ctx.source();
         ByteBuffer key = key(ctx);
         synchronized (answered) {
@@ -90,7 +90,7 @@ public final class KnockReplies implements Replier {
         }
     }
 
-    private static ByteBuffer key(KnockContext ctx) {
+    private static ByteBuffer key(KnockView ctx) {
         byte[] leaf = ctx.leafFingerprint();
         byte[] nonce = ctx.verified().content().nonce().toByteArray();
         byte[] address = ctx.source().getAddress().getAddress();

@@ -1,7 +1,7 @@
 package dev.certknock.server.trust;
 
 import dev.certknock.protocol.grant.CertknockGrants;
-import dev.certknock.server.pipeline.DropReason;
+import dev.certknock.server.knock.DropReason;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;

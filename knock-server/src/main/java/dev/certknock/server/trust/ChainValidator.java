@@ -5,7 +5,7 @@ import dev.certknock.protocol.grant.CertknockOids;
 import dev.certknock.protocol.grant.GrantsExtension;
 import dev.certknock.protocol.grant.GrantsExtensionChecker;
 import dev.certknock.protocol.grant.GrantsFormatException;
-import dev.certknock.server.pipeline.DropReason;
+import dev.certknock.server.knock.DropReason;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.ServerFixture;
 import dev.certknock.server.crl.TricklingHttpSource;
-import dev.certknock.server.pipeline.DropReason;
+import dev.certknock.server.knock.DropReason;
 import dev.certknock.testing.http.CrlServer;
 import dev.certknock.testing.pki.IssuedCertificate;
 import java.net.DatagramPacket;

@@ -3,7 +3,7 @@ package dev.certknock.server.capture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.knock.ReceivedDatagram;
 import java.net.BindException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.certknock.server.event.KnockCounters;
 import dev.certknock.server.event.KnockEventListener;
-import dev.certknock.server.pipeline.DropReason;
+import dev.certknock.server.knock.DropReason;
 import dev.certknock.server.pipeline.KnockPipeline;
 import dev.certknock.server.pipeline.Outcome;
 import dev.certknock.server.pipeline.PublicKeyBudget;
-import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.knock.ReceivedDatagram;
 import dev.certknock.server.pipeline.SourceRateLimit;
 import dev.certknock.server.pipeline.Stage;
 import dev.certknock.server.ratelimit.SourceKey;

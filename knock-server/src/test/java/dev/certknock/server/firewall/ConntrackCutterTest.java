@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.certknock.protocol.grant.PortGrant;
-import dev.certknock.server.firewall.command.ProcessRunner;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.process.ProcessRunner;
+import dev.certknock.server.grant.GrantDecision;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.nio.file.Files;

@@ -5,12 +5,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.event.KnockEventListener;
-import dev.certknock.server.firewall.command.ProcessRunner;
+import dev.certknock.server.process.ProcessRunner;
 import dev.certknock.server.firewall.iptables.IptablesFirewall;
 import dev.certknock.server.firewall.iptables.IptablesSettings;
 import dev.certknock.server.firewall.nftables.NftSettings;
 import dev.certknock.server.firewall.nftables.NftablesFirewall;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.grant.GrantDecision;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.security.SecureRandom;

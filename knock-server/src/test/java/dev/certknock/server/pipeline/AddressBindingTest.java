@@ -1,5 +1,8 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.DropReason;
+import dev.certknock.server.knock.Verdict;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.certknock.protocol.grant.PortGrant;

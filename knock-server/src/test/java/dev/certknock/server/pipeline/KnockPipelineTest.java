@@ -1,5 +1,10 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.grant.GrantDecision;
+
+import dev.certknock.server.knock.DropReason;
+import dev.certknock.server.knock.Verdict;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
 

@@ -1,5 +1,8 @@
 package dev.certknock.server.pipeline;
 
+import dev.certknock.server.knock.Verdict;
+import dev.certknock.server.knock.ReceivedDatagram;
+
 import dev.certknock.protocol.knock.KnockOpener;
 import dev.certknock.protocol.knock.ReplySealer;
 import dev.certknock.server.ratelimit.TokenBucket;

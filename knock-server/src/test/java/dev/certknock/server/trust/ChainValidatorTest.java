@@ -7,7 +7,7 @@ import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.ServerFixture;
 import dev.certknock.server.crl.CrlStore;
 import dev.certknock.server.crl.CrlUpdate;
-import dev.certknock.server.pipeline.DropReason;
+import dev.certknock.server.knock.DropReason;
 import dev.certknock.testing.pki.IssuedCertificate;
 import dev.certknock.testing.pki.TestCa;
 import dev.certknock.testing.time.MutableClock;

@@ -1,7 +1,7 @@
 package dev.certknock.server.capture.pcap;
 
 import dev.certknock.server.capture.PacketSource;
-import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.knock.ReceivedDatagram;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;

@@ -1,12 +1,13 @@
 package dev.certknock.server.firewall.command;
 
+import dev.certknock.server.process.ProcessRunner;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.event.LogText;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.command.CommandState.Element;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.grant.GrantDecision;
 import dev.certknock.server.schedule.PrivateScheduler;
 import java.io.IOException;
 import java.math.BigInteger;

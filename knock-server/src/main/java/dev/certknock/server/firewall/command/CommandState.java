@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.certknock.io.AtomicFile;
 import dev.certknock.protocol.grant.PortGrant;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.grant.GrantDecision;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;

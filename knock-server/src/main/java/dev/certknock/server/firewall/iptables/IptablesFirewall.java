@@ -1,15 +1,16 @@
 package dev.certknock.server.firewall.iptables;
 
+import dev.certknock.protocol.grant.AddressText;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.grant.Protocol;
 import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.event.LogText;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
-import dev.certknock.server.firewall.command.ProcessRunner;
+import dev.certknock.server.process.ProcessRunner;
 import dev.certknock.server.firewall.iptables.IptablesRenderer.Family;
 import dev.certknock.server.firewall.iptables.IptablesRenderer.SetEntry;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.grant.GrantDecision;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -189,7 +190,7 @@ public final class IptablesFirewall implements Firewall {
         Family family = Family.of(d.address());
         if (family == Family.V6 && !settings.ipv6()) {
             throw new FirewallException("IPv6 is disabled in the iptables backend; cannot open "
-                    + IptablesRenderer.literal(d.address()), null);
+                    + AddressText.format(d.address()), null);
         }
         expire(now);
         List<Slot> fresh = new ArrayList<>();

@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall.iptables;
 
+import dev.certknock.protocol.grant.AddressText;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.grant.Protocol;
 import java.math.BigInteger;
@@ -89,7 +90,7 @@ public final class IptablesRenderer {
 
         /** {@code 192.0.2.1,tcp:22} or {@code 2001:db8::1,udp:8000-8100}. */
         public String element() {
-            return literal(address) + "," + protocol.label() + ":" + firstPort
+            return AddressText.format(address) + "," + protocol.label() + ":" + firstPort
                     + (lastPort == firstPort ? "" : "-" + lastPort);
         }
     }
@@ -261,45 +262,4 @@ public final class IptablesRenderer {
         }
     }
 
-    /** An address as ipset prints it: dotted IPv4, or RFC 5952 IPv6 (lower case, longest zero run as ::). */
-    public static String literal(InetAddress address) {
-        byte[] b = address.getAddress();
-        if (b.length == 4) {
-            return (b[0] & 0xff) + "." + (b[1] & 0xff) + "." + (b[2] & 0xff) + "." + (b[3] & 0xff);
-        }
-        int[] g = new int[8];
-        for (int i = 0; i < 8; i++) {
-            g[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
-        }
-        int bestStart = -1;
-        int bestLen = 1;
-        for (int i = 0; i < 8;) {
-            if (g[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && g[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLen) {
-                bestStart = i;
-                bestLen = j - i;
-            }
-            i = j;
-        }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                sb.append("::");
-                i += bestLen - 1;
-                continue;
-            }
-            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
-                sb.append(':');
-            }
-            sb.append(Integer.toHexString(g[i]));
-        }
-        return sb.toString();
-    }
 }

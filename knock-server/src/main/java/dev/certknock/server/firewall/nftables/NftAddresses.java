@@ -22,48 +22,6 @@ final class NftAddresses {
         }
     }
 
-    /** Dotted quad for IPv4; RFC 5952 text for IPv6 (lower case, longest zero run compressed). */
-    static String format(InetAddress address) {
-        if (address instanceof Inet4Address) {
-            return address.getHostAddress();
-        }
-        byte[] b = address.getAddress();
-        int[] words = new int[8];
-        for (int i = 0; i < 8; i++) {
-            words[i] = (b[2 * i] & 0xff) << 8 | b[2 * i + 1] & 0xff;
-        }
-        int bestStart = -1;
-        int bestLength = 1; // a single zero word is not compressed (RFC 5952 4.2.2)
-        for (int i = 0; i < 8;) {
-            if (words[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && words[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLength) {
-                bestStart = i;
-                bestLength = j - i;
-            }
-            i = j;
-        }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                sb.append("::");
-                i += bestLength - 1;
-                continue;
-            }
-            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
-                sb.append(':');
-            }
-            sb.append(Integer.toHexString(words[i]));
-        }
-        return sb.toString();
-    }
-
     /**
      * Parses an address literal printed by nft.
      *

@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall.nftables;
 
+import dev.certknock.protocol.grant.AddressText;
 import dev.certknock.protocol.grant.PortGrant;
 import java.net.Inet4Address;
 import java.net.Inet6Address;
@@ -66,7 +67,7 @@ public record NftElement(InetAddress address, PortGrant ports) {
     public String text() {
         String portText = ports.isSinglePort() ? Integer.toString(ports.firstPort())
                 : ports.firstPort() + "-" + ports.lastPort();
-        return NftAddresses.format(address) + " . " + ports.protocol().label() + " . " + portText;
+        return AddressText.format(address) + " . " + ports.protocol().label() + " . " + portText;
     }
 
     @Override

@@ -7,7 +7,7 @@ import dev.certknock.server.event.LogText;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.GrantRevokedException;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.grant.GrantDecision;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.net.UnknownHostException;

@@ -1,6 +1,6 @@
 package dev.certknock.server.capture.pcap;
 
-import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.knock.ReceivedDatagram;
 import java.lang.reflect.Method;
 
 /**

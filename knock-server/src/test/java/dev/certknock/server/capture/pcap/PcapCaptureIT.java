@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
 import dev.certknock.server.netns.TestNetwork;
-import dev.certknock.server.pipeline.ReceivedDatagram;
+import dev.certknock.server.knock.ReceivedDatagram;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;

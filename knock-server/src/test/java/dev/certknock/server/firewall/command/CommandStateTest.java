@@ -3,7 +3,7 @@ package dev.certknock.server.firewall.command;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.certknock.protocol.grant.PortGrant;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.grant.GrantDecision;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.event.KnockEventListener;
-import dev.certknock.server.firewall.command.ProcessRunner;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.process.ProcessRunner;
+import dev.certknock.server.grant.GrantDecision;
 import java.math.BigInteger;
 import java.net.InetAddress;
 import java.security.SecureRandom;

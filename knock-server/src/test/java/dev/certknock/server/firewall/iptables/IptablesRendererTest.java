@@ -116,14 +116,6 @@ class IptablesRendererTest {
                 "CERTKNOCK");
     }
 
-    @ParameterizedTest
-    @CsvSource({"2001:db8::1,2001:db8::1", "2001:0db8:0000:0000:0001:0000:0000:0001,2001:db8::1:0:0:1",
-            "::1,::1", "::,::", "fe80::,fe80::", "2001:db8:0:1:1:1:1:1,2001:db8:0:1:1:1:1:1",
-            "1:0:0:2:0:0:0:3,1:0:0:2::3", "::ffff:0:1.2.3.4,::ffff:0:102:304", "198.51.100.255,198.51.100.255"})
-    void literalsAreWhatIpsetPrints(String in, String expected) throws IOException {
-        assertThat(IptablesRenderer.literal(InetAddress.getByName(in))).isEqualTo(expected);
-    }
-
     @Test
     void setEntryRejectsAnInvalidRange() throws IOException {
         InetAddress a = InetAddress.getByName("192.0.2.1");

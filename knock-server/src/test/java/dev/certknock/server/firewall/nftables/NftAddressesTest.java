@@ -24,8 +24,7 @@ class NftAddressesTest {
         "fe80:0:0:0:0:0:0:0, fe80::",
         "0:0:0:0:0:0:0:1, ::1",
     })
-    void formatsCanonically(String in, String out) throws Exception {
-        assertThat(NftAddresses.format(InetAddress.getByName(in))).isEqualTo(out);
+    void parsesWhatNftPrints(String in, String out) throws Exception {
         assertThat(NftAddresses.parse(out)).isEqualTo(InetAddress.getByName(in));
     }
 

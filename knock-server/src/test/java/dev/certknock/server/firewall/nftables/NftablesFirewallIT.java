@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.firewall.FirewallException;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.grant.GrantDecision;
 import dev.certknock.testing.time.MutableClock;
 import java.io.IOException;
 import java.math.BigInteger;

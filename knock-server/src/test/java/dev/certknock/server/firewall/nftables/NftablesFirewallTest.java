@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall.nftables;
 
+import dev.certknock.protocol.grant.AddressText;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -7,7 +8,7 @@ import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.GrantRevokedException;
-import dev.certknock.server.pipeline.GrantDecision;
+import dev.certknock.server.grant.GrantDecision;
 import dev.certknock.testing.time.MutableClock;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -64,7 +65,7 @@ class NftablesFirewallTest {
             String elems = kernel.stream().map(l -> {
                 String port = l.element().ports().isSinglePort() ? Integer.toString(l.element().ports().firstPort())
                         : "{\"range\": [" + l.element().ports().firstPort() + ", " + l.element().ports().lastPort() + "]}";
-                return "{\"elem\": {\"val\": {\"concat\": [\"" + NftAddresses.format(l.element().address()) + "\", \""
+                return "{\"elem\": {\"val\": {\"concat\": [\"" + AddressText.format(l.element().address()) + "\", \""
                         + l.element().ports().protocol().label() + "\", " + port + "]}, \"timeout\": "
                         + l.timeout().toSeconds() + ", \"expires\": " + l.expires().toSeconds()
                         + (l.comment() == null ? "" : ", \"comment\": \"" + l.comment() + "\"") + "}}";

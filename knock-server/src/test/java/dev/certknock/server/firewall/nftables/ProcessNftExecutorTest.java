@@ -57,6 +57,6 @@ class ProcessNftExecutorTest {
     @Test
     void aMissingProgramIsAFirewallException() {
         ProcessNftExecutor e = new ProcessNftExecutor(List.of(), "/nonexistent/nft", Duration.ofSeconds(5));
-        assertThatThrownBy(() -> e.apply("")).isInstanceOf(FirewallException.class).hasMessageContaining("cannot run");
+        assertThatThrownBy(() -> e.apply("")).isInstanceOf(FirewallException.class).hasMessageContaining("could not start").hasMessageContaining("/nonexistent/nft");
     }
 }

@@ -1,5 +1,7 @@
-package dev.certknock.server.pipeline;
+package dev.certknock.server.knock;
 
+import dev.certknock.protocol.knock.KnockFrame;
+import dev.certknock.protocol.knock.KnockRejectedException;
 import java.net.InetSocketAddress;
 import java.time.Instant;
 import java.util.Objects;
@@ -23,6 +25,11 @@ public final class ReceivedDatagram {
 
     byte[] bytesUnsafe() {
         return bytes;
+    }
+
+    /** Parses the bytes as a knock frame, without copying them (the frame keeps no reference to them either). */
+    public KnockFrame parseFrame() throws KnockRejectedException {
+        return KnockFrame.parse(bytes, 0, bytes.length);
     }
 
     public int length() {

@@ -1,4 +1,4 @@
-package dev.certknock.server.firewall.command;
+package dev.certknock.server.process;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -12,11 +12,13 @@ import java.util.Objects;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs one external program as an argv array (never through a shell), with an optional prefix (such as
+ * The server's one way to run an external program (nft without libnftables, ipset, iptables, conntrack, the
+ * {@code command} backend's templates): an argv array (never through a shell), with an optional prefix (such as
  * {@code ip netns exec NAME}, for tests), optional bytes on standard input, and a timeout after which the
- * process and its descendants are killed. Standard output and error are captured (the first
- * {@value #CAPTURE_LIMIT} bytes of each; the rest is read and discarded so the program never blocks).
- * The program gets {@link ChildEnvironment}'s environment, never the server's.
+ * process and its descendants are killed. Standard output is captured up to the runner's output limit (by default
+ * {@value #CAPTURE_LIMIT} bytes) and standard error up to {@value #CAPTURE_LIMIT} bytes; the rest is read and
+ * discarded so the program never blocks, and {@link Result#stdoutTruncated()} says so. The program gets
+ * {@link ChildEnvironment}'s environment, never the server's.
  */
 public final class ProcessRunner {
 
@@ -24,7 +26,7 @@ public final class ProcessRunner {
     public static final int CAPTURE_LIMIT = 64 * 1024;
 
     /** What a finished program left: exit code and captured output. */
-    public record Result(List<String> argv, int exitCode, String stdout, String stderr) {
+    public record Result(List<String> argv, int exitCode, String stdout, String stderr, boolean stdoutTruncated) {
 
         public boolean succeeded() {
             return exitCode == 0;
@@ -49,17 +51,30 @@ public final class ProcessRunner {
 
     private final List<String> prefix;
     private final Duration timeout;
+    private final int outputLimit;
 
     /**
      * @param prefix  prepended to every argv (empty for none), e.g. {@code [ip, netns, exec, ck-test]}
      * @param timeout how long one program may run before it is killed
      */
     public ProcessRunner(List<String> prefix, Duration timeout) {
+        this(prefix, timeout, CAPTURE_LIMIT);
+    }
+
+    /**
+     * @param outputLimit how many bytes of standard output to keep (a listing of 100,000 firewall elements is a
+     *                    few megabytes)
+     */
+    public ProcessRunner(List<String> prefix, Duration timeout, int outputLimit) {
         this.prefix = List.copyOf(prefix);
         this.timeout = Objects.requireNonNull(timeout, "timeout");
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("the command timeout must be positive, not " + timeout);
         }
+        if (outputLimit < 1) {
+            throw new IllegalArgumentException("the output limit must be positive, not " + outputLimit);
+        }
+        this.outputLimit = outputLimit;
     }
 
     public Duration timeout() {
@@ -97,8 +112,8 @@ public final class ProcessRunner {
         } catch (IOException e) {
             throw new RunException("could not start '" + String.join(" ", full) + "': " + e.getMessage(), e);
         }
-        Capture out = new Capture(process.getInputStream(), "stdout");
-        Capture err = new Capture(process.getErrorStream(), "stderr");
+        Capture out = new Capture(process.getInputStream(), "stdout", outputLimit);
+        Capture err = new Capture(process.getErrorStream(), "stderr", CAPTURE_LIMIT);
         Thread writer = null;
         if (stdin != null) {
             byte[] bytes = stdin.getBytes(StandardCharsets.UTF_8);
@@ -129,7 +144,7 @@ public final class ProcessRunner {
             Thread.currentThread().interrupt();
             throw new RunException("interrupted while running '" + String.join(" ", full) + "'", e);
         }
-        return new Result(List.copyOf(full), process.exitValue(), out.text(), err.text());
+        return new Result(List.copyOf(full), process.exitValue(), out.text(), err.text(), out.overflowed);
     }
 
     /**
@@ -149,14 +164,17 @@ public final class ProcessRunner {
         }
     }
 
-    /** Reads a stream to its end on its own thread, keeping the first CAPTURE_LIMIT bytes. */
+    /** Reads a stream to its end on its own thread, keeping the first {@code limit} bytes. */
     private static final class Capture extends Thread {
         private final InputStream in;
+        private final int limit;
         private final ByteArrayOutputStream kept = new ByteArrayOutputStream();
+        private volatile boolean overflowed;
 
-        Capture(InputStream in, String name) {
+        Capture(InputStream in, String name, int limit) {
             super("process-" + name);
             this.in = in;
+            this.limit = limit;
             setDaemon(true);
             start();
         }
@@ -167,9 +185,12 @@ public final class ProcessRunner {
             try (in) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
-                    int keep = Math.min(n, CAPTURE_LIMIT - kept.size());
+                    int keep = Math.min(n, limit - kept.size());
                     if (keep > 0) {
                         kept.write(buf, 0, keep);
+                    }
+                    if (keep < n) {
+                        overflowed = true;
                     }
                 }
             } catch (IOException ignored) {

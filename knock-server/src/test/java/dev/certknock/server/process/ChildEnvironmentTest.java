@@ -1,4 +1,4 @@
-package dev.certknock.server.firewall.command;
+package dev.certknock.server.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.certknock.server.pipeline;
+package dev.certknock.server.knock;
 
 import dev.certknock.protocol.knock.RejectReason;
 

@@ -1,4 +1,4 @@
-package dev.certknock.server.pipeline;
+package dev.certknock.server.grant;
 
 import dev.certknock.protocol.grant.PortGrant;
 import java.math.BigInteger;

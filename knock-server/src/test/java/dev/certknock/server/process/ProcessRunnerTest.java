@@ -1,4 +1,4 @@
-package dev.certknock.server.firewall.command;
+package dev.certknock.server.process;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -38,6 +38,20 @@ class ProcessRunnerTest {
         assertThat(r.succeeded()).isTrue();
         assertThat(r.stdout()).hasSize(ProcessRunner.CAPTURE_LIMIT);
         assertThat(r.stderr()).hasSize(ProcessRunner.CAPTURE_LIMIT);
+        assertThat(r.stdoutTruncated()).isTrue();
+    }
+
+    @Test
+    void anOutputLimitKeepsThatMuchAndSaysWhenItCut() throws Exception {
+        ProcessRunner large = new ProcessRunner(List.of(), Duration.ofSeconds(5), 3_000_000);
+        var whole = large.run(List.of("/bin/sh", "-c", "head -c 2000000 /dev/zero"));
+        assertThat(whole.stdout()).hasSize(2_000_000);
+        assertThat(whole.stdoutTruncated()).isFalse();
+        var cut = new ProcessRunner(List.of(), Duration.ofSeconds(5), 10).run(List.of("/bin/sh", "-c", "echo 0123456789"));
+        assertThat(cut.stdout()).isEqualTo("0123456789");
+        assertThat(cut.stdoutTruncated()).as("the newline was cut").isTrue();
+        assertThatThrownBy(() -> new ProcessRunner(List.of(), Duration.ofSeconds(5), 0))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

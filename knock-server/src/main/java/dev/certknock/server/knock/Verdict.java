@@ -1,4 +1,6 @@
-package dev.certknock.server.pipeline;
+package dev.certknock.server.knock;
+
+import dev.certknock.server.grant.GrantDecision;
 
 import java.net.InetSocketAddress;
 

@@ -1,4 +1,4 @@
-package dev.certknock.server.firewall.command;
+package dev.certknock.server.process;
 
 import dev.certknock.server.firewall.nftables.ProcessNftExecutor;
 import java.time.Duration;
