@@ -5,6 +5,7 @@ import dev.certknock.server.capture.PacketSource;
 import dev.certknock.server.capture.UdpSocketCapture;
 import dev.certknock.server.capture.pcap.PcapCapture;
 import dev.certknock.server.config.ServerConfig;
+import dev.certknock.server.crl.CaKey;
 import dev.certknock.server.crl.CrlListener;
 import dev.certknock.server.crl.RejectionReason;
 import dev.certknock.server.dispatch.KnockDispatcher;
@@ -16,15 +17,17 @@ import dev.certknock.server.event.LogText;
 import dev.certknock.server.firewall.ConntrackCutter;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
-import dev.certknock.server.firewall.LogFirewall;
+import dev.certknock.server.firewall.GrantLedger;
+import dev.certknock.server.firewall.LogWriter;
 import dev.certknock.server.firewall.command.CommandFirewall;
 import dev.certknock.server.firewall.command.CommandSettings;
 import dev.certknock.server.firewall.command.CommandTemplate;
 import dev.certknock.server.process.ProcessRunner;
-import dev.certknock.server.firewall.iptables.IptablesFirewall;
+import dev.certknock.server.firewall.iptables.IptablesWriter;
 import dev.certknock.server.firewall.iptables.IptablesSettings;
 import dev.certknock.server.firewall.nftables.NftSettings;
-import dev.certknock.server.firewall.nftables.NftablesFirewall;
+import dev.certknock.server.firewall.nftables.NftWriter;
+import dev.certknock.server.grant.CertRef;
 import dev.certknock.server.grant.GrantDecision;
 import dev.certknock.server.pipeline.KnockPipeline;
 import dev.certknock.server.pipeline.PipelineFactory;
@@ -43,6 +46,7 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executors;
@@ -63,7 +67,6 @@ public final class KnockServer implements AutoCloseable {
     private static final int WARM_UP_ROUNDS = 150;
 
     /** Most (address, port range) elements open at once; beyond it grants are refused (FIREWALL_FAILED). */
-    static final int MAX_OPEN_ELEMENTS = 100_000;
 
     private final ServerMaterial material;
     private final Clock clock;
@@ -126,22 +129,24 @@ public final class KnockServer implements AutoCloseable {
 
     private static Firewall firewall(ServerConfig config, Clock clock, KnockEventListener events) throws IOException {
         ServerConfig.Firewall fw = config.firewall();
+        GrantLedger.Settings limits = new GrantLedger.Settings(fw.maxElements(), fw.maxElementsPerCertificate(),
+                fw.onStop() == ServerConfig.OnStop.FLUSH);
         return switch (fw.backend()) {
-            case LOG -> new LogFirewall(clock, events, MAX_OPEN_ELEMENTS);
+            case LOG -> start("log", () -> new GrantLedger(new LogWriter(), limits, clock, events).start());
             case NFTABLES -> {
-                NftablesFirewall nft = new NftablesFirewall(new NftSettings(fw.table(), config.capture().port(),
-                        config.protect(), fw.reject(), fw.onStop() == ServerConfig.OnStop.FLUSH, List.of()), clock, events);
                 try {
-                    nft.start();
+                    yield new GrantLedger(new NftWriter(new NftSettings(fw.table(), config.capture().port(),
+                            config.protect(), fw.reject(), fw.onStop() == ServerConfig.OnStop.FLUSH, List.of())),
+                            limits, clock, events).start();
                 } catch (FirewallException e) {
                     throw new IOException("cannot set up the nftables table inet " + fw.table() + ": " + e.getMessage()
                             + " (the server needs CAP_NET_ADMIN and the nft command)", e);
                 }
-                yield nft;
             }
-            case IPTABLES -> start("iptables", () -> IptablesFirewall.start(
+            case IPTABLES -> start("iptables", () -> new GrantLedger(new IptablesWriter(
                     IptablesSettings.of(config.capture().port(), config.protect()).withReject(fw.reject())
-                            .withFlushOnClose(fw.onStop() == ServerConfig.OnStop.FLUSH), clock, events));
+                            .withFlushOnClose(fw.onStop() == ServerConfig.OnStop.FLUSH), clock), limits, clock, events)
+                    .start());
             case COMMAND -> start("command", () -> CommandFirewall.start(CommandSettings.of(
                     CommandTemplate.parse("firewall.command.open", fw.command().open()),
                     CommandTemplate.parse("firewall.command.close", fw.command().close()), fw.command().stateFile())
@@ -225,19 +230,26 @@ public final class KnockServer implements AutoCloseable {
         return stats.line();
     }
 
-    /** Closes the open grants of certificates a newly accepted CRL revokes. */
+    /**
+     * Closes the open grants of certificates a newly accepted CRL revokes: leaves, and when the CRL is a root's or
+     * an intermediate's, every grant held under a revoked CA certificate.
+     */
     private final class RevocationCloser implements CrlListener {
         @Override
-        public void crlAccepted(X500Principal issuer, BigInteger crlNumber, Set<BigInteger> newlyRevoked) {
-            events.crlAccepted(issuer, crlNumber, newlyRevoked.size());
+        public void crlAccepted(CaKey issuer, BigInteger crlNumber, Set<BigInteger> newlyRevoked) {
+            events.crlAccepted(issuer.name(), crlNumber, newlyRevoked.size());
             if (newlyRevoked.isEmpty()) {
                 return;
             }
-            // One listing and one batch for the whole CRL, however many serials it newly revokes.
+            Set<CertRef> revoked = new HashSet<>();
+            newlyRevoked.forEach(serial -> revoked.add(new CertRef(issuer.keyId(), serial)));
+            Set<String> tags = new HashSet<>();
+            revoked.forEach(r -> tags.add(r.tag()));
+            // One pass over the ledger and one batch for the whole CRL, however many serials it newly revokes.
             List<GrantDecision> open = cutter == null ? List.of() : firewall.active(clock.instant()).stream()
-                    .filter(d -> d.issuer().equals(issuer) && newlyRevoked.contains(d.serial())).toList();
+                    .filter(d -> d.holder().heldUnderAny(tags)).toList();
             try {
-                int closed = firewall.closeCertificates(issuer, newlyRevoked);
+                int closed = firewall.revoke(revoked);
                 if (closed > 0) {
                     LOG.info("closed {} open grant(s) of {} newly revoked certificate(s)", closed, newlyRevoked.size());
                 }

@@ -4,7 +4,8 @@ import dev.certknock.protocol.knock.KnockFrame;
 import dev.certknock.protocol.knock.KnockOpener;
 import dev.certknock.protocol.knock.KnockRejectedException;
 import dev.certknock.server.event.KnockEventListener;
-import dev.certknock.server.firewall.LogFirewall;
+import dev.certknock.server.firewall.GrantLedger;
+import dev.certknock.server.firewall.LogWriter;
 import dev.certknock.server.pipeline.KnockPipeline;
 import dev.certknock.server.pipeline.PipelineFactory;
 import dev.certknock.server.knock.ReceivedDatagram;
@@ -60,7 +61,7 @@ public final class KnockVerifier {
         ReplayGuard replay = ReplayGuard.inMemory(config.knock().timestampWindow(), 16, clock);
         ChainValidator chains = new ChainValidator(material.trust(), crls.store()::generation, 16);
         var parts = new PipelineFactory.Parts(config, KnockOpener.of(material.keys()), chains, crls.store(), replay,
-                new LogFirewall(clock, new KnockEventListener() { }, 1), clock);
+                new GrantLedger(new LogWriter(), GrantLedger.Settings.defaults(), clock, new KnockEventListener() { }), clock);
         KnockPipeline pipeline = new KnockPipeline(PipelineFactory.dryRun(parts), new KnockEventListener() { }, clock);
         return pipeline.process(ReceivedDatagram.of(datagram, source, at));
     }

@@ -191,10 +191,14 @@ public record ServerConfig(
      * @param reject      answer closed protected ports with a TCP reset / ICMP instead of dropping silently
      * @param cutOnRevoke when a CRL revokes a certificate, also delete the conntrack entries of the connections
      *                    its grants let in, so established sessions end too (kernel backends only)
+     * @param maxElements most firewall elements (address, protocol, port or range) open at once, all
+     *                    certificates together; a grant that would pass it is refused ({@code FIREWALL_ELEMENT_LIMIT})
+     * @param maxElementsPerCertificate most elements one certificate holds at once; a grant that would pass it is
+     *                    refused ({@code CERTIFICATE_ELEMENT_LIMIT}), so one user cannot fill the firewall for all
      */
     public record Firewall(FirewallBackend backend, String table, OnStop onStop, Boolean reject, Command command,
-            Boolean cutOnRevoke) {
-        static final Firewall DEFAULT = new Firewall(null, null, null, null, null, null);
+            Boolean cutOnRevoke, Integer maxElements, Integer maxElementsPerCertificate) {
+        static final Firewall DEFAULT = new Firewall(null, null, null, null, null, null, null, null);
 
         public Firewall {
             backend = backend != null ? backend : FirewallBackend.LOG;
@@ -205,6 +209,9 @@ public record ServerConfig(
             onStop = onStop != null ? onStop : OnStop.KEEP_UNTIL_EXPIRY;
             reject = reject != null && reject;
             cutOnRevoke = cutOnRevoke != null && cutOnRevoke;
+            maxElements = range("firewall.maxElements", maxElements, 100_000, 1, 10_000_000);
+            maxElementsPerCertificate = range("firewall.maxElementsPerCertificate", maxElementsPerCertificate, Math.min(256, maxElements), 1,
+                    maxElements);
             if (cutOnRevoke && backend != FirewallBackend.NFTABLES && backend != FirewallBackend.IPTABLES) {
                 throw new InvalidValueException("firewall.cutOnRevoke", "firewall.cutOnRevoke deletes this host's "
                         + "conntrack entries: it needs the nftables or iptables backend");

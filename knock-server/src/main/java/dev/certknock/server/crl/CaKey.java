@@ -25,7 +25,7 @@ public record CaKey(X500Principal name, String keyId) {
 
     /** The key of a CA certificate. */
     public static CaKey of(X509Certificate ca) {
-        return new CaKey(ca.getSubjectX500Principal(), HexFormat.of().formatHex(sha256(ca.getPublicKey().getEncoded()), 0, 16));
+        return new CaKey(ca.getSubjectX500Principal(), dev.certknock.server.grant.CertRef.keyIdOf(ca.getPublicKey()));
     }
 
     /** A short, file-name-safe form: a hash of the name, a dash, the key id. */

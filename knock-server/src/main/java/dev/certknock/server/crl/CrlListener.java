@@ -11,8 +11,12 @@ import javax.security.auth.x500.X500Principal;
  */
 public interface CrlListener {
 
-    /** A CRL was accepted and is in force for new look-ups. */
-    void crlAccepted(X500Principal issuer, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials);
+    /**
+     * A CRL was accepted and is in force for new look-ups.
+     *
+     * @param issuer the CA key that signed it (its name alone may be shared by another CA)
+     */
+    void crlAccepted(CaKey issuer, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials);
 
     /** A CRL was refused; the one held before stays in force. */
     void crlRejected(String origin, RejectionReason reason, String message);

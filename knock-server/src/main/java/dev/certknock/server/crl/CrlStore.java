@@ -343,7 +343,7 @@ public final class CrlStore {
                     now.isAfter(next.staleAfter()) ? " (already past nextUpdate: its issuer's certificates are reported STALE)" : "");
             for (CrlListener l : listeners) {
                 try {
-                    l.crlAccepted(key.name(), content.number(), accepted.newlyRevokedSerials());
+                    l.crlAccepted(key, content.number(), accepted.newlyRevokedSerials());
                 } catch (RuntimeException e) {
                     LOG.warn("CRL listener {} failed on crlAccepted", l, e);
                 }

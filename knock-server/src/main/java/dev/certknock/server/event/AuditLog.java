@@ -1,5 +1,6 @@
 package dev.certknock.server.event;
 
+import dev.certknock.server.grant.CloseReason;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.certknock.protocol.grant.PortGrant;
@@ -203,9 +204,9 @@ public final class AuditLog implements KnockEventListener, AutoCloseable {
     }
 
     @Override
-    public void grantClosed(GrantDecision d, String why) {
+    public void grantClosed(GrantDecision d, CloseReason why) {
         ObjectNode n = event("grant-closed");
-        n.put("why", why);
+        n.put("why", why.label());
         decision(n, d);
         write(n);
     }

@@ -1,5 +1,6 @@
 package dev.certknock.server.event;
 
+import dev.certknock.server.grant.CloseReason;
 import dev.certknock.server.grant.GrantDecision;
 import dev.certknock.server.knock.KnockView;
 import dev.certknock.server.knock.Verdict;
@@ -48,7 +49,7 @@ final class CompositeListener implements KnockEventListener {
     }
 
     @Override
-    public void grantClosed(GrantDecision decision, String why) {
+    public void grantClosed(GrantDecision decision, CloseReason why) {
         each(l -> l.grantClosed(decision, why));
     }
 

@@ -1,5 +1,6 @@
 package dev.certknock.server.event;
 
+import dev.certknock.server.grant.CloseReason;
 import dev.certknock.server.grant.GrantDecision;
 import dev.certknock.server.knock.KnockView;
 import dev.certknock.server.knock.Verdict;
@@ -26,8 +27,8 @@ public interface KnockEventListener {
     default void grantOpened(GrantDecision decision) {
     }
 
-    /** @param why {@code expired}, {@code revoked} or {@code stopped} */
-    default void grantClosed(GrantDecision decision, String why) {
+    /** Called once per decision whose last element closed, or whose hold on its elements ended. */
+    default void grantClosed(GrantDecision decision, CloseReason why) {
     }
 
     default void crlAccepted(X500Principal issuer, BigInteger crlNumber, int newlyRevoked) {

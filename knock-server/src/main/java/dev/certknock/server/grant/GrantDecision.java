@@ -9,11 +9,11 @@ import java.util.List;
 import javax.security.auth.x500.X500Principal;
 
 /**
- * What the server decided to open: these grants, for this address, until then, on behalf of this
- * certificate (issuer and serial, so a revocation can find and close it).
+ * What the server decided to open: these grants, for this address, until then, on behalf of this holder (its
+ * certificate and the CA certificates of its path, so that a revocation of any of them finds and closes it).
  */
 public record GrantDecision(InetAddress address, List<PortGrant> grants, Duration duration, Instant openedAt,
-        X500Principal subject, X500Principal issuer, BigInteger serial) {
+        Holder holder) {
 
     public GrantDecision {
         grants = List.copyOf(grants);
@@ -21,5 +21,17 @@ public record GrantDecision(InetAddress address, List<PortGrant> grants, Duratio
 
     public Instant expiresAt() {
         return openedAt.plus(duration);
+    }
+
+    public X500Principal subject() {
+        return holder.subject();
+    }
+
+    public X500Principal issuer() {
+        return holder.issuer();
+    }
+
+    public BigInteger serial() {
+        return holder.serial();
     }
 }

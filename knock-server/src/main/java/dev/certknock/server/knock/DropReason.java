@@ -40,6 +40,10 @@ public enum DropReason {
     DECLARED_ADDRESS_MISMATCH,
     SOURCE_NOT_ALLOWED,
     REPLAY_CACHE_FULL,
+    /** The grant would take its certificate past {@code firewall.maxElementsPerCertificate}. */
+    CERTIFICATE_ELEMENT_LIMIT,
+    /** The grant would take the firewall past {@code firewall.maxElements}. */
+    FIREWALL_ELEMENT_LIMIT,
     FIREWALL_FAILED,
     INTERNAL_ERROR;
 
@@ -52,7 +56,7 @@ public enum DropReason {
     public boolean chargedToSender() {
         return switch (this) {
             case QUEUE_FULL, SOURCE_RATE_LIMITED, PUBLIC_KEY_BUDGET_EXHAUSTED, REVOCATION_UNAVAILABLE,
-                    REPLAY_CACHE_FULL, FIREWALL_FAILED, INTERNAL_ERROR -> false;
+                    REPLAY_CACHE_FULL, FIREWALL_FAILED, FIREWALL_ELEMENT_LIMIT, INTERNAL_ERROR -> false;
             default -> true;
         };
     }

@@ -1,6 +1,7 @@
 package dev.certknock.server.pipeline;
 
 import dev.certknock.server.grant.GrantDecision;
+import dev.certknock.server.grant.Holder;
 
 import dev.certknock.server.knock.DropReason;
 
@@ -113,7 +114,7 @@ public final class Authorization implements Stage {
             return Outcome.drop(DropReason.CERTIFICATE_EXPIRED, "certificate expires within a second");
         }
         ctx.decision = new GrantDecision(address, content.grants(), Duration.ofSeconds(seconds), ctx.now(),
-                leaf.getSubjectX500Principal(), leaf.getIssuerX500Principal(), leaf.getSerialNumber());
+                new Holder(leaf.getSubjectX500Principal(), leaf.getIssuerX500Principal(), ctx.holderPath));
         return Outcome.CONTINUE;
     }
 

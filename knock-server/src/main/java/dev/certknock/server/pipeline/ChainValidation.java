@@ -42,6 +42,7 @@ public final class ChainValidation implements Stage {
         ChainResult r = validator.validate(ctx.unverified.claimedContent().chain(), ctx.leafFingerprint, ctx.now());
         if (r instanceof ChainResult.Valid v) {
             ctx.validatedPath = v.path();
+            ctx.holderPath = v.refs();
             ctx.certificateGrants = v.grants();
             return Outcome.CONTINUE;
         }

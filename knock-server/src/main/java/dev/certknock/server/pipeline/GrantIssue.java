@@ -7,7 +7,7 @@ import dev.certknock.server.event.LogText;
 import dev.certknock.server.event.LogThrottle;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
-import dev.certknock.server.firewall.GrantRevokedException;
+import dev.certknock.server.firewall.GrantOutcome;
 import java.time.Duration;
 import java.util.OptionalLong;
 import java.util.function.LongSupplier;
@@ -41,14 +41,22 @@ public final class GrantIssue implements Stage {
     @Override
     public Outcome apply(KnockContext ctx) {
         try {
-            firewall.open(ctx.decision);
+            GrantOutcome outcome = firewall.open(ctx.decision);
+            if (outcome instanceof GrantOutcome.Refused refused) {
+                LOG.debug("not opened: {}", LogText.of(refused.detail()));
+                return switch (refused.reason()) {
+                    // a CRL landed while this knock was in the pipeline: what the revocation check would now say
+                    case REVOKED -> Outcome.drop(DropReason.REVOKED, "certificate revoked while the knock was processed");
+                    case CERTIFICATE_LIMIT -> Outcome.drop(DropReason.CERTIFICATE_ELEMENT_LIMIT,
+                            "the certificate holds as many firewall elements as it may");
+                    case TOTAL_LIMIT -> Outcome.drop(DropReason.FIREWALL_ELEMENT_LIMIT,
+                            "the firewall holds as many elements as it may");
+                    case EXPIRED -> Outcome.drop(DropReason.CERTIFICATE_EXPIRED, "the grant expired before it opened");
+                };
+            }
             ctx.reply = new KnockReply.Opened(ctx.now().toEpochMilli(), ctx.source(),
                     (int) Math.min(Integer.MAX_VALUE, ctx.decision.duration().toSeconds()));
             return Outcome.CONTINUE;
-        } catch (GrantRevokedException e) {
-            // a CRL landed while this knock was in the pipeline: what the revocation check would now say
-            LOG.debug("not opened: {}", LogText.of(e.getMessage()));
-            return Outcome.drop(DropReason.REVOKED, "certificate revoked while the knock was processed");
         } catch (FirewallException e) {
             OptionalLong more = warnings.acquire();
             if (more.isPresent()) {

@@ -4,6 +4,7 @@ import dev.certknock.server.knock.KnockView;
 
 import dev.certknock.server.knock.DropReason;
 import dev.certknock.server.knock.ReceivedDatagram;
+import dev.certknock.server.grant.CertRef;
 import dev.certknock.server.grant.GrantDecision;
 
 import dev.certknock.protocol.grant.CertknockGrants;
@@ -29,6 +30,8 @@ public final class KnockContext implements KnockView {
     UnverifiedKnock unverified;
     byte[] leafFingerprint;
     List<X509Certificate> validatedPath;
+    /** {@link #validatedPath} as CRLs name its certificates: who holds the grant. */
+    List<CertRef> holderPath;
     CertknockGrants certificateGrants;
     VerifiedKnock verified;
     GrantDecision decision;

@@ -1,6 +1,7 @@
 package dev.certknock.server.trust;
 
 import dev.certknock.protocol.grant.CertknockGrants;
+import dev.certknock.server.grant.CertRef;
 import dev.certknock.server.knock.DropReason;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
@@ -11,12 +12,17 @@ public sealed interface ChainResult {
 
     /**
      * @param path leaf first, then the intermediates used, without the trust anchor
+     * @param refs each certificate of {@code path} as a CRL names it (its issuer's key and its serial), same order
      * @param notBefore latest notBefore of the path; @param notAfter earliest notAfter
      */
-    record Valid(List<X509Certificate> path, CertknockGrants grants, Instant notBefore, Instant notAfter)
-            implements ChainResult {
+    record Valid(List<X509Certificate> path, List<CertRef> refs, CertknockGrants grants, Instant notBefore,
+            Instant notAfter) implements ChainResult {
         public Valid {
             path = List.copyOf(path);
+            refs = List.copyOf(refs);
+            if (refs.size() != path.size()) {
+                throw new IllegalArgumentException("one reference per certificate of the path");
+            }
         }
 
         boolean coversInstant(Instant now) {

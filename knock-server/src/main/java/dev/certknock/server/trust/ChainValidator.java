@@ -9,6 +9,8 @@ import dev.certknock.server.knock.DropReason;
 import java.nio.ByteBuffer;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
+import java.security.PublicKey;
+import dev.certknock.server.grant.CertRef;
 import java.security.Provider;
 import java.security.cert.CertPathBuilder;
 import java.security.cert.CertStore;
@@ -262,7 +264,14 @@ public final class ChainValidator {
                 notBefore = later(notBefore, anchor.getNotBefore().toInstant());
                 notAfter = earlier(notAfter, anchor.getNotAfter().toInstant());
             }
-            return new ChainResult.Valid(path, grants, notBefore, notAfter);
+            // Each certificate as its issuer's CRL names it: the next one's key, the anchor's for the last.
+            List<CertRef> refs = new ArrayList<>(path.size());
+            for (int i = 0; i < path.size(); i++) {
+                PublicKey issuerKey = i + 1 < path.size() ? path.get(i + 1).getPublicKey()
+                        : anchor != null ? anchor.getPublicKey() : built.getTrustAnchor().getCAPublicKey();
+                refs.add(new CertRef(CertRef.keyIdOf(issuerKey), path.get(i).getSerialNumber()));
+            }
+            return new ChainResult.Valid(path, refs, grants, notBefore, notAfter);
         } catch (GeneralSecurityException | RuntimeException e) {
             return new ChainResult.Invalid(DropReason.UNTRUSTED_CHAIN, "no valid path to a trust anchor");
         }

@@ -89,7 +89,7 @@ class CrlRefresherTest {
         BlockingQueue<Set<BigInteger>> announced = new LinkedBlockingQueue<>();
         store.addListener(new CrlListener() {
             @Override
-            public void crlAccepted(X500Principal issuer, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials) {
+            public void crlAccepted(CaKey issuer, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials) {
                 announced.add(newlyRevokedSerials);
             }
 
@@ -267,7 +267,7 @@ class CrlRefresherTest {
         BlockingQueue<Boolean> freshness = new LinkedBlockingQueue<>();
         store.addListener(new CrlListener() {
             @Override
-            public void crlAccepted(X500Principal issuer, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials) {
+            public void crlAccepted(CaKey issuer, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials) {
             }
 
             @Override

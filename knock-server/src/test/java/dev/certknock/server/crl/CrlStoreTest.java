@@ -267,7 +267,7 @@ class CrlStoreTest {
         List<String> events = new ArrayList<>();
         store.addListener(new CrlListener() {
             @Override
-            public void crlAccepted(X500Principal issuer, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials) {
+            public void crlAccepted(CaKey issuer, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials) {
                 events.add("accepted " + crlNumber + " " + newlyRevokedSerials);
             }
 
@@ -283,7 +283,7 @@ class CrlStoreTest {
         });
         store.addListener(new CrlListener() { // a broken listener does not disturb the store or the others
             @Override
-            public void crlAccepted(X500Principal issuer, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials) {
+            public void crlAccepted(CaKey issuer, BigInteger crlNumber, Set<BigInteger> newlyRevokedSerials) {
                 throw new IllegalStateException("boom");
             }
 

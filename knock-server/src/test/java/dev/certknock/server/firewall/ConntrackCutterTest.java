@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall;
 
+import dev.certknock.server.grant.TestHolders;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -21,7 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ConntrackCutterTest {
 
     private static GrantDecision grant(String address, String... grants) throws Exception {
-        return new GrantDecision(InetAddress.getByName(address), List.of(grants).stream().map(PortGrant::parse).toList(),
+        return TestHolders.decision(InetAddress.getByName(address), List.of(grants).stream().map(PortGrant::parse).toList(),
                 Duration.ofSeconds(60), Instant.parse("2026-12-02T10:00:00Z"), new X500Principal("CN=alice"),
                 new X500Principal("CN=CA"), BigInteger.TEN);
     }

@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall;
 
+import dev.certknock.server.grant.TestHolders;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -192,7 +193,7 @@ class FirewallTrafficIT {
         assertThat(loopbackConnects()).as("loopback passes the protected port").isTrue();
         assertThat(connects(serverAddress)).as("closed before the grant").isFalse();
 
-        firewall.open(new GrantDecision(InetAddress.getByName(clientAddress), PROTECTED, Duration.ofSeconds(3),
+        firewall.open(TestHolders.decision(InetAddress.getByName(clientAddress), PROTECTED, Duration.ofSeconds(3),
                 Instant.now(), new X500Principal("CN=alice"), new X500Principal("CN=CA"), BigInteger.ONE));
         long opened = System.nanoTime();
         assertThat(connects(serverAddress)).as("open during the grant").isTrue();
@@ -214,12 +215,12 @@ class FirewallTrafficIT {
         createNamespacesAndService(backend);
         firewall = backend.start(List.of("ip", "netns", "exec", server));
         X500Principal ca = new X500Principal("CN=CA");
-        firewall.open(new GrantDecision(InetAddress.getByName(clientAddress), PROTECTED, Duration.ofSeconds(60),
+        firewall.open(TestHolders.decision(InetAddress.getByName(clientAddress), PROTECTED, Duration.ofSeconds(60),
                 Instant.now(), new X500Principal("CN=alice"), ca, BigInteger.TEN));
         assertThat(connects(serverAddress)).as("open during the grant").isTrue();
-        assertThat(firewall.closeCertificate(ca, BigInteger.TWO)).as("another certificate's grants: none").isZero();
+        assertThat(firewall.revoke(java.util.Set.of(TestHolders.ref(ca, BigInteger.TWO)))).as("another certificate's grants: none").isZero();
         assertThat(connects(serverAddress)).as("still open").isTrue();
-        assertThat(firewall.closeCertificate(ca, BigInteger.TEN)).isEqualTo(1);
+        assertThat(firewall.revoke(java.util.Set.of(TestHolders.ref(ca, BigInteger.TEN)))).isEqualTo(1);
         assertThat(connects(serverAddress)).as("closed at once, 60 s before the grant's end").isFalse();
     }
 }

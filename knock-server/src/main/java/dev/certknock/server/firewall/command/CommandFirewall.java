@@ -6,23 +6,25 @@ import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.event.LogText;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.firewall.GrantOutcome;
+import dev.certknock.server.grant.CertRef;
+import dev.certknock.server.grant.CloseReason;
 import dev.certknock.server.firewall.command.CommandState.Element;
 import dev.certknock.server.grant.GrantDecision;
 import dev.certknock.server.schedule.PrivateScheduler;
 import java.io.IOException;
-import java.math.BigInteger;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import javax.security.auth.x500.X500Principal;
 import org.quartz.DisallowConcurrentExecution;
 import org.quartz.Job;
 import org.quartz.JobBuilder;
@@ -151,7 +153,7 @@ public final class CommandFirewall implements Firewall {
             } else {
                 LOG.info("CLOSE {} at start: its grant expired at {} while the server was not running", e.key(),
                         d.expiresAt());
-                runClose(e, d, "expired");
+                runClose(e, d, CloseReason.EXPIRED);
                 reclosed++;
             }
         }
@@ -162,7 +164,7 @@ public final class CommandFirewall implements Firewall {
     }
 
     @Override
-    public synchronized void open(GrantDecision d) throws FirewallException {
+    public synchronized GrantOutcome open(GrantDecision d) throws FirewallException {
         if (closed) {
             throw new FirewallException("the command firewall is closed", null);
         }
@@ -181,7 +183,8 @@ public final class CommandFirewall implements Firewall {
         }
         List<Element> fresh = elements.stream().filter(e -> !open.containsKey(e)).toList();
         if (open.size() + fresh.size() > settings.maxEntries()) {
-            throw new FirewallException("the grant table is full (" + settings.maxEntries() + " entries)", null);
+            return new GrantOutcome.Refused(GrantOutcome.Refusal.TOTAL_LIMIT, "the grant table is full ("
+                    + settings.maxEntries() + " entries)");
         }
         Map<Element, GrantDecision> before = new LinkedHashMap<>();
         for (Element e : elements) {
@@ -215,7 +218,7 @@ public final class CommandFirewall implements Firewall {
                     failures.add(e.key() + ": " + failure);
                     LOG.warn("OPEN {} failed: {}; running the close command to undo it", e.key(), LogText.of(failure));
                     if (!refresh) {
-                        runClose(e, d, "failed");
+                        runClose(e, d, null);
                         continue;
                     }
                 }
@@ -229,6 +232,7 @@ public final class CommandFirewall implements Firewall {
         LOG.info("GRANT {} {} for {} s (until {}) to {} serial {}", d.address().getHostAddress(), d.grants(),
                 d.duration().toSeconds(), d.expiresAt(), LogText.of(d.subject().getName()), d.serial().toString(16));
         listener.grantOpened(d);
+        return GrantOutcome.OPENED;
     }
 
     /** Runs an open command; returns null on success, else why it failed. */
@@ -247,7 +251,7 @@ public final class CommandFirewall implements Firewall {
      *
      * @return null on success, else why it failed
      */
-    private String runClose(Element e, GrantDecision d, String why) {
+    private String runClose(Element e, GrantDecision d, CloseReason why) {
         String failure;
         try {
             List<String> argv = settings.close()
@@ -275,8 +279,8 @@ public final class CommandFirewall implements Firewall {
             unschedule(e);
         }
         persist();
-        LOG.info("CLOSE {} ({}) serial {}", e.key(), why, d.serial().toString(16));
-        if (!"failed".equals(why) && !open.containsValue(d)) {
+        LOG.info("CLOSE {} ({}) serial {}", e.key(), why == null ? "its open command failed" : why.label(), d.serial().toString(16));
+        if (why != null && !open.containsValue(d)) {
             listener.grantClosed(d, why);
         }
         return null;
@@ -296,7 +300,7 @@ public final class CommandFirewall implements Firewall {
             // refreshed after this firing was due: the trigger for the new expiry is in place
             return;
         }
-        runClose(e, d, "expired");
+        runClose(e, d, CloseReason.EXPIRED);
     }
 
     private void schedule(Element e, Instant at, Instant expiry) {
@@ -333,23 +337,26 @@ public final class CommandFirewall implements Firewall {
         }
     }
 
+    /** Closes the elements of every grant held under one of these certificates (its leaf or a CA of its path). */
     @Override
-    public synchronized int closeCertificate(X500Principal issuer, BigInteger serial) throws FirewallException {
+    public synchronized int revoke(Set<CertRef> revoked) throws FirewallException {
+        Set<String> tags = new HashSet<>();
+        revoked.forEach(r -> tags.add(r.tag()));
         Set<GrantDecision> decisions = new LinkedHashSet<>();
         List<String> failures = new ArrayList<>();
         for (Map.Entry<Element, GrantDecision> en : new ArrayList<>(open.entrySet())) {
             GrantDecision d = en.getValue();
-            if (d.serial().equals(serial) && d.issuer().equals(issuer)) {
+            if (d.holder().heldUnderAny(tags)) {
                 decisions.add(d);
-                String failure = runClose(en.getKey(), d, "revoked");
+                String failure = runClose(en.getKey(), d, CloseReason.REVOKED);
                 if (failure != null) {
                     failures.add(en.getKey().key() + ": " + failure);
                 }
             }
         }
         if (!failures.isEmpty()) {
-            throw new FirewallException("close command failed for the revoked certificate serial "
-                    + serial.toString(16) + " (retrying in " + settings.retryDelay().toSeconds() + " s): "
+            throw new FirewallException("close command failed for " + failures.size() + " element(s) of revoked"
+                    + " certificates (retrying in " + settings.retryDelay().toSeconds() + " s): "
                     + String.join("; ", failures), null);
         }
         return decisions.size();
@@ -386,7 +393,7 @@ public final class CommandFirewall implements Firewall {
         synchronized (this) {
             if (settings.closeOnStop()) {
                 for (Map.Entry<Element, GrantDecision> en : new ArrayList<>(open.entrySet())) {
-                    runClose(en.getKey(), en.getValue(), "stopped");
+                    runClose(en.getKey(), en.getValue(), CloseReason.STOPPED);
                 }
             }
         }

@@ -5,7 +5,9 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.certknock.io.AtomicFile;
 import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.server.grant.CertRef;
 import dev.certknock.server.grant.GrantDecision;
+import dev.certknock.server.grant.Holder;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -29,7 +31,7 @@ import javax.security.auth.x500.X500Principal;
  */
 final class CommandState {
 
-    static final int VERSION = 1;
+    static final int VERSION = 2;
 
     /** One address and port range, and the grant it belongs to. */
     record Element(InetAddress address, PortGrant grant) {
@@ -43,7 +45,8 @@ final class CommandState {
     record Entry(@JsonProperty("address") String address, @JsonProperty("grant") String grant,
             @JsonProperty("grants") List<String> grants, @JsonProperty("openedAt") String openedAt,
             @JsonProperty("durationMillis") long durationMillis, @JsonProperty("subject") String subject,
-            @JsonProperty("issuer") String issuer, @JsonProperty("serial") String serial) {
+            @JsonProperty("issuer") String issuer, @JsonProperty("serial") String serial,
+            @JsonProperty("path") List<String> path) {
     }
 
     record Document(@JsonProperty("version") int version, @JsonProperty("open") List<Entry> open) {
@@ -73,15 +76,15 @@ final class CommandState {
         Map<Element, GrantDecision> out = new LinkedHashMap<>();
         try {
             Document doc = JSON.readValue(bytes, Document.class);
-            if (doc.version() != VERSION) {
+            if (doc.version() != VERSION && doc.version() != 1) {
                 throw new IOException("unknown version " + doc.version() + " (this server writes " + VERSION + ")");
             }
             for (Entry e : doc.open() == null ? List.<Entry>of() : doc.open()) {
                 List<PortGrant> grants = e.grants().stream().map(PortGrant::parse).toList();
                 InetAddress address = InetAddress.getByName(literal(e.address()));
                 GrantDecision d = new GrantDecision(address, grants, Duration.ofMillis(e.durationMillis()),
-                        Instant.parse(e.openedAt()), new X500Principal(e.subject()), new X500Principal(e.issuer()),
-                        new BigInteger(e.serial(), 16));
+                        Instant.parse(e.openedAt()), new Holder(new X500Principal(e.subject()),
+                                new X500Principal(e.issuer()), path(e)));
                 out.put(new Element(address, PortGrant.parse(e.grant())), d);
             }
         } catch (IOException | RuntimeException e) {
@@ -89,6 +92,26 @@ final class CommandState {
                     + " (it lists grants whose close command may still have to run; fix or remove it)", e);
         }
         return out;
+    }
+
+    /**
+     * The holder's path: {@code <CA key id>:<serial hex>} per certificate, leaf first. A version 1 file has none:
+     * its leaf is recorded under a CA key id of zeros, which no CRL names, so those grants close at their expiry
+     * (never later) but a revocation does not find them.
+     */
+    private static List<CertRef> path(Entry e) {
+        if (e.path() == null || e.path().isEmpty()) {
+            return List.of(new CertRef("0".repeat(32), new BigInteger(e.serial(), 16)));
+        }
+        List<CertRef> path = new ArrayList<>();
+        for (String ref : e.path()) {
+            int colon = ref.indexOf(':');
+            if (colon < 0) {
+                throw new IllegalArgumentException("not a certificate reference: " + ref);
+            }
+            path.add(new CertRef(ref.substring(0, colon), new BigInteger(ref.substring(colon + 1), 16)));
+        }
+        return path;
     }
 
     /** An IP literal only: never let a stored string trigger a DNS lookup. */
@@ -104,7 +127,8 @@ final class CommandState {
         List<Entry> entries = new ArrayList<>(open.size());
         open.forEach((e, d) -> entries.add(new Entry(e.address().getHostAddress(), e.grant().toString(),
                 d.grants().stream().map(PortGrant::toString).toList(), d.openedAt().toString(),
-                d.duration().toMillis(), d.subject().getName(), d.issuer().getName(), d.serial().toString(16))));
+                d.duration().toMillis(), d.subject().getName(), d.issuer().getName(), d.serial().toString(16),
+                d.holder().path().stream().map(r -> r.issuerKeyId() + ":" + r.serial().toString(16)).toList())));
         byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(new Document(VERSION, entries));
         Path dir = file.getParent();
         Files.createDirectories(dir);

@@ -34,8 +34,6 @@ public final class IptablesRenderer {
 
     /** The chain certknock owns in the filter table (both families). */
     public static final String CHAIN = "CERTKNOCK";
-    /** Comment prefix of every set element certknock adds. */
-    public static final String COMMENT_PREFIX = "ck:";
     /** The longest timeout ipset accepts, in seconds. */
     public static final long MAX_TIMEOUT_SECONDS = 2_147_483L;
 
@@ -207,7 +205,7 @@ public final class IptablesRenderer {
             throw new IllegalArgumentException(
                     "a grant lasts 1 to " + MAX_TIMEOUT_SECONDS + " seconds with ipset, not " + seconds);
         }
-        if (!comment.matches("ck:[0-9a-f]{16}:[0-9a-f]{1,64}")) {
+        if (!comment.matches("ck1( [0-9a-f]{16}){1,6}")) {
             throw new IllegalArgumentException("not a certknock element comment: " + comment);
         }
         StringBuilder sb = new StringBuilder();
@@ -240,26 +238,4 @@ public final class IptablesRenderer {
         families().forEach(f -> sb.append("destroy ").append(f.set).append('\n'));
         return sb.toString();
     }
-
-    // ---- values ---------------------------------------------------------------------------------------
-
-    /**
-     * The comment stored with each element: {@code ck:} + the first 16 hex digits of SHA-256 of the issuer's
-     * canonical name (RFC 2253 canonical form, UTF-8; the same form {@link X500Principal#equals} compares, so a
-     * CRL that encodes the issuer name differently from the certificate still matches) + {@code :} + the
-     * serial in hex. It ties an element to its certificate, so a revocation finds the element even after a
-     * restart.
-     */
-    public static String comment(X500Principal issuer, BigInteger serial) {
-        if (serial.signum() < 0) {
-            throw new IllegalArgumentException("a certificate serial is never negative: " + serial);
-        }
-        try {
-            byte[] digest = MessageDigest.getInstance("SHA-256").digest(issuer.getName(X500Principal.CANONICAL).getBytes(StandardCharsets.UTF_8));
-            return COMMENT_PREFIX + HexFormat.of().formatHex(digest, 0, 8) + ":" + serial.toString(16);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is missing from this Java runtime", e);
-        }
-    }
-
 }

@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall.command;
 
+import dev.certknock.server.grant.TestHolders;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -100,7 +101,7 @@ class CommandFirewallTest {
 
     private static GrantDecision grant(String address, Duration d, X500Principal subject, X500Principal issuer,
             long serial, String... grants) throws IOException {
-        return new GrantDecision(InetAddress.getByName(address), Arrays.stream(grants).map(PortGrant::parse).toList(),
+        return TestHolders.decision(InetAddress.getByName(address), Arrays.stream(grants).map(PortGrant::parse).toList(),
                 d, Instant.now(), subject, issuer, BigInteger.valueOf(serial));
     }
 
@@ -261,13 +262,13 @@ class CommandFirewallTest {
         for (GrantDecision d : List.of(alice1, alice2, bob, sameSerialOtherCa)) {
             fw.open(d);
         }
-        assertThat(fw.closeCertificate(ISSUER, BigInteger.valueOf(5))).isEqualTo(2);
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(5))))).isEqualTo(2);
         assertThat(calls("close")).containsExactly("close|192.0.2.20|tcp|22|5|", "close|192.0.2.20|tcp|80|5|",
                 "close|192.0.2.21|tcp|22|5|");
         assertThat(fw.active(Instant.now())).containsExactlyInAnyOrder(bob, sameSerialOtherCa);
         assertThat(events).filteredOn(e -> e.startsWith("closed")).containsExactly("closed CN=alice revoked",
                 "closed CN=alice revoked");
-        assertThat(fw.closeCertificate(ISSUER, BigInteger.valueOf(5))).isZero();
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(5))))).isZero();
         String json = Files.readString(state);
         assertThat(json).doesNotContain("192.0.2.20").doesNotContain("192.0.2.21").contains("192.0.2.22");
     }
@@ -277,11 +278,11 @@ class CommandFirewallTest {
         CommandFirewall fw = start(settings().withRetryDelay(Duration.ofSeconds(30)));
         fw.open(grant("192.0.2.24", Duration.ofSeconds(60), ALICE, ISSUER, 5, "tcp/22"));
         Files.createFile(Path.of(log + ".fail-close"));
-        assertThatThrownBy(() -> fw.closeCertificate(ISSUER, BigInteger.valueOf(5)))
+        assertThatThrownBy(() -> fw.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(5)))))
                 .isInstanceOf(FirewallException.class).hasMessageContaining("revoked certificate serial 5")
                 .hasMessageContaining("exited with 7");
         assertThat(fw.elements()).containsExactly("192.0.2.24 tcp/22");
-        assertThat(fw.closeCertificate(ISSUER, BigInteger.valueOf(5))).isEqualTo(1);
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(5))))).isEqualTo(1);
         assertThat(fw.elements()).isEmpty();
     }
 
@@ -302,7 +303,7 @@ class CommandFirewallTest {
         assertThat(second.active(later.instant())).containsExactly(longOne);
         assertThat(second.elements()).containsExactly("192.0.2.31 tcp/22", "192.0.2.31 udp/53");
         // the survivor is still known: revocation reaches it after the restart
-        assertThat(second.closeCertificate(ISSUER, BigInteger.valueOf(8))).isEqualTo(1);
+        assertThat(second.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(8))))).isEqualTo(1);
         assertThat(calls("close")).hasSize(3);
         second.close();
 
@@ -366,7 +367,7 @@ class CommandFirewallTest {
     @Test
     void invalidValueIsRefusedBeforeAnythingRuns() throws Exception {
         CommandFirewall fw = start(settings());
-        GrantDecision negative = new GrantDecision(InetAddress.getByName("192.0.2.60"),
+        GrantDecision negative = TestHolders.decision(InetAddress.getByName("192.0.2.60"),
                 List.of(PortGrant.parse("tcp/22")), Duration.ofSeconds(60), Instant.now(), ALICE, ISSUER,
                 BigInteger.valueOf(-1));
         assertThatThrownBy(() -> fw.open(negative)).isInstanceOf(FirewallException.class)

@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall.command;
 
+import dev.certknock.server.grant.TestHolders;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.certknock.protocol.grant.PortGrant;
@@ -28,7 +29,7 @@ class CommandStateTest {
     private static Map<CommandState.Element, GrantDecision> oneGrant() throws IOException {
         InetAddress address = InetAddress.getByName("192.0.2.7");
         PortGrant grant = PortGrant.parse("tcp/22");
-        GrantDecision d = new GrantDecision(address, List.of(grant), Duration.ofSeconds(30),
+        GrantDecision d = TestHolders.decision(address, List.of(grant), Duration.ofSeconds(30),
                 Instant.parse("2026-01-01T00:00:00Z"), new X500Principal("CN=alice"), new X500Principal("CN=ca"),
                 BigInteger.TEN);
         Map<CommandState.Element, GrantDecision> open = new LinkedHashMap<>();

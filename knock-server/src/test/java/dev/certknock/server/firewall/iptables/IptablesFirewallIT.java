@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall.iptables;
 
+import dev.certknock.server.grant.TestHolders;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -103,7 +104,7 @@ class IptablesFirewallIT {
 
     private static GrantDecision grant(String address, Duration d, X500Principal subject, long serial,
             String... grants) throws Exception {
-        return new GrantDecision(InetAddress.getByName(address), Arrays.stream(grants).map(PortGrant::parse).toList(),
+        return TestHolders.decision(InetAddress.getByName(address), Arrays.stream(grants).map(PortGrant::parse).toList(),
                 d, Instant.now(), subject, ISSUER, BigInteger.valueOf(serial));
     }
 
@@ -176,15 +177,15 @@ class IptablesFirewallIT {
         IptablesFirewall before = start(settings);
         before.open(grant("192.0.2.3", Duration.ofSeconds(60), ALICE, 5, "tcp/22", "udp/8000-8010"));
         before.open(grant("192.0.2.4", Duration.ofSeconds(60), BOB, 6, "tcp/22"));
-        assertThat(before.closeCertificate(ISSUER, BigInteger.valueOf(6))).isEqualTo(1);
+        assertThat(before.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(6))))).isEqualTo(1);
         assertThat(elements("certknock4")).hasSize(12).noneMatch(l -> l.contains("192.0.2.4"));
         before.open(grant("192.0.2.4", Duration.ofSeconds(60), BOB, 7, "tcp/22"));
         before.close();
 
         IptablesFirewall after = start(settings);
-        assertThat(after.closeCertificate(ISSUER, BigInteger.valueOf(5))).isEqualTo(1);
+        assertThat(after.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(5))))).isEqualTo(1);
         assertThat(elements("certknock4")).singleElement().asString().startsWith("add certknock4 192.0.2.4,tcp:22 ");
-        assertThat(after.closeCertificate(ISSUER, BigInteger.valueOf(5))).isZero();
+        assertThat(after.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(5))))).isZero();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall.iptables;
 
+import dev.certknock.server.grant.TestHolders;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -103,7 +104,7 @@ class IptablesFirewallTest {
 
     private GrantDecision grant(String address, Duration d, X500Principal subject, long serial, String... grants)
             throws IOException {
-        return new GrantDecision(InetAddress.getByName(address), Arrays.stream(grants).map(PortGrant::parse).toList(),
+        return TestHolders.decision(InetAddress.getByName(address), Arrays.stream(grants).map(PortGrant::parse).toList(),
                 d, clock.instant(), subject, ISSUER, BigInteger.valueOf(serial));
     }
 
@@ -204,7 +205,7 @@ class IptablesFirewallTest {
         fw.open(grant("192.0.2.1", Duration.ofSeconds(60), BOB, 6, "tcp/8005"));
         fw.open(grant("2001:db8::9", Duration.ofSeconds(60), ALICE, 5, "tcp/22"));
         forget();
-        assertThat(fw.closeCertificate(ISSUER, BigInteger.valueOf(5))).isEqualTo(2);
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(5))))).isEqualTo(2);
         assertThat(calls()).containsExactly("ipset restore");
         // bob re-granted 8005 for himself: it stays open
         assertThat(batches().get(0).lines().sorted().toList()).containsExactly(
@@ -213,7 +214,7 @@ class IptablesFirewallTest {
         assertThat(fw.active(clock.instant())).extracting(GrantDecision::subject).containsExactly(BOB);
         assertThat(events).containsSubsequence("closed CN=alice revoked", "closed CN=alice revoked");
         forget();
-        assertThat(fw.closeCertificate(ISSUER, BigInteger.valueOf(5))).isZero();
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(5))))).isZero();
         assertThat(fw.closeCertificate(new X500Principal("CN=other CA"), BigInteger.valueOf(6))).isZero();
         assertThat(calls()).isEmpty();
     }
@@ -223,9 +224,9 @@ class IptablesFirewallTest {
         IptablesFirewall fw = start(settings);
         fw.open(grant("192.0.2.1", Duration.ofSeconds(60), ALICE, 5, "tcp/22"));
         answer("once", "ipset restore", "2");
-        assertThatThrownBy(() -> fw.closeCertificate(ISSUER, BigInteger.valueOf(5)))
+        assertThatThrownBy(() -> fw.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(5)))))
                 .hasMessageContaining("revoked certificate serial 5").hasMessageContaining("exited with 2");
-        assertThat(fw.closeCertificate(ISSUER, BigInteger.valueOf(5))).isEqualTo(1);
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(5))))).isEqualTo(1);
     }
 
     @Test
@@ -247,12 +248,12 @@ class IptablesFirewallTest {
         IptablesFirewall fw = start(settings);
         assertThat(fw.active(clock.instant())).isEmpty();
         forget();
-        assertThat(fw.closeCertificate(ISSUER, BigInteger.valueOf(5))).isEqualTo(2);
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(5))))).isEqualTo(2);
         assertThat(batches().get(0).lines().sorted().toList()).containsExactly(
                 "del certknock4 192.0.2.1,tcp:8000-8001 -exist", "del certknock6 2001:db8::1,udp:53 -exist");
         // bob's recovered element expires by the clock like any other: nothing left to delete after 299 s
         clock.advance(Duration.ofSeconds(300));
-        assertThat(fw.closeCertificate(ISSUER, BigInteger.valueOf(6))).isZero();
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(ISSUER, BigInteger.valueOf(6))))).isZero();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall.nftables;
 
+import dev.certknock.server.grant.TestHolders;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -78,7 +79,7 @@ class NftablesFirewallIT {
         for (String s : grants) {
             g.add(PortGrant.parse(s));
         }
-        return new GrantDecision(InetAddress.getByName(address), g, Duration.ofSeconds(seconds), openedAt,
+        return TestHolders.decision(InetAddress.getByName(address), g, Duration.ofSeconds(seconds), openedAt,
                 new X500Principal("CN=client " + serial), CA, BigInteger.valueOf(serial));
     }
 
@@ -178,9 +179,9 @@ class NftablesFirewallIT {
             Thread.sleep(100);
         }
         assertThat(listed(fw, "198.51.100.7 . udp . 51820")).as("expired in the kernel").isEmpty();
-        assertThat(fw.closeCertificate(CA, BigInteger.ONE)).isEqualTo(3);
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.ONE)))).isEqualTo(3);
         assertThat(elements(fw)).containsExactly("198.51.100.8 . tcp . 22");
-        assertThat(fw.closeCertificate(CA, BigInteger.ONE)).isZero();
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.ONE)))).isZero();
     }
 
     @Test
@@ -191,7 +192,7 @@ class NftablesFirewallIT {
         assertThat(nftOut("list", "set", "inet", "certknock", "allow6_port")).contains("2001:db8::7 . tcp . 22");
         assertThat(nftOut("list", "set", "inet", "certknock", "allow6")).contains("2001:db8::7 . udp . 8000-8100");
         assertThat(elements(fw)).containsExactly("2001:db8::7 . tcp . 22", "2001:db8::7 . udp . 8000-8100");
-        assertThat(fw.closeCertificate(CA, BigInteger.valueOf(5))).isEqualTo(1);
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.valueOf(5))))).isEqualTo(1);
         assertThat(elements(fw)).isEmpty();
     }
 
@@ -205,7 +206,7 @@ class NftablesFirewallIT {
         NftablesFirewall after = firewall(false, false, Clock.systemUTC());
         after.start();
         assertThat(elements(after)).hasSize(2);
-        assertThat(after.closeCertificate(CA, BigInteger.valueOf(7))).isEqualTo(1);
+        assertThat(after.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.valueOf(7))))).isEqualTo(1);
         assertThat(elements(after)).containsExactly("198.51.100.8 . tcp . 22");
     }
 
@@ -227,9 +228,9 @@ class NftablesFirewallIT {
         assertThat(elements(fw)).containsExactlyInAnyOrder("198.51.100.7 . tcp . 22", "198.51.100.8 . tcp . 22",
                 "198.51.100.8 . tcp . 8000-8010");
 
-        assertThat(fw.closeCertificate(CA, BigInteger.valueOf(7))).isEqualTo(1);
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.valueOf(7))))).isEqualTo(1);
         assertThat(elements(fw)).containsExactlyInAnyOrder("198.51.100.8 . tcp . 22", "198.51.100.8 . tcp . 8000-8010");
-        assertThat(fw.closeCertificate(CA, BigInteger.valueOf(8))).as("its two grants").isEqualTo(2);
+        assertThat(fw.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.valueOf(8))))).as("its two grants").isEqualTo(2);
         assertThat(elements(fw)).isEmpty();
     }
 

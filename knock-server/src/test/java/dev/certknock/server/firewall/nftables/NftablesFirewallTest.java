@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall.nftables;
 
+import dev.certknock.server.grant.TestHolders;
 import dev.certknock.protocol.grant.AddressText;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -106,7 +107,7 @@ class NftablesFirewallTest {
         for (String s : grants) {
             g.add(PortGrant.parse(s));
         }
-        return new GrantDecision(InetAddress.getByName(address), g, Duration.ofSeconds(seconds), openedAt,
+        return TestHolders.decision(InetAddress.getByName(address), g, Duration.ofSeconds(seconds), openedAt,
                 new X500Principal("CN=client " + serial), issuer, BigInteger.valueOf(serial));
     }
 
@@ -208,7 +209,7 @@ class NftablesFirewallTest {
         int queriesBefore = nft.queries;
         int appliesBefore = nft.scripts.size();
 
-        assertThat(firewall.closeCertificates(CA, revoked)).isEqualTo(3); // serials 1 and 2, and the orphan 50
+        assertThat(firewall.revoke(TestHolders.refs(CA, revoked))).isEqualTo(3); // serials 1 and 2, and the orphan 50
 
         assertThat(nft.queries - queriesBefore).as("one listing").isEqualTo(1);
         assertThat(nft.scripts.size() - appliesBefore).as("one batch").isEqualTo(1);
@@ -223,7 +224,7 @@ class NftablesFirewallTest {
     void aKnockThatPassedTheRevocationCheckBeforeItsCrlLandedOpensNothing() throws Exception {
         GrantDecision inFlight = decision("198.51.100.7", T0, 60, 7, CA, "tcp/22"); // checked against the old CRL
         firewall.open(decision("198.51.100.8", T0, 60, 8, CA, "tcp/22"));
-        assertThat(firewall.closeCertificates(CA, Set.of(BigInteger.valueOf(7), BigInteger.valueOf(8)))).isEqualTo(1);
+        assertThat(firewall.revoke(TestHolders.refs(CA, Set.of(BigInteger.valueOf(7), BigInteger.valueOf(8))))).isEqualTo(1);
         int applied = nft.scripts.size();
 
         assertThatThrownBy(() -> firewall.open(inFlight)).isInstanceOf(GrantRevokedException.class)
@@ -306,7 +307,7 @@ class NftablesFirewallTest {
         clock.advance(Duration.ofSeconds(10));
         assertThat(firewall.active(clock.instant())).isEmpty();
         assertThat(events.seen).containsExactly("opened 1", "closed 1 expired");
-        assertThat(firewall.closeCertificate(CA, BigInteger.ONE)).isZero();
+        assertThat(firewall.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.ONE)))).isZero();
     }
 
     @Test
@@ -324,12 +325,12 @@ class NftablesFirewallTest {
         firewall.open(decision("2001:db8::7", T0, 60, 1, CA, "tcp/22"));
         firewall.open(decision("198.51.100.8", T0, 60, 2, CA, "tcp/22"));
         firewall.open(decision("198.51.100.9", T0, 60, 1, OTHER_CA, "tcp/22")); // same serial, other issuer
-        assertThat(firewall.closeCertificate(CA, BigInteger.ONE)).isEqualTo(2);
+        assertThat(firewall.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.ONE)))).isEqualTo(2);
         assertThat(nft.last()).isEqualTo(new NftRenderer("certknock").delete(List.of(
                 NftRendererTest.element("198.51.100.7", "tcp/22"), NftRendererTest.element("198.51.100.7", "udp/8000-8100"),
                 NftRendererTest.element("2001:db8::7", "tcp/22"))));
         assertThat(events.seen).contains("closed 1 revoked").doesNotContain("closed 2 revoked");
-        assertThat(firewall.closeCertificate(CA, BigInteger.ONE)).isZero();
+        assertThat(firewall.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.ONE)))).isZero();
     }
 
     @Test
@@ -339,7 +340,7 @@ class NftablesFirewallTest {
         // shared: the later expiry (300 s, certificate 1) stays in force
         assertThat(nft.last()).contains("timeout 300s expires 300s comment \"" + NftablesFirewall.tag(CA, BigInteger.ONE));
         clock.advance(Duration.ofSeconds(10));
-        assertThat(firewall.closeCertificate(CA, BigInteger.ONE)).isEqualTo(1);
+        assertThat(firewall.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.ONE)))).isEqualTo(1);
         NftRenderer r = new NftRenderer("certknock");
         NftElement e = NftRendererTest.element("198.51.100.7", "tcp/22");
         assertThat(nft.last()).isEqualTo(r.delete(List.of(e)) + r.add(List.of(new NftEntry(e, Duration.ofSeconds(60),
@@ -354,7 +355,7 @@ class NftablesFirewallTest {
                 NftablesFirewall.tag(CA, BigInteger.valueOf(7))));
         nft.kernel.add(new NftListing.Listed(notMine, Duration.ofSeconds(60), Duration.ofSeconds(40),
                 NftablesFirewall.tag(OTHER_CA, BigInteger.valueOf(7))));
-        assertThat(firewall.closeCertificate(CA, BigInteger.valueOf(7))).isEqualTo(1);
+        assertThat(firewall.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.valueOf(7))))).isEqualTo(1);
         assertThat(nft.last()).isEqualTo(new NftRenderer("certknock").delete(List.of(mine)));
     }
 
@@ -368,9 +369,9 @@ class NftablesFirewallTest {
         assertThat(events.seen).isEmpty();
         firewall.open(decision("198.51.100.7", T0, 60, 1, CA, "tcp/22"));
         nft.fail = true;
-        assertThatThrownBy(() -> firewall.closeCertificate(CA, BigInteger.ONE)).isInstanceOf(FirewallException.class);
+        assertThatThrownBy(() -> firewall.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.ONE)))).isInstanceOf(FirewallException.class);
         nft.fail = false;
-        assertThat(firewall.closeCertificate(CA, BigInteger.ONE)).isEqualTo(1); // still known, closed now
+        assertThat(firewall.revoke(java.util.Set.of(TestHolders.ref(CA, BigInteger.ONE)))).isEqualTo(1); // still known, closed now
     }
 
     @Test

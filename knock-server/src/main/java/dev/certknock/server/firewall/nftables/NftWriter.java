@@ -1,0 +1,163 @@
+package dev.certknock.server.firewall.nftables;
+
+import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.protocol.grant.Protocol;
+import dev.certknock.server.event.LogText;
+import dev.certknock.server.firewall.ElementChange;
+import dev.certknock.server.firewall.ElementWriter;
+import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.firewall.HeldElement;
+import dev.certknock.server.grant.GrantElement;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The {@code nftables} backend's writer. Grants are elements of the sets of the server's own {@code inet} table,
+ * each with a timeout: the kernel closes every grant on time by itself, even if the server is killed. Single ports
+ * go into plain hash sets ({@code allow4_port}, {@code allow6_port}), whose adds cost the same however many
+ * elements are open; ranges into interval sets ({@code allow4}, {@code allow6}). Every batch is one atomic
+ * transaction.
+ *
+ * <p>The kernel is reached in-process through libnftables ({@link LibNftExecutor}) when it can be loaded,
+ * otherwise through one {@code nft} process per batch; {@link #describe()} says which, for the start-up log.
+ */
+public final class NftWriter implements ElementWriter {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NftWriter.class);
+
+    private final NftSettings settings;
+    private final NftExecutor executor;
+    private final NftRenderer renderer;
+
+    public NftWriter(NftSettings settings, NftExecutor executor) {
+        this.settings = Objects.requireNonNull(settings, "settings");
+        this.executor = Objects.requireNonNull(executor, "executor");
+        this.renderer = new NftRenderer(settings.table());
+    }
+
+    /**
+     * Talks to the kernel in-process through libnftables when it can be loaded and no command prefix is set;
+     * otherwise runs {@code nft} as a child process per batch, after the settings' command prefix.
+     */
+    public NftWriter(NftSettings settings) {
+        this(settings, executorFor(settings));
+    }
+
+    private static NftExecutor executorFor(NftSettings settings) {
+        if (settings.commandPrefix().isEmpty()) {
+            Optional<LibNftExecutor> lib = LibNftExecutor.load();
+            if (lib.isPresent()) {
+                return lib.get();
+            }
+        }
+        return new ProcessNftExecutor(settings.commandPrefix());
+    }
+
+    /** Creates the table or reconciles it with the settings, idempotently; elements in the sets are kept. */
+    @Override
+    public void setUp() throws FirewallException {
+        executor.apply(renderer.setup(settings));
+    }
+
+    @Override
+    public void apply(List<ElementChange> batch) throws FirewallException {
+        List<NftElement> removes = new ArrayList<>();
+        List<NftEntry> adds = new ArrayList<>();
+        for (ElementChange c : batch) {
+            NftElement element = new NftElement(c.element().address(), c.element().ports());
+            if (c instanceof ElementChange.Add a) {
+                adds.add(new NftEntry(element, a.timeout(), a.expires(), a.comment()));
+            } else {
+                removes.add(element);
+            }
+        }
+        String script = renderer.delete(removes) + renderer.add(adds);
+        if (!script.isEmpty()) {
+            executor.apply(script);
+        }
+    }
+
+    @Override
+    public List<HeldElement> list() throws FirewallException {
+        List<HeldElement> held = new ArrayList<>();
+        for (NftListing.Listed l : kernelElements()) {
+            held.add(new HeldElement(new GrantElement(l.element().address(), l.element().ports()), l.expires(),
+                    l.comment()));
+        }
+        return held;
+    }
+
+    /** Every element the kernel holds in the grant sets now, including those opened before a restart. */
+    public List<NftListing.Listed> kernelElements() throws FirewallException {
+        String json = executor.query(renderer.listArguments());
+        try {
+            return NftListing.parse(json, settings.table());
+        } catch (IllegalArgumentException e) {
+            throw new FirewallException("cannot read the listing of table inet " + settings.table() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean expiresByItself() {
+        return true;
+    }
+
+    /**
+     * A dry run ({@code nft -c}) of adding one element of each family and of each set kind, so the first real grant
+     * does not pay for loading and caching what nft needs. Changes nothing.
+     */
+    @Override
+    public void warmUp() {
+        try {
+            List<NftEntry> probe = new ArrayList<>();
+            for (byte[] any : List.of(new byte[4], new byte[16])) {
+                InetAddress a = InetAddress.getByAddress(any);
+                for (PortGrant p : List.of(PortGrant.single(Protocol.TCP, 9), new PortGrant(Protocol.TCP, 9, 10))) {
+                    probe.add(new NftEntry(new NftElement(a, p), Duration.ofSeconds(1), Duration.ofSeconds(1),
+                            "ck1 0000000000000000"));
+                }
+            }
+            executor.check(renderer.add(probe));
+        } catch (FirewallException | UnknownHostException | IllegalArgumentException e) {
+            LOG.debug("nftables warm-up dry run failed (grants are unaffected): {}", LogText.of(e.getMessage()));
+        }
+    }
+
+    /** Empties the grant sets (every grant closes now); the table and its rules stay, so protected ports stay closed. */
+    @Override
+    public void removeAll() throws FirewallException {
+        executor.apply(renderer.flushSets());
+    }
+
+    @Override
+    public String describe() {
+        String how;
+        if (executor instanceof LibNftExecutor) {
+            how = "in-process through libnftables";
+        } else if (executor instanceof ProcessNftExecutor) {
+            how = settings.commandPrefix().isEmpty()
+                    ? "one nft process per batch (libnftables.so.1 cannot be loaded; install libnftables1)"
+                    : "one nft process per batch, through " + String.join(" ", settings.commandPrefix());
+        } else {
+            how = executor.getClass().getSimpleName();
+        }
+        return "backend nftables, table inet " + settings.table() + " (input priority " + NftRenderer.PRIORITY
+                + ", knock port udp/" + settings.knockPort() + " dropped, " + (settings.reject() ? "rejecting" : "dropping")
+                + " " + settings.protect() + "), " + how;
+    }
+
+    @Override
+    public void close() {
+        if (executor instanceof LibNftExecutor lib) {
+            lib.close();
+        }
+    }
+}
