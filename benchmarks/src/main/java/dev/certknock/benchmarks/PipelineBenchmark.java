@@ -14,7 +14,8 @@ import dev.certknock.server.config.ConfigLoader;
 import dev.certknock.server.config.ServerConfig;
 import dev.certknock.server.crl.CrlStore;
 import dev.certknock.server.event.KnockEventListener;
-import dev.certknock.server.firewall.LogFirewall;
+import dev.certknock.server.firewall.GrantLedger;
+import dev.certknock.server.firewall.LogWriter;
 import dev.certknock.server.pipeline.KnockPipeline;
 import dev.certknock.server.pipeline.PipelineFactory;
 import dev.certknock.server.knock.ReceivedDatagram;
@@ -105,7 +106,8 @@ public class PipelineBenchmark {
         TrustStore trust = new TrustStore(List.of(ca.certificate()), List.of());
         ReplayGuard replay = ReplayGuard.inMemory(config.knock().timestampWindow(), 1_000_000, clock);
         KnockEventListener none = new KnockEventListener() { };
-        LogFirewall firewall = new LogFirewall(clock, none, 1_000_000);
+        GrantLedger firewall = new GrantLedger(new LogWriter(), new GrantLedger.Settings(1_000_000, 1_000_000, false),
+                clock, none);
         cached = new KnockPipeline(PipelineFactory.dryRun(new PipelineFactory.Parts(config, opener,
                 new ChainValidator(trust, crls::generation, 1000), crls, replay, firewall, clock)), none, clock);
         uncached = new KnockPipeline(PipelineFactory.dryRun(new PipelineFactory.Parts(config, opener,

@@ -4,7 +4,10 @@ import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.nftables.NftSettings;
-import dev.certknock.server.firewall.nftables.NftablesFirewall;
+import dev.certknock.server.firewall.GrantLedger;
+import dev.certknock.server.firewall.nftables.NftWriter;
+import dev.certknock.server.grant.CertRef;
+import dev.certknock.server.grant.Holder;
 import dev.certknock.server.grant.GrantDecision;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -59,10 +62,11 @@ public final class NftOpenCostBench {
             return true;
         }).orElse(false);
         System.err.println("# executor: " + (inProcess ? "libnftables, in-process" : "one nft process per batch"));
-        NftablesFirewall firewall = new NftablesFirewall(new NftSettings("certknock", 62201,
-                List.of(PortGrant.parse("tcp/1-65535")), false, true, List.of()), clock, new KnockEventListener() {
-                });
-        firewall.start();
+        // limits above anything this bench opens: it measures the cost of an open, not the limits
+        GrantLedger firewall = new GrantLedger(new NftWriter(new NftSettings("certknock", 62201,
+                List.of(PortGrant.parse("tcp/1-65535")), false, true, List.of())),
+                new GrantLedger.Settings(1_000_000, 1_000_000, true), clock, new KnockEventListener() {
+                }).start();
         PortGrant grant = ranges ? PortGrant.parse("tcp/8000-8099") : PortGrant.parse("tcp/22");
         X500Principal ca = new X500Principal("CN=open-cost CA");
         int opened = 0;
@@ -93,12 +97,17 @@ public final class NftOpenCostBench {
         System.out.println(json.append("]}"));
     }
 
+    /** A stand-in key id for the bench's CA (a CA key id is 32 hex digits). */
+    private static final String CA_KEY_ID = "0123456789abcdef0123456789abcdef";
+
     private static GrantDecision decision(int n, PortGrant grant, X500Principal ca, Clock clock)
             throws UnknownHostException, FirewallException {
         // 198.18.0.0/15 holds 131,072 addresses; beyond that the same addresses are refreshed.
         int offset = n % (1 << 17);
         byte[] address = ByteBuffer.allocate(4).putInt((198 << 24 | 18 << 16) + offset).array();
+        BigInteger serial = BigInteger.valueOf(n % 100 + 1);
         return new GrantDecision(InetAddress.getByAddress(address), List.of(grant), Duration.ofSeconds(600),
-                clock.instant(), new X500Principal("CN=user " + (n % 100)), ca, BigInteger.valueOf(n % 100 + 1));
+                clock.instant(), new Holder(new X500Principal("CN=user " + (n % 100)), ca,
+                        List.of(new CertRef(CA_KEY_ID, serial))));
     }
 }

@@ -19,7 +19,7 @@ import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.GrantLedger;
 import dev.certknock.server.firewall.LogWriter;
-import dev.certknock.server.firewall.command.CommandFirewall;
+import dev.certknock.server.firewall.command.CommandWriter;
 import dev.certknock.server.firewall.command.CommandSettings;
 import dev.certknock.server.firewall.command.CommandTemplate;
 import dev.certknock.server.process.ProcessRunner;
@@ -147,11 +147,10 @@ public final class KnockServer implements AutoCloseable {
                     IptablesSettings.of(config.capture().port(), config.protect()).withReject(fw.reject())
                             .withFlushOnClose(fw.onStop() == ServerConfig.OnStop.FLUSH), clock), limits, clock, events)
                     .start());
-            case COMMAND -> start("command", () -> CommandFirewall.start(CommandSettings.of(
+            case COMMAND -> start("command", () -> new GrantLedger(new CommandWriter(CommandSettings.of(
                     CommandTemplate.parse("firewall.command.open", fw.command().open()),
                     CommandTemplate.parse("firewall.command.close", fw.command().close()), fw.command().stateFile())
-                    .withCommandTimeout(fw.command().timeout())
-                    .withCloseOnStop(fw.onStop() == ServerConfig.OnStop.FLUSH), clock, events));
+                    .withCommandTimeout(fw.command().timeout()), clock), limits, clock, events).start());
         };
     }
 

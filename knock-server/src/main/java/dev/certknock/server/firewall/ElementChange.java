@@ -1,6 +1,7 @@
 package dev.certknock.server.firewall;
 
 import dev.certknock.server.grant.GrantElement;
+import java.math.BigInteger;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -16,8 +17,11 @@ public sealed interface ElementChange {
      * @param timeout the element's nominal lifetime (at least {@code expires})
      * @param expires how long it has left, at least 1 ms
      * @param comment the holder tags ({@link HolderTags#format}): hex, spaces and the version word only
+     * @param serial  the serial of the holder's certificate, for backends that pass it on ({@code command}); null
+     *                when the element is written again for a holder known only by its tags (after a restart)
      */
-    record Add(GrantElement element, Duration timeout, Duration expires, String comment) implements ElementChange {
+    record Add(GrantElement element, Duration timeout, Duration expires, String comment, BigInteger serial)
+            implements ElementChange {
         public Add {
             Objects.requireNonNull(element, "element");
             Objects.requireNonNull(comment, "comment");

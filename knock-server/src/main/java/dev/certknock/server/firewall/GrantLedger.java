@@ -24,6 +24,10 @@ import java.util.Objects;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -149,6 +153,10 @@ public final class GrantLedger implements Firewall {
     private final Set<String> toClose = new LinkedHashSet<>();
     private final LogThrottle warnings = new LogThrottle(1, Duration.ofSeconds(10), System::nanoTime);
     private boolean started;
+    /** Closes elements on time for a backend that does not expire them itself; null for the others. */
+    private ScheduledExecutorService waker;
+    private ScheduledFuture<?> wake;
+    private Instant wakeAt;
     /** When the ledger is next scanned for expired holds on the grant path (at most once a second). */
     private Instant nextExpiryScan = Instant.MIN;
 
@@ -170,12 +178,16 @@ public final class GrantLedger implements Firewall {
         int kept = 0;
         int tagged = 0;
         for (HeldElement h : writer.list()) {
-            if (h.expires().isZero() || h.expires().isNegative()) {
-                continue;
+            Duration left = h.expires();
+            if (left.isZero() || left.isNegative()) {
+                if (writer.expiresByItself()) {
+                    continue; // the kernel has dropped it
+                }
+                left = Duration.ZERO; // expired while the server was down: the scan below closes it now
             }
             Entry e = elements.computeIfAbsent(h.element(), k -> new Entry());
             Set<String> tags = HolderTags.parse(h.comment());
-            Instant until = now.plus(h.expires());
+            Instant until = now.plus(left);
             if (e.restoredUntil == null || until.isAfter(e.restoredUntil)) {
                 e.restoredUntil = until;
             }
@@ -189,6 +201,15 @@ public final class GrantLedger implements Firewall {
             kept++;
         }
         writer.warmUp();
+        if (!writer.expiresByItself()) {
+            waker = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "grant-expiry");
+                t.setDaemon(true);
+                return t;
+            });
+            expire(now, true);
+            scheduleWake(now);
+        }
         LOG.info("firewall: {}; {} grant element(s) kept from before ({} naming their certificates); limits {} "
                 + "elements, {} per certificate", writer.describe(), kept, tagged, settings.maxElements(),
                 settings.maxElementsPerCertificate());
@@ -354,6 +375,7 @@ public final class GrantLedger implements Firewall {
                 e.writtenBy = d.holder().leaf();
             }
         });
+        scheduleWake(now);
         for (PendingOpen p : accepted) {
             GrantDecision d = p.decision;
             LOG.info("GRANT {} {} for {} s (until {}) to {} serial {}", d.address().getHostAddress(), d.grants(),
@@ -413,7 +435,7 @@ public final class GrantLedger implements Firewall {
         Duration left = Duration.between(now, latest.expiresAt());
         Duration expires = Duration.ofMillis(Math.max(1, (left.toNanos() + 999_999) / 1_000_000));
         return new ElementChange.Add(el, latest.duration().truncatedTo(ChronoUnit.MILLIS), expires,
-                HolderTags.format(latest.holder()));
+                HolderTags.format(latest.holder()), latest.serial());
     }
 
     /**
@@ -438,6 +460,7 @@ public final class GrantLedger implements Firewall {
         expire(now, true);
         return closeRevoked(now);
     }
+
 
     private int closeRevoked(Instant now) throws FirewallException {
         if (toClose.isEmpty()) {
@@ -489,7 +512,7 @@ public final class GrantLedger implements Firewall {
             } else {
                 Duration left = Duration.between(now, e.restoredUntil);
                 batch.add(new ElementChange.Add(me.getKey(), left, left.toMillis() < 1 ? Duration.ofMillis(1) : left,
-                        HolderTags.format(e.restoredTags)));
+                        HolderTags.format(e.restoredTags), null));
                 rewritten.put(me.getKey(), null);
             }
         }
@@ -528,6 +551,42 @@ public final class GrantLedger implements Firewall {
                     restoredClosing.size());
         }
         return closed.size() + restoredClosing.size();
+    }
+
+    /**
+     * For a backend that does not expire elements by itself: makes sure the ledger wakes up at the next expiry (or in
+     * a second, when a removal waits to be retried).
+     */
+    private void scheduleWake(Instant now) {
+        if (waker == null) {
+            return;
+        }
+        Instant next = null;
+        for (Entry e : elements.values()) {
+            Instant u = e.isEmpty() ? now.plusSeconds(1) : e.until();
+            if (next == null || u.isBefore(next)) {
+                next = u;
+            }
+        }
+        if (next == null || (wake != null && !wake.isDone() && wakeAt != null && !next.isBefore(wakeAt))) {
+            return;
+        }
+        if (wake != null) {
+            wake.cancel(false);
+        }
+        wakeAt = next;
+        long delay = Math.max(0, Duration.between(now, next).toMillis()) + 1;
+        wake = waker.schedule(this::wakeUp, delay, TimeUnit.MILLISECONDS);
+    }
+
+    private synchronized void wakeUp() {
+        wakeAt = null;
+        if (!started) {
+            return;
+        }
+        Instant now = clock.instant();
+        expire(now, true);
+        scheduleWake(now);
     }
 
     /** The grants open now (decisions of this run; elements from before a restart are not decisions). */
@@ -645,6 +704,9 @@ public final class GrantLedger implements Firewall {
             elements.clear();
             holdCount.clear();
             perCertificate.clear();
+            if (waker != null) {
+                waker.shutdownNow();
+            }
             writer.close();
         }
     }

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  * discarded so the program never blocks, and {@link Result#stdoutTruncated()} says so. The program gets
  * {@link ChildEnvironment}'s environment, never the server's.
  */
-public final class ProcessRunner {
+public final class ProcessRunner implements ProgramRunner {
 
     /** Bytes of standard output and of standard error kept per run. */
     public static final int CAPTURE_LIMIT = 64 * 1024;
@@ -44,7 +44,7 @@ public final class ProcessRunner {
 
         private static final long serialVersionUID = 1L;
 
-        RunException(String message, Throwable cause) {
+        public RunException(String message, Throwable cause) {
             super(message, cause);
         }
     }
@@ -85,16 +85,13 @@ public final class ProcessRunner {
         return prefix;
     }
 
-    /** Runs {@code argv} with nothing on standard input. */
-    public Result run(List<String> argv) throws RunException {
-        return run(argv, null);
-    }
 
     /**
      * Runs {@code prefix + argv}, writes {@code stdin} (when not null) and waits for it to exit.
      *
      * @throws RunException when it cannot be started, or was killed after the timeout
      */
+    @Override
     public Result run(List<String> argv, String stdin) throws RunException {
         if (argv.isEmpty()) {
             throw new IllegalArgumentException("empty command");

@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.process.ProcessRunner;
-import dev.certknock.server.firewall.iptables.IptablesFirewall;
+import dev.certknock.server.firewall.iptables.IptablesWriter;
 import dev.certknock.server.firewall.iptables.IptablesSettings;
 import dev.certknock.server.firewall.nftables.NftSettings;
-import dev.certknock.server.firewall.nftables.NftablesFirewall;
+import dev.certknock.server.firewall.nftables.NftWriter;
 import dev.certknock.server.grant.GrantDecision;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -67,19 +67,18 @@ class FirewallTrafficIT {
         NFTABLES(List.of("nft")) {
             @Override
             Firewall start(List<String> prefix) throws FirewallException {
-                NftablesFirewall fw = new NftablesFirewall(new NftSettings("certknock", 62201, PROTECTED, false, false,
-                        prefix), Clock.systemUTC(), new KnockEventListener() {
-                        });
-                fw.start();
-                return fw;
+                return new GrantLedger(new NftWriter(new NftSettings("certknock", 62201, PROTECTED, false, false,
+                        prefix)), GrantLedger.Settings.defaults(), Clock.systemUTC(), new KnockEventListener() {
+                        }).start();
             }
         },
         IPTABLES(List.of("iptables", "ip6tables", "iptables-restore", "ip6tables-restore", "ipset")) {
             @Override
             Firewall start(List<String> prefix) throws FirewallException {
-                return IptablesFirewall.start(IptablesSettings.of(62201, PROTECTED),
-                        new ProcessRunner(prefix, Duration.ofSeconds(20)), Clock.systemUTC(), new KnockEventListener() {
-                        });
+                return new GrantLedger(new IptablesWriter(IptablesSettings.of(62201, PROTECTED),
+                        new ProcessRunner(prefix, Duration.ofSeconds(20)), Clock.systemUTC()), GrantLedger.Settings.defaults(),
+                        Clock.systemUTC(), new KnockEventListener() {
+                        }).start();
             }
         };
 

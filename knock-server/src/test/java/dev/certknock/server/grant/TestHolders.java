@@ -1,6 +1,5 @@
 package dev.certknock.server.grant;
 
-import dev.certknock.server.grant.TestHolders;
 import dev.certknock.protocol.grant.PortGrant;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -51,6 +50,6 @@ public final class TestHolders {
     /** The decision as tests wrote it before holders had paths. */
     public static GrantDecision decision(InetAddress address, List<PortGrant> grants, Duration duration, Instant openedAt,
             X500Principal subject, X500Principal issuer, BigInteger serial) {
-        return TestHolders.decision(address, grants, duration, openedAt, holder(subject, issuer, serial));
+        return new GrantDecision(address, grants, duration, openedAt, holder(subject, issuer, serial));
     }
 }

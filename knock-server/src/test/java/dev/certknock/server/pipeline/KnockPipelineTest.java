@@ -21,7 +21,7 @@ import dev.certknock.protocol.knock.ServerPublicKey;
 import dev.certknock.protocol.knock.SignatureScheme;
 import dev.certknock.server.ServerFixture;
 import dev.certknock.server.crl.CrlUpdate;
-import dev.certknock.server.firewall.LogFirewall;
+import dev.certknock.server.firewall.GrantLedger;
 import dev.certknock.server.ratelimit.SourceKey;
 import dev.certknock.server.ratelimit.SourceRateLimiter;
 import dev.certknock.testing.pki.IssuedCertificate;
@@ -569,7 +569,7 @@ class KnockPipelineTest {
             assertThat(accepted).isEqualTo(1);
             // Above DEBUG only the log firewall's line for the one grant.
             assertThat(logs.aboveDebug()).singleElement(STRING)
-                    .startsWith("INFO " + LogFirewall.class.getName() + " - GRANT");
+                    .startsWith("INFO " + GrantLedger.class.getName() + " - GRANT");
         } finally {
             pool.shutdownNow();
         }

@@ -13,7 +13,8 @@ import dev.certknock.server.config.ServerConfig;
 import dev.certknock.server.crl.CrlStore;
 import dev.certknock.server.event.KnockCounters;
 import dev.certknock.server.event.KnockEventListener;
-import dev.certknock.server.firewall.LogFirewall;
+import dev.certknock.server.firewall.GrantLedger;
+import dev.certknock.server.firewall.LogWriter;
 import dev.certknock.server.replay.ReplayGuard;
 import dev.certknock.server.trust.ChainValidator;
 import dev.certknock.server.trust.TrustStore;
@@ -34,7 +35,7 @@ final class PipelineHarness {
     final CrlStore crls;
     final ReplayGuard replay;
     final KnockCounters counters = new KnockCounters();
-    final LogFirewall firewall;
+    final GrantLedger firewall;
     final KnockPipeline pipeline;
     /** The real reply component, sending into {@link #sentReplies} instead of a socket. */
     final KnockReplies replies;
@@ -52,7 +53,7 @@ final class PipelineHarness {
      * @param intermediates intermediate CA certificates the server holds (trusted for path building,
      *     and their CRLs accepted)
      * @param replayCapacity the replay guard's capacity
-     * @param firewallEntries the most port ranges the log firewall holds open
+     * @param firewallEntries the most elements (address and port range) the log firewall holds open
      */
     PipelineHarness(ServerFixture f, String extraYaml, List<X509Certificate> intermediates, int replayCapacity,
             int firewallEntries) throws Exception {
@@ -72,7 +73,8 @@ final class PipelineHarness {
         this.replay = ReplayGuard.inMemory(config.knock().timestampWindow(), replayCapacity, f.clock,
                 f.clock.monotonic());
         KnockEventListener listener = KnockEventListener.composite(List.of(counters));
-        this.firewall = new LogFirewall(f.clock, listener, firewallEntries);
+        this.firewall = new GrantLedger(new LogWriter(), new GrantLedger.Settings(firewallEntries,
+                Math.min(256, firewallEntries), false), f.clock, listener);
         ChainValidator chains = new ChainValidator(trust, crls::generation, 1000);
         var parts = new PipelineFactory.Parts(config, KnockOpener.of(f.serverKey), chains, crls, replay, firewall, f.clock,
                 f.clock.monotonic());

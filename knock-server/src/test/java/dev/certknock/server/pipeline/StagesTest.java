@@ -15,7 +15,8 @@ import dev.certknock.server.ServerFixture;
 import dev.certknock.server.config.ServerConfig.DeclaredAddressPolicy;
 import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.firewall.FirewallException;
-import dev.certknock.server.firewall.GrantRevokedException;
+import dev.certknock.server.firewall.GrantOutcome;
+import dev.certknock.server.grant.CertRef;
 import dev.certknock.server.ratelimit.SourceRateLimiter;
 import dev.certknock.server.ratelimit.TokenBucket;
 import dev.certknock.testing.pki.IssuedCertificate;
@@ -244,23 +245,59 @@ class StagesTest {
                     DeclaredAddressPolicy.USE_SOURCE);
             KnockContext ctx = verified(alice, ServerFixture.ssh(30));
             auth.apply(ctx);
-            GrantIssue stage = new GrantIssue(refusing(new GrantRevokedException("serial a was revoked")));
+            GrantIssue stage = new GrantIssue(refusing(new GrantOutcome.Refused(GrantOutcome.Refusal.REVOKED, "serial a was revoked")));
             try (LogCapture log = LogCapture.ofThisThread()) {
                 assertThat(reason(stage.apply(ctx))).isEqualTo(DropReason.REVOKED);
                 assertThat(log.events()).noneMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN);
             }
         }
 
-        /** A firewall that refuses every grant with this exception. */
-        private Firewall refusing(FirewallException refusal) {
+        @Test
+        void aGrantPastTheElementLimitsIsDroppedWithItsOwnReasonWithoutAWarning() throws Exception {
+            Authorization auth = new Authorization(ServerFixture.SERVER_NAME, List.of(PortGrant.parse("tcp/22")), 60, 3600,
+                    DeclaredAddressPolicy.USE_SOURCE);
+            KnockContext ctx = verified(alice, ServerFixture.ssh(30));
+            auth.apply(ctx);
+            try (LogCapture log = LogCapture.ofThisThread()) {
+                assertThat(reason(new GrantIssue(refusing(new GrantOutcome.Refused(
+                        GrantOutcome.Refusal.CERTIFICATE_LIMIT, "full"))).apply(ctx)))
+                        .isEqualTo(DropReason.CERTIFICATE_ELEMENT_LIMIT);
+                assertThat(reason(new GrantIssue(refusing(new GrantOutcome.Refused(
+                        GrantOutcome.Refusal.TOTAL_LIMIT, "full"))).apply(ctx)))
+                        .isEqualTo(DropReason.FIREWALL_ELEMENT_LIMIT);
+                assertThat(ctx.reply()).as("no reply says it opened").isNull();
+                assertThat(log.events()).noneMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN);
+            }
+            assertThat(DropReason.CERTIFICATE_ELEMENT_LIMIT.chargedToSender()).isTrue();
+            assertThat(DropReason.FIREWALL_ELEMENT_LIMIT.chargedToSender()).as("the server's limit, not the sender's")
+                    .isFalse();
+        }
+
+        /** A firewall that fails every grant with this exception. */
+        private Firewall refusing(FirewallException failure) {
+            return refusing(() -> {
+                throw failure;
+            });
+        }
+
+        /** A firewall that refuses every grant with this outcome. */
+        private Firewall refusing(GrantOutcome.Refused refusal) {
+            return refusing(() -> refusal);
+        }
+
+        private interface Opener {
+            GrantOutcome open() throws FirewallException;
+        }
+
+        private Firewall refusing(Opener opener) {
             return new Firewall() {
                 @Override
-                public void open(GrantDecision decision) throws FirewallException {
-                    throw refusal;
+                public GrantOutcome open(GrantDecision decision) throws FirewallException {
+                    return opener.open();
                 }
 
                 @Override
-                public int closeCertificate(X500Principal issuer, BigInteger serial) {
+                public int revoke(java.util.Set<CertRef> revoked) {
                     return 0;
                 }
 

@@ -4,10 +4,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.certknock.io.AtomicFile;
+import dev.certknock.protocol.grant.AddressText;
 import dev.certknock.protocol.grant.PortGrant;
-import dev.certknock.server.grant.CertRef;
-import dev.certknock.server.grant.GrantDecision;
-import dev.certknock.server.grant.Holder;
+import dev.certknock.server.grant.GrantElement;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -21,32 +20,34 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import javax.security.auth.x500.X500Principal;
 
 /**
- * The open grants of the {@code command} backend on disk: one JSON document, replaced atomically
+ * The open elements of the {@code command} backend on disk: one JSON document, replaced atomically
  * ({@link AtomicFile#replace}: a temporary file in the same directory, forced to disk, renamed over the old one,
  * directory forced), so that a crash leaves either the old or the new list, never a torn one. Readable by the owner
- * only: it names addresses and certificate subjects.
+ * only: it names addresses. Version 1 files (written before the grant ledger) are read too; their elements carry no
+ * holder tags, so they close at their expiry but a revocation does not find them.
  */
 final class CommandState {
 
     static final int VERSION = 2;
 
-    /** One address and port range, and the grant it belongs to. */
-    record Element(InetAddress address, PortGrant grant) {
-        /** {@code 192.0.2.1 tcp/22}: the Quartz trigger name and log text. */
-        String key() {
-            return address.getHostAddress() + " " + grant;
-        }
+    /**
+     * One open element as the close command needs it.
+     *
+     * @param until    when it closes
+     * @param duration the grant's nominal duration (the {@code {seconds}} placeholder)
+     * @param serial   the certificate serial of the grant that opened it (the {@code {serial}} placeholder)
+     * @param comment  the holder tags of the ledger, or null (version 1 files)
+     */
+    record Recorded(Instant until, Duration duration, BigInteger serial, String comment) {
     }
 
-    /** On-disk form of one element (strings and numbers only). */
+    /** On-disk form of one element (strings and numbers only). Version 1 used openedAt and no until. */
     record Entry(@JsonProperty("address") String address, @JsonProperty("grant") String grant,
-            @JsonProperty("grants") List<String> grants, @JsonProperty("openedAt") String openedAt,
-            @JsonProperty("durationMillis") long durationMillis, @JsonProperty("subject") String subject,
-            @JsonProperty("issuer") String issuer, @JsonProperty("serial") String serial,
-            @JsonProperty("path") List<String> path) {
+            @JsonProperty("until") String until, @JsonProperty("openedAt") String openedAt,
+            @JsonProperty("durationMillis") long durationMillis, @JsonProperty("serial") String serial,
+            @JsonProperty("comment") String comment) {
     }
 
     record Document(@JsonProperty("version") int version, @JsonProperty("open") List<Entry> open) {
@@ -66,52 +67,31 @@ final class CommandState {
     }
 
     /** The recorded elements, in file order; empty when there is no file yet. */
-    Map<Element, GrantDecision> load() throws IOException {
+    Map<GrantElement, Recorded> load() throws IOException {
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             return new LinkedHashMap<>();
         }
-        Map<Element, GrantDecision> out = new LinkedHashMap<>();
+        Map<GrantElement, Recorded> out = new LinkedHashMap<>();
         try {
             Document doc = JSON.readValue(bytes, Document.class);
             if (doc.version() != VERSION && doc.version() != 1) {
                 throw new IOException("unknown version " + doc.version() + " (this server writes " + VERSION + ")");
             }
             for (Entry e : doc.open() == null ? List.<Entry>of() : doc.open()) {
-                List<PortGrant> grants = e.grants().stream().map(PortGrant::parse).toList();
                 InetAddress address = InetAddress.getByName(literal(e.address()));
-                GrantDecision d = new GrantDecision(address, grants, Duration.ofMillis(e.durationMillis()),
-                        Instant.parse(e.openedAt()), new Holder(new X500Principal(e.subject()),
-                                new X500Principal(e.issuer()), path(e)));
-                out.put(new Element(address, PortGrant.parse(e.grant())), d);
+                Duration duration = Duration.ofMillis(e.durationMillis());
+                Instant until = e.until() != null ? Instant.parse(e.until()) : Instant.parse(e.openedAt()).plus(duration);
+                out.put(new GrantElement(address, PortGrant.parse(e.grant())),
+                        new Recorded(until, duration, new BigInteger(e.serial(), 16), e.comment()));
             }
         } catch (IOException | RuntimeException e) {
             throw new IOException("cannot read the open-grant state " + file + ": " + e.getMessage()
                     + " (it lists grants whose close command may still have to run; fix or remove it)", e);
         }
         return out;
-    }
-
-    /**
-     * The holder's path: {@code <CA key id>:<serial hex>} per certificate, leaf first. A version 1 file has none:
-     * its leaf is recorded under a CA key id of zeros, which no CRL names, so those grants close at their expiry
-     * (never later) but a revocation does not find them.
-     */
-    private static List<CertRef> path(Entry e) {
-        if (e.path() == null || e.path().isEmpty()) {
-            return List.of(new CertRef("0".repeat(32), new BigInteger(e.serial(), 16)));
-        }
-        List<CertRef> path = new ArrayList<>();
-        for (String ref : e.path()) {
-            int colon = ref.indexOf(':');
-            if (colon < 0) {
-                throw new IllegalArgumentException("not a certificate reference: " + ref);
-            }
-            path.add(new CertRef(ref.substring(0, colon), new BigInteger(ref.substring(colon + 1), 16)));
-        }
-        return path;
     }
 
     /** An IP literal only: never let a stored string trigger a DNS lookup. */
@@ -123,12 +103,10 @@ final class CommandState {
     }
 
     /** Replaces the file with these elements. */
-    void save(Map<Element, GrantDecision> open) throws IOException {
+    void save(Map<GrantElement, Recorded> open) throws IOException {
         List<Entry> entries = new ArrayList<>(open.size());
-        open.forEach((e, d) -> entries.add(new Entry(e.address().getHostAddress(), e.grant().toString(),
-                d.grants().stream().map(PortGrant::toString).toList(), d.openedAt().toString(),
-                d.duration().toMillis(), d.subject().getName(), d.issuer().getName(), d.serial().toString(16),
-                d.holder().path().stream().map(r -> r.issuerKeyId() + ":" + r.serial().toString(16)).toList())));
+        open.forEach((e, r) -> entries.add(new Entry(AddressText.format(e.address()), e.ports().toString(),
+                r.until().toString(), null, r.duration().toMillis(), r.serial().toString(16), r.comment())));
         byte[] bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(new Document(VERSION, entries));
         Path dir = file.getParent();
         Files.createDirectories(dir);

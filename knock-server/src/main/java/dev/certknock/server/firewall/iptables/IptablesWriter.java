@@ -11,6 +11,7 @@ import dev.certknock.server.firewall.HeldElement;
 import dev.certknock.server.firewall.iptables.IptablesRenderer.Family;
 import dev.certknock.server.grant.GrantElement;
 import dev.certknock.server.process.ProcessRunner;
+import dev.certknock.server.process.ProgramRunner;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Clock;
@@ -63,7 +64,7 @@ public final class IptablesWriter implements ElementWriter {
 
     private final IptablesSettings settings;
     private final IptablesRenderer renderer;
-    private final ProcessRunner runner;
+    private final ProgramRunner runner;
     private final Clock clock;
     /** For each entry, the elements that cover it. */
     private final Map<Slot, Map<GrantElement, Claim>> slots = new HashMap<>();
@@ -74,7 +75,7 @@ public final class IptablesWriter implements ElementWriter {
     }
 
     /** @param runner runs the tools; its prefix may be {@code ip netns exec NAME} (tests) */
-    public IptablesWriter(IptablesSettings settings, ProcessRunner runner, Clock clock) {
+    public IptablesWriter(IptablesSettings settings, ProgramRunner runner, Clock clock) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.renderer = new IptablesRenderer(settings);
         this.runner = Objects.requireNonNull(runner, "runner");
