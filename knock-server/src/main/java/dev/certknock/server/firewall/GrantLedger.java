@@ -357,7 +357,14 @@ public final class GrantLedger implements Firewall {
         List<ElementChange> adds = new ArrayList<>();
         latestNew.forEach((el, d) -> {
             Entry e = elements.get(el);
-            if (e == null || d.expiresAt().isAfter(e.writtenUntil)) {
+            if (e == null) {
+                adds.add(add(el, d, now));
+            } else if (d.expiresAt().isAfter(e.writtenUntil)) {
+                if (!d.holder().leaf().equals(e.writtenBy)) {
+                    // Another holder now sets the expiry: a kernel refreshes the timeout of an element it holds but
+                    // may keep its comment, so it is written anew (deleted and added in one batch) to name the new one.
+                    adds.add(new ElementChange.Remove(el));
+                }
                 adds.add(add(el, d, now));
             }
         });

@@ -79,8 +79,15 @@ public final class CommandWriter implements ElementWriter {
     public void apply(List<ElementChange> batch) throws FirewallException {
         Instant now = clock.instant();
         List<String> failures = new ArrayList<>();
+        java.util.Set<GrantElement> added = new java.util.HashSet<>();
         for (ElementChange c : batch) {
-            if (c instanceof ElementChange.Remove r) {
+            if (c instanceof ElementChange.Add a) {
+                added.add(a.element());
+            }
+        }
+        for (ElementChange c : batch) {
+            // removed and added in one batch: re-written for another holder; the firewall keeps it open throughout
+            if (c instanceof ElementChange.Remove r && !added.contains(r.element())) {
                 String failure = close(r.element(), now);
                 if (failure != null) {
                     failures.add(r.element() + ": " + failure);

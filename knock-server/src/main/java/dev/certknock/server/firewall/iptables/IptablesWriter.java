@@ -144,12 +144,7 @@ public final class IptablesWriter implements ElementWriter {
         StringBuilder adds = new StringBuilder();
         List<Slot> fresh = new ArrayList<>();
         for (Map.Entry<Slot, Map<GrantElement, Claim>> e : after.entrySet()) {
-            Claim latest = null;
-            for (Claim c : e.getValue().values()) {
-                if (latest == null || c.until().isAfter(latest.until())) {
-                    latest = c;
-                }
-            }
+            Claim latest = latestOf(e.getValue());
             Slot s = e.getKey();
             if (latest == null) {
                 deletes.append(renderer.delete(List.of(s.entry())));
@@ -164,8 +159,13 @@ public final class IptablesWriter implements ElementWriter {
                 throw new FirewallException("cannot open " + AddressText.format(s.address()) + " " + s.protocol().label()
                         + "/" + s.port() + ": " + ex.getMessage(), ex);
             }
-            if (!slots.containsKey(s)) {
+            Map<GrantElement, Claim> before = slots.get(s);
+            if (before == null) {
                 fresh.add(s);
+            } else if (!latest.comment().equals(latestOf(before).comment())) {
+                // another holder now names the entry: ipset may keep an entry's comment on add -exist, so delete it
+                // first (in the same restore, before every add)
+                deletes.append(renderer.delete(List.of(s.entry())));
             }
         }
         String script = deletes.toString() + adds;
@@ -193,6 +193,16 @@ public final class IptablesWriter implements ElementWriter {
                 slots.put(s, claims);
             }
         });
+    }
+
+    private static Claim latestOf(Map<GrantElement, Claim> claims) {
+        Claim latest = null;
+        for (Claim c : claims.values()) {
+            if (latest == null || c.until().isAfter(latest.until())) {
+                latest = c;
+            }
+        }
+        return latest;
     }
 
     /** The entries in both sets, one element per port, each with its timeout and comment (left by an earlier run). */
