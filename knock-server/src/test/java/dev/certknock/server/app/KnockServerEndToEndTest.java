@@ -113,6 +113,47 @@ class KnockServerEndToEndTest {
     }
 
     @Test
+    void aRootCrlRevokingAnIntermediateClosesEveryGrantIssuedBelowItAndKeepsTheOthers() throws Exception {
+        var intermediate = f.ca.intermediate("CN=certknock issuing CA").build();
+        var ssh = dev.certknock.protocol.grant.CertknockGrants.of(PortGrant.parse("tcp/22")).withMaxOpenSeconds(300)
+                .withServers(List.of(ServerFixture.SERVER_NAME));
+        IssuedCertificate carol = ServerFixture.client(intermediate, "carol", ssh).build();
+        IssuedCertificate dave = ServerFixture.client(intermediate, "dave", ssh).build();
+        IssuedCertificate alice = f.client("alice").build();
+        try (CrlServer crlServer = CrlServer.start()) {
+            crlServer.publish("/ca.crl", f.ca.crl().number(1).build().getEncoded());
+            crlServer.publish("/intermediate.crl", intermediate.crl().number(1).build().getEncoded());
+            Files.writeString(dir.resolve("intermediate.pem"), ServerFixture.pem("CERTIFICATE",
+                    intermediate.certificate().getEncoded()));
+            Path config = config(crlServer);
+            Files.writeString(config, Files.readString(config)
+                    .replace("  anchors: [ca.pem]", "  anchors: [ca.pem]\n  intermediates: [intermediate.pem]")
+                    .replace("    - url: " + crlServer.uri("/ca.crl"), "    - url: " + crlServer.uri("/ca.crl")
+                            + "\n    - url: " + crlServer.uri("/intermediate.crl")));
+            ServerMaterial material = ServerMaterial.load(config);
+            try (KnockServer server = KnockServer.start(material, f.clock)) {
+                await("both CRLs", () -> server.crls().store().infos().size() == 2);
+                // three holders of one element (127.0.0.1 tcp/22): two below the intermediate, one not
+                for (IssuedCertificate c : List.of(carol, dave, alice)) {
+                    send(server.knockAddress(), f.knock(c, ServerFixture.ssh(120).withDeclaredIpv4(LOOPBACK)));
+                }
+                await("three grants", () -> server.firewall().active(f.clock.instant()).size() == 3);
+
+                crlServer.publish("/ca.crl", f.ca.crl().number(2).revoke(intermediate.certificate()).build().getEncoded());
+                await("the grants below the intermediate to close",
+                        () -> server.firewall().active(f.clock.instant()).size() == 1);
+                assertThat(server.firewall().active(f.clock.instant())).singleElement()
+                        .satisfies(d -> assertThat(d.subject().getName()).contains("alice"));
+                send(server.knockAddress(), f.knock(carol, ServerFixture.ssh(120).withDeclaredIpv4(LOOPBACK)));
+                await("carol's new knock to be refused", () -> server.counters().dropped(DropReason.REVOKED) == 1);
+            }
+        }
+        List<String> audit = Files.readAllLines(dir.resolve("audit.jsonl"));
+        assertThat(audit).filteredOn(l -> l.contains("\"event\":\"grant-closed\"") && l.contains("\"why\":\"revoked\""))
+                .hasSize(2).noneMatch(l -> l.contains("alice"));
+    }
+
+    @Test
     void startUpDoesNotWaitForASourceThatTricklesItsHeaders() throws Exception {
         try (CrlServer crlServer = CrlServer.start(); TricklingHttpSource trickle = new TricklingHttpSource(Duration.ofMillis(200))) {
             crlServer.publish("/ca.crl", f.ca.crl().number(1).build().getEncoded());

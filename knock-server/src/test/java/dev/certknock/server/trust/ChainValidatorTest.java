@@ -15,6 +15,8 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import dev.certknock.server.crl.CaKey;
+import dev.certknock.server.grant.CertRef;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,6 +49,26 @@ class ChainValidatorTest {
         ChainResult r = v.validate(c.chain(), fingerprint(c), at);
         assertThat(r).as("%s at %s", c.certificate().getSubjectX500Principal(), at).isInstanceOf(ChainResult.Valid.class);
         return (ChainResult.Valid) r;
+    }
+
+    @Test
+    void eachCertificateOfThePathIsNamedAsItsIssuersCrlNamesIt() throws Exception {
+        TestCa intermediate = ca.intermediate("CN=chain validator issuing CA").build();
+        IssuedCertificate carol = ServerFixture.client(intermediate, "carol", SSH).build();
+        ChainResult.Valid below = valid(validator(10), carol, clock.instant());
+        assertThat(below.path()).containsExactly(carol.certificate(), intermediate.certificate());
+        // the CRL listener names a revoked certificate by the key of the CA that signed the CRL and the serial
+        assertThat(below.refs()).containsExactly(
+                new CertRef(CaKey.of(intermediate.certificate()).keyId(), carol.certificate().getSerialNumber()),
+                new CertRef(CaKey.of(ca.certificate()).keyId(), intermediate.certificate().getSerialNumber()));
+
+        IssuedCertificate alice = client("alice");
+        assertThat(valid(validator(10), alice, clock.instant()).refs())
+                .containsExactly(new CertRef(CaKey.of(ca.certificate()).keyId(), alice.certificate().getSerialNumber()));
+
+        // a CA with the same name and another key issues other references, even for the same serial
+        TestCa twin = TestCa.root("CN=chain validator test CA", clock);
+        assertThat(CaKey.of(twin.certificate()).keyId()).isNotEqualTo(CaKey.of(ca.certificate()).keyId());
     }
 
     @Test
