@@ -263,15 +263,23 @@ class KnockPipelineTest {
                 }).in(f -> new PipelineHarness(f, "", List.of(), 1, 10_000).withCrl(f.ca.crl().build()))
                         // alice's entry expires after the window (30 s) and the margin (5 s)
                         .repairedBy(h -> h.advance(Duration.ofSeconds(36))),
-                new Case("firewall refuses the grant (table full)", DropReason.FIREWALL_FAILED, h -> {
-                    // From another address: the same address and port would refresh the one entry.
+                new Case("the firewall is full (firewall.maxElements)", DropReason.FIREWALL_ELEMENT_LIMIT, h -> {
+                    // From another address: the same address and port would share the one element.
                     assertThat(h.process(knockBy(h, h.f.client("alice").build(), ssh.withDeclaredIpv4(ServerFixture.ipv4("203.0.113.5"))),
                             new InetSocketAddress("203.0.113.5", 1)))
                             .isInstanceOf(Verdict.Accepted.class);
                     return knockBy(h, h.f.client("carol").build(), ssh);
                 }).in(f -> new PipelineHarness(f, "", List.of(), 10_000, 1).withCrl(f.ca.crl().build()))
-                        .repairedBy(h -> h.advance(Duration.ofSeconds(61))) // alice's 60 s grant expires
-                        .warnsOnceFrom(GrantIssue.class),
+                        .repairedBy(h -> h.advance(Duration.ofSeconds(61))), // alice's 60 s grant expires
+                new Case("one certificate past firewall.maxElementsPerCertificate", DropReason.CERTIFICATE_ELEMENT_LIMIT, h -> {
+                    IssuedCertificate alice = h.f.client("alice").build();
+                    assertThat(h.process(knockBy(h, alice, ssh.withDeclaredIpv4(ServerFixture.ipv4("203.0.113.5"))),
+                            new InetSocketAddress("203.0.113.5", 1)))
+                            .isInstanceOf(Verdict.Accepted.class);
+                    return knockBy(h, alice, ssh); // another address: a second element for the same certificate
+                }).in(f -> new PipelineHarness(f, "firewall:\n  maxElementsPerCertificate: 1\n", List.of(), 10_000, 10_000)
+                        .withCrl(f.ca.crl().build()))
+                        .repairedBy(h -> h.advance(Duration.ofSeconds(61))),
                 new Case("the same packet twice", DropReason.REPLAY, h -> {
                     byte[] d = knockBy(h, h.f.client("alice").build(), ssh);
                     accepted(h, d);
@@ -316,6 +324,7 @@ class KnockPipelineTest {
     private static final Map<DropReason, String> NOT_IN_CASES = Map.of(
             DropReason.QUEUE_FULL, "dropped by the dispatcher before the pipeline: KnockDispatcherTest",
             DropReason.INTERNAL_ERROR, "a stage throwing is a bug, not an input: KnockDispatcherTest",
+            DropReason.FIREWALL_FAILED, "the log backend writes nothing, so it cannot fail: StagesTest.theFirewallStageTurnsARefusalIntoADrop",
             DropReason.DECLARED_ADDRESS_REQUIRED, "v1 only, needs a policy: declaredAddressPoliciesApplyToV1Knocks...",
             DropReason.DECLARED_ADDRESS_MISMATCH, "v1 only, needs a policy: declaredAddressPoliciesApplyToV1Knocks...");
 

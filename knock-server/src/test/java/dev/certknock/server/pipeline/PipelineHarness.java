@@ -74,7 +74,7 @@ final class PipelineHarness {
                 f.clock.monotonic());
         KnockEventListener listener = KnockEventListener.composite(List.of(counters));
         this.firewall = new GrantLedger(new LogWriter(), new GrantLedger.Settings(firewallEntries,
-                Math.min(256, firewallEntries), false), f.clock, listener);
+                Math.min(config.firewall().maxElementsPerCertificate(), firewallEntries), false), f.clock, listener);
         ChainValidator chains = new ChainValidator(trust, crls::generation, 1000);
         var parts = new PipelineFactory.Parts(config, KnockOpener.of(f.serverKey), chains, crls, replay, firewall, f.clock,
                 f.clock.monotonic());

@@ -203,6 +203,8 @@ class StagesTest {
             KnockContext ctx = opened(f.knock(client, request));
             assertThat(new SignatureCheck().apply(ctx)).isEqualTo(Outcome.CONTINUE);
             ctx.certificateGrants = dev.certknock.protocol.grant.GrantsExtension.fromCertificate(client.certificate()).orElseThrow();
+            ctx.holderPath = List.of(new CertRef(CertRef.keyIdOf(f.caCertificate().getPublicKey()),
+                    client.certificate().getSerialNumber()));
             return ctx;
         }
 
