@@ -52,7 +52,9 @@ public final class CheckConfigCommand implements Callable<Integer> {
         out.printf("  protects        %s%n", m.config().protect());
         out.printf("  capture         %s on %s port %d%n", m.config().capture().mode(), m.config().capture().address(),
                 m.config().capture().port());
-        out.printf("  firewall        %s%n", m.config().firewall().backend());
+        out.printf("  firewall        %s (at most %d elements open, %d per certificate)%n",
+                m.config().firewall().backend().name().toLowerCase(java.util.Locale.ROOT),
+                m.config().firewall().maxElements(), m.config().firewall().maxElementsPerCertificate());
         ServerConfig.Knock knock = m.config().knock();
         out.printf("  knock versions  %s, replies %s%n", knock.acceptVersion1() ? "2 and 1" : "2",
                 knock.replies() ? "on (at most " + knock.repliesPerSecond() + "/s)" : "off");

@@ -49,54 +49,66 @@ public final class KnockContext implements KnockView {
         this.now = now;
     }
 
+    @Override
     public ReceivedDatagram datagram() {
         return datagram;
     }
 
+    @Override
     public InetSocketAddress source() {
         return datagram.source();
     }
 
     /** The server's time when the pipeline started on this datagram. */
+    @Override
     public Instant now() {
         return now;
     }
 
+    @Override
     public KnockFrame frame() {
         return frame;
     }
 
+    @Override
     public UnverifiedKnock unverified() {
         return unverified;
     }
 
     /** The content as claimed (signature not yet checked before {@link SignatureCheck}). */
+    @Override
     public KnockContent content() {
         return verified != null ? verified.content() : unverified.claimedContent();
     }
 
+    @Override
     public byte[] leafFingerprint() {
         return leafFingerprint;
     }
 
     /** The certification path that validated: leaf first, then intermediates, not the anchor. */
+    @Override
     public List<X509Certificate> validatedPath() {
         return validatedPath;
     }
 
+    @Override
     public CertknockGrants certificateGrants() {
         return certificateGrants;
     }
 
+    @Override
     public VerifiedKnock verified() {
         return verified;
     }
 
+    @Override
     public GrantDecision decision() {
         return decision;
     }
 
     /** The reply the pipeline asks to send, or null. Only ever set once the knock's signature verified. */
+    @Override
     public KnockReply reply() {
         return reply;
     }

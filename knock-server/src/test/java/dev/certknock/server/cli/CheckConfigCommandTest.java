@@ -57,6 +57,20 @@ class CheckConfigCommandTest {
     }
 
     @Test
+    void theFirewallLimitsArePrintedAndAPerCertificateLimitAboveTheTotalIsRefusedWithItsKey() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "firewall:\n  maxElements: 500\n");
+        assertThat(run("check-config", config.toString())).isZero();
+        assertThat(out.toString()).contains("firewall        log (at most 500 elements open, 256 per certificate)");
+
+        Path bad = f.writeConfig(dir, f.ca.crl().build(), "firewall:\n  maxElements: 100\n  maxElementsPerCertificate: 101\n");
+        StringWriter err = new StringWriter();
+        assertThat(KnockServerCommand.run(new PrintWriter(new StringWriter()), new PrintWriter(err), "check-config",
+                bad.toString())).isNotZero();
+        assertThat(err.toString()).contains("firewall.maxElementsPerCertificate").contains("101")
+                .contains("between 1 and 100");
+    }
+
+    @Test
     void acceptingKnockV1OrTurningRepliesOffIsWarnedAbout() throws Exception {
         Path config = f.writeConfig(dir, f.ca.crl().build(), "");
         assertThat(run("check-config", config.toString())).isZero();
