@@ -16,7 +16,8 @@ public sealed interface ElementChange {
      *
      * @param timeout the element's nominal lifetime (at least {@code expires})
      * @param expires how long it has left, at least 1 ms
-     * @param comment the holder tags ({@link HolderTags#format}): hex, spaces and the version word only
+     * @param comment the holder tags ({@link HolderTags#format}): hex, spaces and the version word only; null for
+     *                none (an element from before a restart whose comment named no holder)
      * @param serial  the serial of the holder's certificate, for backends that pass it on ({@code command}); null
      *                when the element is written again for a holder known only by its tags (after a restart)
      */
@@ -24,7 +25,6 @@ public sealed interface ElementChange {
             implements ElementChange {
         public Add {
             Objects.requireNonNull(element, "element");
-            Objects.requireNonNull(comment, "comment");
             if (expires.toMillis() < 1) {
                 throw new IllegalArgumentException("an element must expire at least 1 ms from now, not " + expires);
             }

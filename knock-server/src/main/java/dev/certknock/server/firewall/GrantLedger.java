@@ -519,7 +519,7 @@ public final class GrantLedger implements Firewall {
             } else {
                 Duration left = Duration.between(now, e.restoredUntil);
                 batch.add(new ElementChange.Add(me.getKey(), left, left.toMillis() < 1 ? Duration.ofMillis(1) : left,
-                        HolderTags.format(e.restoredTags), null));
+                        e.restoredTags.isEmpty() ? null : HolderTags.format(e.restoredTags), null));
                 rewritten.put(me.getKey(), null);
             }
         }

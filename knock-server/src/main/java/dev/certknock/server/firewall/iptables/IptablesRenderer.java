@@ -199,19 +199,20 @@ public final class IptablesRenderer {
      *
      * @throws IllegalArgumentException when the timeout is outside 1 to {@value #MAX_TIMEOUT_SECONDS} s or
      *                                  the comment is not one this renderer makes
+     * @param comment the holder tags, or null for none (an element from before a restart that named no holder)
      */
     public String add(List<SetEntry> entries, long seconds, String comment) {
         if (seconds < 1 || seconds > MAX_TIMEOUT_SECONDS) {
             throw new IllegalArgumentException(
                     "a grant lasts 1 to " + MAX_TIMEOUT_SECONDS + " seconds with ipset, not " + seconds);
         }
-        if (!comment.matches("ck1( [0-9a-f]{16}){1,6}")) {
+        if (comment != null && !comment.matches("ck1( [0-9a-f]{16}){1,6}")) {
             throw new IllegalArgumentException("not a certknock element comment: " + comment);
         }
         StringBuilder sb = new StringBuilder();
         for (SetEntry e : entries) {
             sb.append("add ").append(e.family().set).append(' ').append(e.element()).append(" timeout ")
-                    .append(seconds).append(" comment \"").append(comment).append("\" -exist\n");
+                    .append(seconds).append(comment == null ? "" : " comment \"" + comment + "\"").append(" -exist\n");
         }
         return sb.toString();
     }

@@ -8,6 +8,7 @@ import dev.certknock.server.firewall.ElementChange;
 import dev.certknock.server.firewall.ElementWriter;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.HeldElement;
+import dev.certknock.server.firewall.HolderTags;
 import dev.certknock.server.firewall.iptables.IptablesRenderer.Family;
 import dev.certknock.server.grant.GrantElement;
 import dev.certknock.server.process.ProcessRunner;
@@ -162,7 +163,7 @@ public final class IptablesWriter implements ElementWriter {
             Map<GrantElement, Claim> before = slots.get(s);
             if (before == null) {
                 fresh.add(s);
-            } else if (!latest.comment().equals(latestOf(before).comment())) {
+            } else if (!java.util.Objects.equals(latest.comment(), latestOf(before).comment())) {
                 // another holder now names the entry: ipset may keep an entry's comment on add -exist, so delete it
                 // first (in the same restore, before every add)
                 deletes.append(renderer.delete(List.of(s.entry())));
@@ -227,8 +228,9 @@ public final class IptablesWriter implements ElementWriter {
                 }
                 Duration left = Duration.ofSeconds(Long.parseLong(m.group(5)));
                 GrantElement el = new GrantElement(slot.address(), PortGrant.single(slot.protocol(), slot.port()));
-                slots.computeIfAbsent(slot, k -> new LinkedHashMap<>()).put(el,
-                        new Claim(now.plus(left), m.group(6) == null ? "" : m.group(6)));
+                // a comment not of ours is not written back (it would not pass the renderer)
+                String comment = HolderTags.parse(m.group(6)).isEmpty() ? null : m.group(6);
+                slots.computeIfAbsent(slot, k -> new LinkedHashMap<>()).put(el, new Claim(now.plus(left), comment));
                 held.add(new HeldElement(el, left, m.group(6)));
             }
         }
