@@ -671,6 +671,21 @@ class NftWriterTest {
         assertThat(nft.last()).isEqualTo(RENDERER.delete(List.of(e)));
     }
 
+    @Test
+    void anElementFromBeforeARestartThatNamesNoHolderIsWrittenAgainWithoutAComment() throws Exception {
+        nft.kernel.add(listed("198.51.100.7", "tcp/22", 40, "certknock s=7 i=0011223344556677")); // an older format
+        GrantLedger fw = start();
+        fw.open(decision("198.51.100.7", T0, 100, holder(1), "tcp/22"));
+        fw.open(decision("198.51.100.7", T0, 30, holder(2), "tcp/22"));
+        clock.advance(Duration.ofSeconds(5));
+
+        assertThat(fw.revoke(Set.of(holder(1).leaf()))).isEqualTo(1);
+
+        NftElement e = NftRendererTest.element("198.51.100.7", "tcp/22");
+        assertThat(nft.last()).as("kept for its own 35 s left, with no made-up comment").isEqualTo(RENDERER.delete(List.of(e))
+                + RENDERER.add(List.of(new NftEntry(e, Duration.ofSeconds(35), Duration.ofSeconds(35), null))));
+    }
+
     // --- stop
 
     @Test
