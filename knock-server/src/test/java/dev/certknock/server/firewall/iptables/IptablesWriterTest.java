@@ -345,8 +345,10 @@ class IptablesWriterTest {
                 .isInstanceOf(FirewallException.class).hasMessageContaining("Hash is full");
         // line 1 (192.0.2.2 port 22) went in before line 2 was refused: it is deleted again
         assertThat(tools.calls).containsExactly("ipset restore", "ipset restore");
-        assertThat(tools.batches.get(1)).isEqualTo("del certknock4 192.0.2.2,tcp:22 -exist\n"
-                + "del certknock4 192.0.2.2,tcp:23 -exist\n");
+        assertThat(tools.batches.get(1)).isEqualTo("""
+                del certknock4 192.0.2.2,tcp:22 -exist
+                del certknock4 192.0.2.2,tcp:23 -exist
+                """);
         assertThat(tools.entries("certknock4")).containsOnlyKeys("192.0.2.1,tcp:22", "192.0.2.1,tcp:23");
         assertThat(fw.active(clock.instant())).extracting(GrantDecision::subject).containsExactly(ALICE);
         // another family has its own set
@@ -368,8 +370,10 @@ class IptablesWriterTest {
                 .isInstanceOf(FirewallException.class).hasMessageContaining("Error in line 3: failed by test");
         // lines 1 and 2 (ports 21 and 22) went in; 22 was alice's already: only 21 and 23 are taken back
         assertThat(tools.batches).hasSize(2);
-        assertThat(tools.batches.get(1)).isEqualTo("del certknock4 192.0.2.1,tcp:21 -exist\n"
-                + "del certknock4 192.0.2.1,tcp:23 -exist\n");
+        assertThat(tools.batches.get(1)).isEqualTo("""
+                del certknock4 192.0.2.1,tcp:21 -exist
+                del certknock4 192.0.2.1,tcp:23 -exist
+                """);
         assertThat(tools.entries("certknock4")).containsOnlyKeys("192.0.2.1,tcp:22");
         assertThat(fw.active(clock.instant())).extracting(GrantDecision::subject).containsExactly(ALICE);
         assertThat(events).containsExactly("opened CN=alice");
@@ -627,7 +631,7 @@ class IptablesWriterTest {
     @Test
     void afterARestartAHolderOfThisRunKeepsThePortWhenTheHolderNamedInTheCommentIsRevoked() throws Exception {
         GrantLedger before = start(settings);
-        before.open(grant("192.0.2.1", Duration.ofSeconds(120), CAROL_7, "tcp/20-30"));
+        before.open(grant("192.0.2.1", Duration.ofMinutes(2), CAROL_7, "tcp/20-30"));
         before.close();
         clock.advance(Duration.ofSeconds(10));
         GrantLedger after = start(settings);
@@ -862,7 +866,7 @@ class IptablesWriterTest {
 
         /** Loads sets from {@code ipset save} text, as a kernel left by an earlier run holds them. */
         synchronized void load(String saved) {
-            for (String line : saved.split("\n")) {
+            for (String line : saved.lines().toList()) {
                 Matcher c = SAVED_CREATE.matcher(line);
                 Matcher a = SAVED_ADD.matcher(line);
                 if (c.matches()) {
@@ -952,14 +956,14 @@ class IptablesWriterTest {
         private ProcessRunner.Result ipsetRestore(List<String> argv, String stdin) {
             int failAt = failRestoreAtLine;
             failRestoreAtLine = 0;
-            String[] lines = stdin == null ? new String[0] : stdin.split("\n");
-            for (int i = 0; i < lines.length; i++) {
+            List<String> lines = stdin == null ? List.of() : stdin.lines().toList();
+            for (int i = 0; i < lines.size(); i++) {
                 int number = i + 1;
                 try {
                     if (number == failAt) {
                         throw new Refusal("failed by test");
                     }
-                    restoreLine(lines[i]);
+                    restoreLine(lines.get(i));
                 } catch (Refusal r) {
                     return result(argv, 1, "", "ipset v7.17: Error in line " + number + ": " + r.getMessage() + "\n");
                 }
@@ -971,8 +975,11 @@ class IptablesWriterTest {
             if (line.isBlank()) {
                 return;
             }
-            Matcher m;
-            if ((m = CREATE.matcher(line)).matches()) {
+            Matcher create = CREATE.matcher(line);
+            Matcher add = ADD.matcher(line);
+            Matcher del = DEL.matcher(line);
+            if (create.matches()) {
+                Matcher m = create;
                 FakeSet existing = sets.get(m.group(1));
                 int maxelem = Integer.parseInt(m.group(3));
                 if (existing == null) {
@@ -980,7 +987,8 @@ class IptablesWriterTest {
                 } else if (m.group(4) == null || existing.maxelem != maxelem || !existing.family.equals(m.group(2))) {
                     throw new Refusal("Set cannot be created: set with the same name already exists");
                 }
-            } else if ((m = ADD.matcher(line)).matches()) {
+            } else if (add.matches()) {
+                Matcher m = add;
                 FakeSet s = set(m.group(1));
                 String address = address(s, m.group(2));
                 boolean exist = m.group(8) != null;
@@ -996,7 +1004,8 @@ class IptablesWriterTest {
                     }
                     s.entries.put(element, held);
                 }
-            } else if ((m = DEL.matcher(line)).matches()) {
+            } else if (del.matches()) {
+                Matcher m = del;
                 FakeSet s = set(m.group(1));
                 String address = address(s, m.group(2));
                 purge(s);
