@@ -153,6 +153,8 @@ public final class GrantLedger implements Firewall {
     private final Set<String> toClose = new LinkedHashSet<>();
     private final LogThrottle warnings = new LogThrottle(1, Duration.ofSeconds(10), System::nanoTime);
     private boolean started;
+    /** Set by {@link #close()}: no grant opens after it (a knock still in the pipeline at stop opens nothing). */
+    private boolean closed;
     /** Closes elements on time for a backend that does not expire them itself; null for the others. */
     private ScheduledExecutorService waker;
     private ScheduledFuture<?> wake;
@@ -260,6 +262,14 @@ public final class GrantLedger implements Firewall {
             batch.add(p);
         }
         if (batch.isEmpty()) {
+            return;
+        }
+        if (closed) {
+            FirewallException stopped = new FirewallException("the firewall is stopped; nothing opened", null);
+            batch.forEach(p -> {
+                p.failure = stopped;
+                p.done = true;
+            });
             return;
         }
         Instant now = clock.instant();
@@ -689,6 +699,7 @@ public final class GrantLedger implements Firewall {
      */
     @Override
     public synchronized void close() {
+        closed = true;
         Set<GrantDecision> open = new LinkedHashSet<>(holdCount.keySet());
         try {
             if (!started) {

@@ -89,7 +89,10 @@ final class InMemoryFirewalls {
 
     // ---- nftables -------------------------------------------------------------------------------------------------
 
-    /** Interprets what NftRenderer writes: add element (create, or refresh timeout keeping the comment), delete, flush. */
+    /**
+     * Interprets what NftRenderer writes: add element (create; on an element it holds, replace timeout and time left
+     * but keep the comment, as nft 1.0.6 on kernel 6.18 does), delete (of a missing element fails the batch), flush.
+     */
     static final class NftKernel implements NftExecutor {
         private static final Pattern BLOCK = Pattern.compile("(add|delete) element inet certknock (\\w+) \\{ (.*) \\}");
         private static final Pattern ITEM = Pattern.compile(
@@ -221,7 +224,7 @@ final class InMemoryFirewalls {
 
     // ---- iptables -------------------------------------------------------------------------------------------------
 
-    /** Interprets what the iptables writer runs: ipset restore (add -exist keeps the comment, del -exist, flush) and save. */
+    /** Interprets what the iptables writer runs: ipset restore (add -exist replaces timeout and comment, del -exist, flush) and save. */
     static final class IpsetKernel implements ProgramRunner {
         private static final Pattern ADD = Pattern.compile(
                 "add (certknock[46]) (\\S+),(tcp|udp):(\\d+) timeout (\\d+) comment \"([^\"]*)\" -exist");
@@ -254,9 +257,8 @@ final class InMemoryFirewalls {
                         if (a.matches()) {
                             Entry e = new Entry(a.group(1), InetAddress.getByName(a.group(2)), Protocol.parse(a.group(3)),
                                     Integer.parseInt(a.group(4)));
-                            Held before = entries.get(e);
-                            entries.put(e, new Held(clock.instant().plusSeconds(Long.parseLong(a.group(5))),
-                                    before != null ? before.comment() : a.group(6)));
+                            // add -exist replaces timeout and comment (ipset 7.17)
+                            entries.put(e, new Held(clock.instant().plusSeconds(Long.parseLong(a.group(5))), a.group(6)));
                         } else if (d.matches()) {
                             entries.remove(new Entry(d.group(1), InetAddress.getByName(d.group(2)),
                                     Protocol.parse(d.group(3)), Integer.parseInt(d.group(4))));

@@ -67,12 +67,17 @@ public final class IptablesWriter implements ElementWriter {
     private final IptablesRenderer renderer;
     private final ProgramRunner runner;
     private final Clock clock;
-    /** For each entry, the elements that cover it. */
+    /** For each entry, the elements that cover it (claims past their time are dropped: the kernel expired them). */
     private final Map<Slot, Map<GrantElement, Claim>> slots = new HashMap<>();
+    /** When {@link #slots} is next swept of expired claims (at most once a second, on a write). */
+    private Instant nextSweep = Instant.MIN;
+
+    /** The most output of {@code ipset save} read: about 20 times that of a full set of 65,536 entries. */
+    static final int MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
 
     /** Runs the tools directly, 10 s per command. */
     public IptablesWriter(IptablesSettings settings, Clock clock) {
-        this(settings, new ProcessRunner(List.of(), Duration.ofSeconds(10)), clock);
+        this(settings, new ProcessRunner(List.of(), Duration.ofSeconds(10), MAX_OUTPUT_BYTES), clock);
     }
 
     /** @param runner runs the tools; its prefix may be {@code ip netns exec NAME} (tests) */
@@ -116,6 +121,7 @@ public final class IptablesWriter implements ElementWriter {
     @Override
     public void apply(List<ElementChange> batch) throws FirewallException {
         Instant now = clock.instant();
+        sweep(now);
         Map<Slot, Map<GrantElement, Claim>> after = new LinkedHashMap<>();
         for (ElementChange c : batch) {
             GrantElement el = c.element();
@@ -132,8 +138,7 @@ public final class IptablesWriter implements ElementWriter {
             }
             for (int p = g.firstPort(); p <= g.lastPort(); p++) {
                 Slot s = new Slot(el.address(), g.protocol(), p);
-                Map<GrantElement, Claim> claims = after.computeIfAbsent(s,
-                        k -> new LinkedHashMap<>(slots.getOrDefault(k, Map.of())));
+                Map<GrantElement, Claim> claims = after.computeIfAbsent(s, k -> live(slots.get(k), now));
                 if (c instanceof ElementChange.Add a) {
                     claims.put(el, new Claim(now.plus(a.expires()), a.comment()));
                 } else {
@@ -160,13 +165,10 @@ public final class IptablesWriter implements ElementWriter {
                 throw new FirewallException("cannot open " + AddressText.format(s.address()) + " " + s.protocol().label()
                         + "/" + s.port() + ": " + ex.getMessage(), ex);
             }
-            Map<GrantElement, Claim> before = slots.get(s);
-            if (before == null) {
+            // add -exist replaces an entry's timeout and comment in place (checked with ipset 7.17): another holder
+            // coming to name the entry needs no delete, so it is never missing for a moment
+            if (live(slots.get(s), now).isEmpty()) {
                 fresh.add(s);
-            } else if (!java.util.Objects.equals(latest.comment(), latestOf(before).comment())) {
-                // another holder now names the entry: ipset may keep an entry's comment on add -exist, so delete it
-                // first (in the same restore, before every add)
-                deletes.append(renderer.delete(List.of(s.entry())));
             }
         }
         String script = deletes.toString() + adds;
@@ -196,6 +198,34 @@ public final class IptablesWriter implements ElementWriter {
         });
     }
 
+    /** The claims still in force (a copy); the kernel has dropped an entry whose every claim is past. */
+    private static Map<GrantElement, Claim> live(Map<GrantElement, Claim> claims, Instant now) {
+        Map<GrantElement, Claim> out = new LinkedHashMap<>();
+        if (claims != null) {
+            claims.forEach((el, c) -> {
+                if (c.until().isAfter(now)) {
+                    out.put(el, c);
+                }
+            });
+        }
+        return out;
+    }
+
+    /** Forgets entries whose claims are all past, so the record stays as large as what the kernel holds. */
+    private void sweep(Instant now) {
+        if (now.isBefore(nextSweep)) {
+            return;
+        }
+        nextSweep = now.plusSeconds(1);
+        slots.values().forEach(claims -> claims.values().removeIf(c -> !c.until().isAfter(now)));
+        slots.values().removeIf(Map::isEmpty);
+    }
+
+    /** Entries recorded now (tests: the record does not grow with entries the kernel expired). */
+    int recordedEntries() {
+        return slots.size();
+    }
+
     private static Claim latestOf(Map<GrantElement, Claim> claims) {
         Claim latest = null;
         for (Claim c : claims.values()) {
@@ -213,6 +243,10 @@ public final class IptablesWriter implements ElementWriter {
         List<HeldElement> held = new ArrayList<>();
         for (Family f : renderer.families()) {
             ProcessRunner.Result saved = check(IptablesRenderer.ipsetSave(f), null, "cannot list " + f.set());
+            if (saved.stdoutTruncated()) {
+                throw new FirewallException("'ipset save " + f.set() + "' printed more than it can read; its entries"
+                        + " could not all be read back", null);
+            }
             for (String line : saved.stdout().split("\n")) {
                 Matcher m = SAVED.matcher(line.strip());
                 if (!m.matches()) {

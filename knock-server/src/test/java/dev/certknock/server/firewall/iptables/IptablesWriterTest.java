@@ -43,7 +43,6 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import javax.security.auth.x500.X500Principal;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -655,9 +654,6 @@ class IptablesWriterTest {
     // ---- known bugs (disabled until fixed; each asserts what should happen) ------------------------------------
 
     @Test
-    @Disabled("bug: IptablesWriter keeps the claims of elements the kernel expired (the ledger never removes them, "
-            + "expiresByItself is true); revoking the only live holder re-adds the entry for 1 s under the expired "
-            + "holder's comment instead of deleting it")
     void revokingTheLastLiveHolderOfAPortDeletesItEvenWhenAnExpiredElementCoveredIt() throws Exception {
         GrantLedger fw = start(settings);
         fw.open(grant("192.0.2.1", Duration.ofSeconds(30), ALICE_5, "tcp/22"));
@@ -670,9 +666,6 @@ class IptablesWriterTest {
     }
 
     @Test
-    @Disabled("bug: a batch refused part-way takes back only the entries the writer had never seen; an entry whose "
-            + "earlier element expired counts as seen, so it stays open for the refused grant's whole duration, "
-            + "unknown to the ledger (a revocation of that certificate does not close it)")
     void aBatchRefusedPartWayTakesBackAnEntryWhoseEarlierElementExpired() throws Exception {
         GrantLedger fw = start(settings);
         fw.open(grant("192.0.2.1", Duration.ofSeconds(30), ALICE_5, "tcp/22"));
@@ -685,8 +678,30 @@ class IptablesWriterTest {
     }
 
     @Test
-    @Disabled("bug: GrantLedger.open does not check that the ledger was closed: a grant opened after close() (a "
-            + "knock still in the pipeline at stop) is written to the kernel, after onStop: flush emptied the sets")
+    void aCutOffListingFailsTheStartInsteadOfMissingEntries() {
+        dev.certknock.server.process.ProgramRunner cut = (argv, stdin) -> {
+            var r = tools.run(argv, stdin);
+            return argv.contains("save") ? new dev.certknock.server.process.ProcessRunner.Result(r.argv(), r.exitCode(),
+                    r.stdout(), r.stderr(), true) : r;
+        };
+        assertThatThrownBy(() -> new GrantLedger(new IptablesWriter(settings, cut, clock), GrantLedger.Settings.defaults(),
+                clock, new dev.certknock.server.event.KnockEventListener() { }).start())
+                .isInstanceOf(FirewallException.class).hasMessageContaining("could not all be read back");
+    }
+
+    @Test
+    void theWritersRecordForgetsEntriesTheKernelExpired() throws Exception {
+        GrantLedger fw = start(settings);
+        for (int i = 1; i <= 100; i++) {
+            fw.open(grant("192.0.2." + i, Duration.ofSeconds(30), ALICE_5, "tcp/22"));
+        }
+        assertThat(writer.recordedEntries()).isEqualTo(100);
+        clock.advance(Duration.ofSeconds(31));
+        fw.open(grant("192.0.2.200", Duration.ofSeconds(30), BOB_6, "tcp/22"));
+        assertThat(writer.recordedEntries()).as("only what the kernel still holds").isEqualTo(1);
+    }
+
+    @Test
     void aGrantAfterStopIsNotWritten() throws Exception {
         GrantLedger fw = start(settings, GrantLedger.Settings.defaults().withRemoveAllOnStop(true));
         fw.close();
