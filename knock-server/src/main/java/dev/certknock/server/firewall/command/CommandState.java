@@ -73,6 +73,9 @@ final class CommandState {
             bytes = Files.readAllBytes(file);
         } catch (NoSuchFileException e) {
             return new LinkedHashMap<>();
+        } catch (IOException e) {
+            throw new IOException("cannot read the open-grant state " + file + ": " + e.getMessage()
+                    + " (it lists grants whose close command may still have to run; fix or remove it)", e);
         }
         Map<GrantElement, Recorded> out = new LinkedHashMap<>();
         try {
@@ -94,9 +97,14 @@ final class CommandState {
         return out;
     }
 
-    /** An IP literal only: never let a stored string trigger a DNS lookup. */
+    /**
+     * An IP literal only: never let a stored string trigger a DNS lookup. A dotted quad, or text with a colon (which
+     * {@link InetAddress#getByName} parses as an IPv6 literal, never a name); {@code cafe} or {@code 1.2.3.4.5} would
+     * be names.
+     */
     private static String literal(String text) {
-        if (text == null || !text.matches("[0-9a-fA-F.:]{2,45}")) {
+        if (text == null || !(text.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}")
+                || text.contains(":") && text.matches("[0-9a-fA-F.:]{2,45}"))) {
             throw new IllegalArgumentException("not an IP address literal: " + text);
         }
         return text;

@@ -94,15 +94,33 @@ public final class CommandWriter implements ElementWriter {
                 }
             }
         }
+        Map<GrantElement, Recorded> before = new LinkedHashMap<>();
         for (ElementChange c : batch) {
             if (c instanceof ElementChange.Add a) {
+                Recorded was = open.get(a.element());
                 String failure = open(a, now);
                 if (failure != null) {
                     failures.add(a.element() + ": " + failure);
+                } else {
+                    before.put(a.element(), was);
                 }
             }
         }
         if (!failures.isEmpty()) {
+            // The ledger records nothing of a failed batch, and only the ledger closes this backend's elements:
+            // take back what this batch opened (a refreshed element gets its earlier record back).
+            before.forEach((el, was) -> {
+                if (was == null) {
+                    String undo = close(el, now);
+                    if (undo != null) {
+                        LOG.warn("could not take back {} after a failed batch: {} (it stays recorded; the next start"
+                                + " closes it)", el, LogText.of(undo));
+                    }
+                } else {
+                    open.put(el, was);
+                }
+            });
+            persist();
             throw new FirewallException("firewall command failed for " + String.join("; ", failures), null);
         }
     }
@@ -234,7 +252,10 @@ public final class CommandWriter implements ElementWriter {
         }
     }
 
-    /** Elements recorded as open (including those whose close is being retried), as {@code 192.0.2.1 tcp/22}. */
+    /**
+     * Elements recorded as open (including those whose close is being retried), as {@code 192.0.2.1 tcp/22}. Read it
+     * under the ledger's lock, or when the ledger is idle (tests).
+     */
     public List<String> elements() {
         return open.keySet().stream().map(GrantElement::toString).toList();
     }

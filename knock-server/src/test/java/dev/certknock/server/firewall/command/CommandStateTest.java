@@ -19,7 +19,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -254,7 +253,6 @@ class CommandStateTest {
      * Only parse errors are wrapped with the file's name; a read error (here EISDIR; EIO, a stale NFS handle)
      * reaches the operator as the bare "Is a directory", via {@code CommandWriter.setUp} and the server's start.
      */
-    @Disabled("bug in CommandState.load: read errors other than a missing file do not name the file (see the report)")
     @Test
     void aDirectoryInPlaceOfTheFileGivesAnIoExceptionNamingIt() throws IOException {
         Files.createDirectories(file());
@@ -289,7 +287,6 @@ class CommandStateTest {
      * {@code InetAddress.getByName} then asks the resolver (strace shows a UDP connect to port 53 for each of
      * these). Expected: refused as no literal without a look-up.
      */
-    @Disabled("bug in CommandState.literal: hex-only names and dotted digit strings reach DNS (see the report)")
     @ParameterizedTest
     @ValueSource(strings = {"cafe", "dead.beef", "1.2.3.4.5", "ab"})
     void hexLookingHostNameIsRefusedWithoutALookUp(String address) throws IOException {
