@@ -64,7 +64,7 @@ public final class NftOpenCostBench {
         System.err.println("# executor: " + (inProcess ? "libnftables, in-process" : "one nft process per batch"));
         // limits above anything this bench opens: it measures the cost of an open, not the limits
         GrantLedger firewall = new GrantLedger(new NftWriter(new NftSettings("certknock", 62201,
-                List.of(PortGrant.parse("tcp/1-65535")), false, true, List.of())),
+                List.of(PortGrant.parse("tcp/1-65535")), false, List.of())),
                 new GrantLedger.Settings(1_000_000, 1_000_000, true), clock, new KnockEventListener() {
                 }).start();
         PortGrant grant = ranges ? PortGrant.parse("tcp/8000-8099") : PortGrant.parse("tcp/22");

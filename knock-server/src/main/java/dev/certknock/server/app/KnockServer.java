@@ -136,7 +136,7 @@ public final class KnockServer implements AutoCloseable {
             case NFTABLES -> {
                 try {
                     yield new GrantLedger(new NftWriter(new NftSettings(fw.table(), config.capture().port(),
-                            config.protect(), fw.reject(), fw.onStop() == ServerConfig.OnStop.FLUSH, List.of())),
+                            config.protect(), fw.reject(), List.of())),
                             limits, clock, events).start();
                 } catch (FirewallException e) {
                     throw new IOException("cannot set up the nftables table inet " + fw.table() + ": " + e.getMessage()
@@ -144,8 +144,7 @@ public final class KnockServer implements AutoCloseable {
                 }
             }
             case IPTABLES -> start("iptables", () -> new GrantLedger(new IptablesWriter(
-                    IptablesSettings.of(config.capture().port(), config.protect()).withReject(fw.reject())
-                            .withFlushOnClose(fw.onStop() == ServerConfig.OnStop.FLUSH), clock), limits, clock, events)
+                    IptablesSettings.of(config.capture().port(), config.protect()).withReject(fw.reject()), clock), limits, clock, events)
                     .start());
             case COMMAND -> start("command", () -> new GrantLedger(new CommandWriter(CommandSettings.of(
                     CommandTemplate.parse("firewall.command.open", fw.command().open()),

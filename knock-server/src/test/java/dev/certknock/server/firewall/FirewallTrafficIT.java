@@ -67,7 +67,7 @@ class FirewallTrafficIT {
         NFTABLES(List.of("nft")) {
             @Override
             Firewall start(List<String> prefix) throws FirewallException {
-                return new GrantLedger(new NftWriter(new NftSettings("certknock", 62201, PROTECTED, false, false,
+                return new GrantLedger(new NftWriter(new NftSettings("certknock", 62201, PROTECTED, false,
                         prefix)), GrantLedger.Settings.defaults(), Clock.systemUTC(), new KnockEventListener() {
                         }).start();
             }

@@ -199,7 +199,7 @@ final class InMemoryFirewalls {
             @Override
             public ElementWriter newWriter() {
                 return new NftWriter(new NftSettings("certknock", 62201, List.of(PortGrant.parse("tcp/1-65535")), false,
-                        false, List.of()), kernel);
+                        List.of()), kernel);
             }
 
             @Override

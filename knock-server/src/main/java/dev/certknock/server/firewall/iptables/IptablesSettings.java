@@ -11,13 +11,12 @@ import java.util.Objects;
  * @param protectedPorts   dropped (or rejected) unless granted; must not be empty
  * @param reject           reject protected ports (TCP reset, ICMP port unreachable) instead of dropping them
  * @param ipv6             also set up ip6tables and the IPv6 set (false on hosts without IPv6)
- * @param maxPortsPerGrant most ports one grant may open, all its ranges together (ipset stores one entry per
- *                         port); a larger grant is refused with a clear error
+ * @param maxPortsPerGrant most ports one element (port range) may cover (ipset stores one entry per port); a
+ *                         larger range is refused with a clear error
  * @param maxElements      capacity of each ipset ({@code maxelem}); fixed when the set is first created
- * @param flushOnClose     empty both sets when the server stops (otherwise grants stay until their timeouts)
  */
 public record IptablesSettings(int knockPort, List<PortGrant> protectedPorts, boolean reject, boolean ipv6,
-        int maxPortsPerGrant, int maxElements, boolean flushOnClose) {
+        int maxPortsPerGrant, int maxElements) {
 
     public static final int DEFAULT_MAX_PORTS_PER_GRANT = 1024;
     public static final int DEFAULT_MAX_ELEMENTS = 65536;
@@ -38,31 +37,25 @@ public record IptablesSettings(int knockPort, List<PortGrant> protectedPorts, bo
         }
     }
 
-    /** Drop, IPv4 and IPv6, 1024 ports per grant, 65536 entries per set, keep grants at stop. */
+    /** Drop, IPv4 and IPv6, 1024 ports per element, 65536 entries per set. */
     public static IptablesSettings of(int knockPort, List<PortGrant> protectedPorts) {
         return new IptablesSettings(knockPort, protectedPorts, false, true, DEFAULT_MAX_PORTS_PER_GRANT,
-                DEFAULT_MAX_ELEMENTS, false);
+                DEFAULT_MAX_ELEMENTS);
     }
 
     public IptablesSettings withReject(boolean value) {
-        return new IptablesSettings(knockPort, protectedPorts, value, ipv6, maxPortsPerGrant, maxElements,
-                flushOnClose);
+        return new IptablesSettings(knockPort, protectedPorts, value, ipv6, maxPortsPerGrant, maxElements);
     }
 
     public IptablesSettings withIpv6(boolean value) {
-        return new IptablesSettings(knockPort, protectedPorts, reject, value, maxPortsPerGrant, maxElements,
-                flushOnClose);
+        return new IptablesSettings(knockPort, protectedPorts, reject, value, maxPortsPerGrant, maxElements);
     }
 
     public IptablesSettings withMaxPortsPerGrant(int value) {
-        return new IptablesSettings(knockPort, protectedPorts, reject, ipv6, value, maxElements, flushOnClose);
+        return new IptablesSettings(knockPort, protectedPorts, reject, ipv6, value, maxElements);
     }
 
     public IptablesSettings withMaxElements(int value) {
-        return new IptablesSettings(knockPort, protectedPorts, reject, ipv6, maxPortsPerGrant, value, flushOnClose);
-    }
-
-    public IptablesSettings withFlushOnClose(boolean value) {
-        return new IptablesSettings(knockPort, protectedPorts, reject, ipv6, maxPortsPerGrant, maxElements, value);
+        return new IptablesSettings(knockPort, protectedPorts, reject, ipv6, maxPortsPerGrant, value);
     }
 }

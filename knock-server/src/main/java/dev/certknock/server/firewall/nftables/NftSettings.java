@@ -13,12 +13,10 @@ import java.util.regex.Pattern;
  * @param knockPort the UDP port knocks arrive on; dropped in the table so the host never answers it
  * @param protect the port ranges that are closed unless granted
  * @param reject reject closed ports (TCP reset, ICMP port unreachable) instead of dropping silently
- * @param flushOnStop empty the grant sets when the server stops; otherwise grants stay until the
- *     kernel expires them
  * @param commandPrefix words put before {@code nft} on every command line, for example
  *     {@code ["ip", "netns", "exec", "ns1"]}; empty to run {@code nft} directly
  */
-public record NftSettings(String table, int knockPort, List<PortGrant> protect, boolean reject, boolean flushOnStop,
+public record NftSettings(String table, int knockPort, List<PortGrant> protect, boolean reject,
         List<String> commandPrefix) {
 
     private static final Pattern TABLE_NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,31}");

@@ -25,7 +25,7 @@ public final class LibNftProbeMain {
         try (nft) {
             NftRenderer renderer = new NftRenderer("certknock");
             NftSettings settings = new NftSettings("certknock", 62201, List.of(PortGrant.parse("tcp/8000-8100")), false,
-                    false, List.of());
+                    List.of());
             nft.apply(renderer.setup(settings));
             NftEntry checked = entry("192.0.2.10", "tcp/8001");
             nft.check(renderer.add(List.of(checked)));

@@ -19,7 +19,7 @@ class NftRendererTest {
             PortGrant.parse("udp/51820"));
 
     static NftSettings settings(String table, boolean reject) {
-        return new NftSettings(table, 62201, PROTECT, reject, false, List.of());
+        return new NftSettings(table, 62201, PROTECT, reject, List.of());
     }
 
     static String golden(String name) {
@@ -112,10 +112,10 @@ class NftRendererTest {
     @Test
     void settingsRefuseTableNamesThatCouldInjectScript() {
         for (String bad : List.of("", "1abc", "certknock; flush ruleset", "a b", "x\ny", "a".repeat(33))) {
-            assertThatThrownBy(() -> new NftSettings(bad, 62201, PROTECT, false, false, List.of()))
+            assertThatThrownBy(() -> new NftSettings(bad, 62201, PROTECT, false, List.of()))
                     .as(bad).isInstanceOf(IllegalArgumentException.class);
         }
-        assertThatThrownBy(() -> new NftSettings("certknock", 0, PROTECT, false, false, List.of()))
+        assertThatThrownBy(() -> new NftSettings("certknock", 0, PROTECT, false, List.of()))
                 .isInstanceOf(IllegalArgumentException.class);
     }
 }

@@ -49,7 +49,7 @@ class NftWriterTest {
     /** The intermediate's own certificate, as the root's CRL names it. */
     static final CertRef INTERMEDIATE_REF = TestHolders.ref(CA, BigInteger.valueOf(0x1000));
     static final Instant T0 = Instant.parse("2030-01-01T00:00:00Z");
-    static final NftSettings SETTINGS = new NftSettings("certknock", 62201, NftRendererTest.PROTECT, false, false,
+    static final NftSettings SETTINGS = new NftSettings("certknock", 62201, NftRendererTest.PROTECT, false,
             List.of());
     static final NftRenderer RENDERER = new NftRenderer("certknock");
 
@@ -718,7 +718,7 @@ class NftWriterTest {
 
     @Test
     void describeSaysHowNftIsReached() {
-        NftSettings inNamespace = new NftSettings("certknock", 62201, NftRendererTest.PROTECT, true, false,
+        NftSettings inNamespace = new NftSettings("certknock", 62201, NftRendererTest.PROTECT, true,
                 List.of("ip", "netns", "exec", "ns1"));
         NftWriter process = new NftWriter(inNamespace);
         assertThat(process.describe()).isEqualTo("backend nftables, table inet certknock (input priority filter - 10, "

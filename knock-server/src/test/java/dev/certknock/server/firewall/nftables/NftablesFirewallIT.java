@@ -85,7 +85,7 @@ class NftablesFirewallIT {
     }
 
     NftSettings settings(boolean reject) {
-        return new NftSettings("certknock", 62201, PROTECT, reject, false, prefix);
+        return new NftSettings("certknock", 62201, PROTECT, reject, prefix);
     }
 
     /** A ledger over a writer that runs nft in the namespace (through the command prefix), started. */
