@@ -1,6 +1,8 @@
 package dev.certknock.server.replay;
 
 import java.io.IOException;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -10,11 +12,11 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.helpers.NOPLogger;
 
 /**
  * Remembers every accepted knock's {@link ReplayKey} for as long as its timestamp is acceptable, so
@@ -64,11 +66,11 @@ import org.slf4j.LoggerFactory;
  * With a journal ({@link #open}), {@code commit} appends a 60-byte record (key, expiry, CRC-32C) with a
  * {@code FileChannel} write before it returns {@code Committed}: the record is then in the OS page cache
  * and survives the server being killed (SIGKILL, OOM killer, {@code Runtime.halt}). The channel is forced
- * to disk at most once a second, piggybacked on commits and on {@link #sweep()}, and at {@link #close()}
- * (a force costs about a millisecond; per commit it would cap commits at about a thousand a second). So
- * on a power loss or kernel crash, entries committed in the last second or so (or up to the kernel's
- * write-back delay, about 30 s, if no commit or sweep follows) may be lost, and a knock from that time
- * could be replayed within its remaining window. If the write fails, {@code commit} throws
+ * to disk by {@link #sweep()} (the server calls it once a second), outside the guard's lock, and at
+ * {@link #close()}; never by {@code commit}: a force costs from about a millisecond to tens of them on a busy
+ * disk, and a knock must not wait for it (nor for another knock's). So on a power loss or kernel crash,
+ * entries committed since the last sweep (a second or so; up to the kernel's write-back delay, about 30 s,
+ * if sweeps stop) may be lost, and a knock from that time could be replayed within its remaining window. If the write fails, {@code commit} throws
  * {@link UncheckedIOException} and records nothing: the knock is dropped and the journal is rewritten
  * before the next commit.
  *
@@ -94,7 +96,6 @@ public final class ReplayGuard implements AutoCloseable {
     /** The longest window accepted. */
     public static final Duration MAX_WINDOW = Duration.ofDays(1);
 
-    static final long FORCE_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(1);
     static final int MIN_COMPACTION_RECORDS = 1024;
     private static final int WHEEL_TARGET_SLOTS = 1024;
     private static final CommitResult REPLAY = new CommitResult.Replay();
@@ -120,6 +121,8 @@ public final class ReplayGuard implements AutoCloseable {
     private final long keepMillis;
     private final int capacity;
     private final Clock clock;
+    /** The class's logger, or a no-operation one ({@link #openSilent}). */
+    private final Logger log;
     private final LongSupplier nanoTime;
     private final long originNanos;
     private final ConcurrentHashMap<ReplayKey, Entry> entries = new ConcurrentHashMap<>();
@@ -127,13 +130,18 @@ public final class ReplayGuard implements AutoCloseable {
     private final ExpiryWheel wheel;
     private final ReplayJournal journal;
     private final JournalLoadReport loadReport;
-    private long lastForceNanos = System.nanoTime();
     private boolean journalNeedsRewrite;
     private long compactionFloor = MIN_COMPACTION_RECORDS;
     private volatile boolean closed;
 
     private ReplayGuard(Path journalPath, Duration window, int capacity, Clock clock, LongSupplier nanoTime)
             throws IOException {
+        this(journalPath, window, capacity, clock, nanoTime, LOG);
+    }
+
+    private ReplayGuard(Path journalPath, Duration window, int capacity, Clock clock, LongSupplier nanoTime, Logger log)
+            throws IOException {
+        this.log = log;
         Objects.requireNonNull(window, "window");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.nanoTime = Objects.requireNonNull(nanoTime, "nanoTime");
@@ -209,6 +217,12 @@ public final class ReplayGuard implements AutoCloseable {
      *
      * @param nanoTime a monotonic clock in nanoseconds ({@code System::nanoTime})
      */
+    /** A guard with a journal that logs nothing: the start-up rehearsal's (operators never see it). */
+    public static ReplayGuard openSilent(Path journal, Duration window, int capacity, Clock clock) throws IOException {
+        return new ReplayGuard(Objects.requireNonNull(journal, "journal"), window, capacity, clock, System::nanoTime,
+                NOPLogger.NOP_LOGGER);
+    }
+
     public static ReplayGuard open(Path journal, Duration window, int capacity, Clock clock, LongSupplier nanoTime)
             throws IOException {
         return new ReplayGuard(Objects.requireNonNull(journal, "journal"), window, capacity, clock, nanoTime);
@@ -267,7 +281,7 @@ public final class ReplayGuard implements AutoCloseable {
             entries.put(key, entry);
             wheel.add(key, entry.monoExpiry());
             if (journal != null) {
-                maintainJournal(now, mono);
+                compactIfDue(now, mono);
             }
             return new CommitResult.Committed(expiry);
         } finally {
@@ -281,16 +295,52 @@ public final class ReplayGuard implements AutoCloseable {
      * releases memory and a journal is forced.
      */
     public void sweep() {
+        FileChannel toForce = null;
         lock.lock();
         try {
             ensureOpen();
             long now = clock.millis();
             long mono = monoMillis();
             expire(now, mono);
-            if (journal != null) {
-                lastForceNanos = System.nanoTime() - FORCE_INTERVAL_NANOS;
-                maintainJournal(now, mono);
+            if (journal != null && !journalNeedsRewrite) {
+                compactIfDue(now, mono);
+                toForce = journal.claimUnforced();
             }
+        } finally {
+            lock.unlock();
+        }
+        if (toForce != null) {
+            force(toForce);
+        }
+    }
+
+    /**
+     * Forces the journal's appends to disk without holding the lock, so commits go on meanwhile (a positional
+     * write and a force of one channel may run at once). A channel closed meanwhile was replaced by a compaction
+     * or closed by {@link #close()}, both of which force what they keep.
+     */
+    private void force(FileChannel channel) {
+        try {
+            channel.force(false);
+        } catch (ClosedChannelException e) {
+            // compacted or closed meanwhile: nothing left to force on this channel
+        } catch (IOException e) {
+            lock.lock();
+            try {
+                journal.markUnforced(channel);
+            } finally {
+                lock.unlock();
+            }
+            log.warn("replay journal {}: cannot force to disk ({}); entries survive a crash of the "
+                    + "server but maybe not of the machine", journal.path(), e.toString());
+        }
+    }
+
+    /** Whether journal records wait for the next {@link #sweep()} to be forced to disk (tests). */
+    boolean journalUnforced() {
+        lock.lock();
+        try {
+            return journal != null && journal.unforced();
         } finally {
             lock.unlock();
         }
@@ -406,12 +456,12 @@ public final class ReplayGuard implements AutoCloseable {
             if (journalNeedsRewrite) {
                 journal.rewrite(liveEntries(now, mono));
                 journalNeedsRewrite = false;
-                LOG.info("replay journal {} rewritten; knocks are recorded again", journal.path());
+                log.info("replay journal {} rewritten; knocks are recorded again", journal.path());
             }
             journal.append(key, expiry);
         } catch (IOException e) {
             if (!journalNeedsRewrite) {
-                LOG.warn("replay journal {}: cannot record a knock ({}); knocks are dropped until it can be "
+                log.warn("replay journal {}: cannot record a knock ({}); knocks are dropped until it can be "
                         + "written", journal.path(), e.toString());
             }
             journalNeedsRewrite = true;
@@ -420,35 +470,25 @@ public final class ReplayGuard implements AutoCloseable {
         }
     }
 
-    private void maintainJournal(long now, long mono) {
+    private void compactIfDue(long now, long mono) {
         if (journalNeedsRewrite) {
             return;
-        }
-        long nanos = System.nanoTime();
-        if (nanos - lastForceNanos >= FORCE_INTERVAL_NANOS) {
-            lastForceNanos = nanos;
-            try {
-                journal.force();
-            } catch (IOException e) {
-                LOG.warn("replay journal {}: cannot force to disk ({}); entries survive a crash of the "
-                        + "server but maybe not of the machine", journal.path(), e.toString());
-            }
         }
         if (journal.records() > Math.max(2L * entries.size(), compactionFloor)) {
             Map<ReplayKey, Long> live = liveEntries(now, mono);
             try {
                 journal.rewrite(live);
                 compactionFloor = MIN_COMPACTION_RECORDS;
-                LOG.debug("replay journal {} compacted to {} entries", journal.path(), live.size());
+                log.debug("replay journal {} compacted to {} entries", journal.path(), live.size());
             } catch (IOException e) {
                 if (journal.isOpen()) {
                     // The journal in use is intact: keep appending to it, try again when it has doubled.
                     compactionFloor = 2 * journal.records();
-                    LOG.warn("replay journal {}: cannot compact ({}); will try again later", journal.path(),
+                    log.warn("replay journal {}: cannot compact ({}); will try again later", journal.path(),
                             e.toString());
                 } else {
                     journalNeedsRewrite = true;
-                    LOG.warn("replay journal {}: cannot reopen after compacting ({}); knocks are dropped until "
+                    log.warn("replay journal {}: cannot reopen after compacting ({}); knocks are dropped until "
                             + "it can be rewritten", journal.path(), e.toString());
                 }
             }
@@ -469,14 +509,14 @@ public final class ReplayGuard implements AutoCloseable {
     private void logLoad() {
         JournalLoadReport r = loadReport;
         if (r.corruptRecords() > 0 || r.trailingBytes() > 0) {
-            LOG.warn("replay journal {}: {} records with a bad checksum skipped, {} bytes of a partial last "
+            log.warn("replay journal {}: {} records with a bad checksum skipped, {} bytes of a partial last "
                     + "record ignored", journal.path(), r.corruptRecords(), r.trailingBytes());
         }
         if (r.liveEntries() > capacity) {
-            LOG.warn("replay journal {} holds {} unexpired entries, more than the capacity {}: all are kept, "
+            log.warn("replay journal {} holds {} unexpired entries, more than the capacity {}: all are kept, "
                     + "and new knocks are refused until enough expire", journal.path(), r.liveEntries(), capacity);
         }
-        LOG.info("replay journal {}: {} unexpired entries loaded, {} expired skipped", journal.path(),
+        log.info("replay journal {}: {} unexpired entries loaded, {} expired skipped", journal.path(),
                 r.liveEntries(), r.expiredRecords());
     }
 

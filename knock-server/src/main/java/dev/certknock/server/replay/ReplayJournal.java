@@ -192,6 +192,30 @@ final class ReplayJournal implements Closeable {
         unforced = true;
     }
 
+    /**
+     * For a force outside the guard's lock: the channel whose appends are not yet forced, now counted as forced,
+     * or null when every append is. A failed force gives them back with {@link #markUnforced}.
+     */
+    FileChannel claimUnforced() {
+        if (!unforced || channel == null) {
+            return null;
+        }
+        unforced = false;
+        return channel;
+    }
+
+    /** After a failed force of {@code forced}: its appends are still to be forced (unless it was replaced since). */
+    void markUnforced(FileChannel forced) {
+        if (forced == channel) {
+            unforced = true;
+        }
+    }
+
+    /** Whether appended records wait for a force. */
+    boolean unforced() {
+        return unforced;
+    }
+
     /** Forces appended records to the disk, if any are not yet. */
     void force() throws IOException {
         ensureOpen();

@@ -71,6 +71,44 @@ class ReplayGuardPersistenceTest {
     }
 
     @Test
+    void aCommitNeverWaitsForAForceTheSweepForcesOutsideTheLock() throws Exception {
+        try (ReplayGuard guard = open()) {
+            // Well past the second after which the guard used to force on the knock's own path.
+            Thread.sleep(1_100);
+            assertThat(guard.commit(key(1), now()).accepted()).isTrue();
+            assertThat(guard.journalUnforced()).as("commit left the force to the sweep").isTrue();
+            guard.sweep();
+            assertThat(guard.journalUnforced()).isFalse();
+            assertThat(guard.commit(key(2), now()).accepted()).isTrue();
+            assertThat(guard.journalUnforced()).isTrue();
+        }
+        // close() forces what is left, and both records are there at the next start
+        try (ReplayGuard guard = open()) {
+            assertThat(guard.journalLoadReport().liveEntries()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aSweepWhileAnotherThreadCommitsLosesNothing() throws Exception {
+        try (ReplayGuard guard = open()) {
+            Thread sweeper = new Thread(() -> {
+                for (int i = 0; i < 200; i++) {
+                    guard.sweep();
+                }
+            });
+            sweeper.start();
+            for (int i = 1; i <= 900; i++) {
+                assertThat(guard.commit(key(i), now()).accepted()).isTrue();
+            }
+            sweeper.join();
+        }
+        try (ReplayGuard guard = open()) {
+            assertThat(guard.journalLoadReport().liveEntries()).isEqualTo(900);
+            assertThat(guard.seen(key(900))).isTrue();
+        }
+    }
+
+    @Test
     void aCommitIsOnDiskWhenItReturnsWithoutClose() throws IOException {
         ReplayGuard guard = open();
         try {
