@@ -131,6 +131,7 @@ public final class NetnsKnockBench {
         int port = intArg("port", tcpPort);
         long[] nanos = new long[count];
         int opened = 0;
+        warmUpSender(sources.get(count - 1), port);
         for (int i = 0; i < count; i++) {
             byte[] datagram = seal(clients.get(i % clients.size()), port, sources.get(i));
             if (i == 0) {
@@ -309,6 +310,31 @@ public final class NetnsKnockBench {
                 kind, floodSources.size(), floodSent.get(), floodSent.get() / floodSeconds, knocks, opened,
                 Arrays.stream(nanos).filter(n -> n >= 0 && n <= 50_000_000L).count(), percentiles(nanos),
                 Arrays.stream(nanos).mapToObj(NetnsKnockBench::ms).collect(Collectors.joining(",")));
+    }
+
+    /**
+     * Runs the sender's own send-and-probe path before the first timed knock, so the first figure is the server's
+     * and not this JVM's first socket calls: datagrams to the discard port of this namespace's loopback (never to the
+     * server), refused probes to a closed loopback port, and probes from {@code source} (not yet granted) that the
+     * server's firewall drops.
+     */
+    private void warmUpSender(InetAddress source, int port) throws IOException {
+        InetSocketAddress discard = new InetSocketAddress(InetAddress.getLoopbackAddress(), 9);
+        InetSocketAddress closed = new InetSocketAddress(InetAddress.getLoopbackAddress(), 1);
+        for (int i = 0; i < 20; i++) {
+            try (DatagramChannel ch = DatagramChannel.open()) {
+                ch.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                ch.send(ByteBuffer.wrap(new byte[64]), discard);
+            }
+            for (InetSocketAddress to : List.of(closed, new InetSocketAddress(server, port))) {
+                try (Socket s = new Socket()) {
+                    s.bind(new InetSocketAddress(to == closed ? InetAddress.getLoopbackAddress() : source, 0));
+                    s.connect(to, PROBE_MILLIS);
+                } catch (IOException e) {
+                    // refused (loopback) or dropped (the server's firewall): what the timed probes meet first
+                }
+            }
+        }
     }
 
     /**

@@ -63,8 +63,8 @@ import org.slf4j.LoggerFactory;
 public final class KnockServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(KnockServer.class);
-    /** Open-and-verify passes per server key and client key type before capture starts (see StartupWarmUp). */
-    private static final int WARM_UP_ROUNDS = 150;
+    /** Rehearsal knocks per server key and client key type before capture starts (see StartupRehearsal). */
+    private static final int REHEARSAL_ROUNDS = 150;
 
     /** Most (address, port range) elements open at once; beyond it grants are refused (FIREWALL_FAILED). */
 
@@ -73,7 +73,7 @@ public final class KnockServer implements AutoCloseable {
     private final KnockCounters counters = new KnockCounters();
     private final CrlService crls;
     private final ReplayGuard replay;
-    private final Firewall firewall;
+    private final GrantLedger firewall;
     private final AuditLog audit;
     private final KnockEventListener events;
     private final KnockDispatcher dispatcher;
@@ -127,7 +127,7 @@ public final class KnockServer implements AutoCloseable {
         });
     }
 
-    private static Firewall firewall(ServerConfig config, Clock clock, KnockEventListener events) throws IOException {
+    private static GrantLedger firewall(ServerConfig config, Clock clock, KnockEventListener events) throws IOException {
         ServerConfig.Firewall fw = config.firewall();
         GrantLedger.Settings limits = new GrantLedger.Settings(fw.maxElements(), fw.maxElementsPerCertificate(),
                 fw.onStop() == ServerConfig.OnStop.FLUSH);
@@ -154,10 +154,10 @@ public final class KnockServer implements AutoCloseable {
     }
 
     private interface FirewallStart {
-        Firewall start() throws FirewallException;
+        GrantLedger start() throws FirewallException;
     }
 
-    private static Firewall start(String backend, FirewallStart start) throws IOException {
+    private static GrantLedger start(String backend, FirewallStart start) throws IOException {
         try {
             return start.start();
         } catch (FirewallException e) {
@@ -175,7 +175,7 @@ public final class KnockServer implements AutoCloseable {
         s.housekeeping.scheduleAtFixedRate(s::housekeeping, 1, 1, TimeUnit.SECONDS);
         long every = material.config().logging().statsInterval().toMillis();
         s.housekeeping.scheduleAtFixedRate(s::logStats, every, every, TimeUnit.MILLISECONDS);
-        StartupWarmUp.run(material.keys(), WARM_UP_ROUNDS, clock);
+        StartupRehearsal.run(material.config(), material.keys(), s.firewall, REHEARSAL_ROUNDS, clock);
         try {
             if (s.replies != null) {
                 s.replyTransport = s.capture instanceof UdpSocketCapture udp ? udp

@@ -36,6 +36,7 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.helpers.NOPLogger;
 
 /**
  * The CRLs in force, at most one per CA key ({@link CaKey}: subject name plus a hash of the public key), and
@@ -115,6 +116,8 @@ public final class CrlStore {
     private final LinkedHashMap<X500Principal, Pending> pending = new LinkedHashMap<>();
     private long pendingBytes;
     private final Clock clock;
+    /** The class's logger, or a no-operation one ({@link #silent}). */
+    private final Logger log;
     private final Duration staleGrace;
     private final Object updateLock = new Object();
     private final List<CrlListener> listeners = new CopyOnWriteArrayList<>();
@@ -128,6 +131,16 @@ public final class CrlStore {
      * @param staleGrace     how long past nextUpdate a CRL still counts as fresh
      */
     public CrlStore(List<X509Certificate> trustedIssuers, Clock clock, Duration staleGrace) {
+        this(trustedIssuers, clock, staleGrace, LOG);
+    }
+
+    /** A store that logs nothing: the start-up rehearsal's, over a throwaway CA (operators never see it). */
+    public static CrlStore silent(List<X509Certificate> trustedIssuers, Clock clock, Duration staleGrace) {
+        return new CrlStore(trustedIssuers, clock, staleGrace, NOPLogger.NOP_LOGGER);
+    }
+
+    private CrlStore(List<X509Certificate> trustedIssuers, Clock clock, Duration staleGrace, Logger log) {
+        this.log = log;
         this.clock = Objects.requireNonNull(clock, "clock");
         this.staleGrace = Objects.requireNonNull(staleGrace, "staleGrace");
         if (staleGrace.isNegative()) {
@@ -206,7 +219,7 @@ public final class CrlStore {
             if (learned >= MAX_LEARNED_KEYS) {
                 if (!learnLimitReported) {
                     learnLimitReported = true;
-                    LOG.warn("Not learning intermediate CA {} from a validated path: {} intermediates were learned "
+                    log.warn("Not learning intermediate CA {} from a validated path: {} intermediates were learned "
                             + "already; knocks under it fail closed (no CRL): list it in trust.intermediates", LogText.of(key.toString()),
                             MAX_LEARNED_KEYS);
                 }
@@ -222,7 +235,7 @@ public final class CrlStore {
             if (held != null) {
                 pendingBytes -= held.der().length;
             }
-            LOG.info("Learned intermediate CA {} from a validated path: its CRLs are accepted from now on{}", LogText.of(key.toString()),
+            log.info("Learned intermediate CA {} from a validated path: its CRLs are accepted from now on{}", LogText.of(key.toString()),
                     held == null ? " (none held yet: knocks under it fail closed until one is fetched)" : "");
         }
         if (held != null) {
@@ -337,7 +350,7 @@ public final class CrlStore {
             byKey.put(key, next);
             snapshot = new Snapshot(Collections.unmodifiableMap(byKey), current.generation() + 1);
             CrlUpdate.Accepted accepted = new CrlUpdate.Accepted(crlDer, key, content.number(), newlyRevoked);
-            LOG.info("CRL accepted: issuer {}, number {}, thisUpdate {}, nextUpdate {}, {} entries, {} newly revoked, from {}{}",
+            log.info("CRL accepted: issuer {}, number {}, thisUpdate {}, nextUpdate {}, {} entries, {} newly revoked, from {}{}",
                     key, content.number(), content.thisUpdate(), content.nextUpdate(),
                     revoked.size(), newlyRevoked.size(), origin,
                     now.isAfter(next.staleAfter()) ? " (already past nextUpdate: its issuer's certificates are reported STALE)" : "");
@@ -345,7 +358,7 @@ public final class CrlStore {
                 try {
                     l.crlAccepted(key, content.number(), accepted.newlyRevokedSerials());
                 } catch (RuntimeException e) {
-                    LOG.warn("CRL listener {} failed on crlAccepted", l, e);
+                    log.warn("CRL listener {} failed on crlAccepted", l, e);
                 }
             }
             return accepted;
@@ -456,13 +469,13 @@ public final class CrlStore {
                     continue;
                 }
                 if (fresh) {
-                    LOG.info("CRL of {} is fresh again (number {}, nextUpdate {}): revocation checks for its certificates resume",
+                    log.info("CRL of {} is fresh again (number {}, nextUpdate {}): revocation checks for its certificates resume",
                             key, held.number(), held.nextUpdate());
                 } else if (held == null) {
-                    LOG.warn("No CRL held for trusted issuer {}: revocation status of its certificates is unavailable "
+                    log.warn("No CRL held for trusted issuer {}: revocation status of its certificates is unavailable "
                             + "(knocks with them are refused under fail-closed) until its CRL is fetched", key);
                 } else {
-                    LOG.warn("CRL of {} is STALE: nextUpdate {} plus grace {} has passed (CRL number {}, from {}); "
+                    log.warn("CRL of {} is STALE: nextUpdate {} plus grace {} has passed (CRL number {}, from {}); "
                             + "revocation status of its certificates is unavailable (knocks with them are refused under "
                             + "fail-closed) until a fresh CRL is accepted", key, held.nextUpdate(), staleGrace,
                             held.number(), held.origin());
@@ -471,7 +484,7 @@ public final class CrlStore {
                     try {
                         l.freshnessChanged(issuer, fresh);
                     } catch (RuntimeException e) {
-                        LOG.warn("CRL listener {} failed on freshnessChanged", l, e);
+                        log.warn("CRL listener {} failed on freshnessChanged", l, e);
                     }
                 }
             }
@@ -532,13 +545,13 @@ public final class CrlStore {
     }
 
     private CrlUpdate.Rejected rejected(String origin, CrlRejection r) {
-        LOG.debug("CRL from {} rejected ({}): {}", LogText.of(origin), r.reason(), LogText.of(r.getMessage()));
+        log.debug("CRL from {} rejected ({}): {}", LogText.of(origin), r.reason(), LogText.of(r.getMessage()));
         synchronized (updateLock) {
             for (CrlListener l : listeners) {
                 try {
                     l.crlRejected(origin, r.reason(), r.getMessage());
                 } catch (RuntimeException e) {
-                    LOG.warn("CRL listener {} failed on crlRejected", l, e);
+                    log.warn("CRL listener {} failed on crlRejected", l, e);
                 }
             }
         }

@@ -27,6 +27,14 @@ public interface ElementWriter extends AutoCloseable {
      */
     boolean expiresByItself();
 
+    /**
+     * Checks a batch as {@link #apply} would write it, changing nothing: the start-up rehearsal's writes
+     * ({@link GrantLedger#rehearsal}). Backends with a dry run (nftables: {@code nft -c}) run it; the others
+     * ({@code ipset restore} and an operator's command have none) do nothing here.
+     */
+    default void check(List<ElementChange> batch) throws FirewallException {
+    }
+
     /** Runs the write path once without changing any element, so the first real grant is as fast as the rest. */
     void warmUp();
 

@@ -30,6 +30,7 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.slf4j.helpers.NOPLogger;
 
 /**
  * The one record of what is open, for every backend: which elements (address, protocol, port or range) are open,
@@ -134,6 +135,8 @@ public final class GrantLedger implements Firewall {
     private final Settings settings;
     private final Clock clock;
     private final KnockEventListener listener;
+    /** The class's logger; a no-operation one for a rehearsal. */
+    private final Logger log;
     private final Map<GrantElement, Entry> elements = new HashMap<>();
     /** Distinct elements each leaf certificate holds. */
     private final Map<CertRef, Integer> perCertificate = new HashMap<>();
@@ -163,10 +166,84 @@ public final class GrantLedger implements Firewall {
     private Instant nextExpiryScan = Instant.MIN;
 
     public GrantLedger(ElementWriter writer, Settings settings, Clock clock, KnockEventListener listener) {
+        this(writer, settings, clock, listener, LOG);
+    }
+
+    private GrantLedger(ElementWriter writer, Settings settings, Clock clock, KnockEventListener listener, Logger log) {
         this.writer = Objects.requireNonNull(writer, "writer");
         this.settings = Objects.requireNonNull(settings, "settings");
         this.clock = Objects.requireNonNull(clock, "clock");
         this.listener = Objects.requireNonNull(listener, "listener");
+        this.log = log;
+    }
+
+    /** The limits and stop behaviour this ledger was made with. */
+    public Settings settings() {
+        return settings;
+    }
+
+    /**
+     * A started ledger for the start-up rehearsal ({@code PipelineRehearsal}): same limits and rules as this one,
+     * empty, silent in the log, over a writer that only checks batches with this ledger's backend
+     * ({@link ElementWriter#check}, under this ledger's lock, since the backend is not thread-safe; the first
+     * {@value RehearsalWriter#MAX_CHECKS} batches) and changes no element. Its grants go to {@code events}, never to this ledger's listener.
+     */
+    public GrantLedger rehearsal(KnockEventListener events) throws FirewallException {
+        return new GrantLedger(new RehearsalWriter(), settings, clock, events, NOPLogger.NOP_LOGGER).start();
+    }
+
+    /** Checks batches with the real backend and writes nothing; see {@link #rehearsal}. */
+    private final class RehearsalWriter implements ElementWriter {
+
+        /**
+         * Batches checked by the backend, at most: enough to load and link its whole path; a dry run costs as much
+         * as a commit (about a millisecond through libnftables), which a rehearsal of hundreds of knocks need not pay
+         * each time.
+         */
+        static final int MAX_CHECKS = 32;
+        private int checks;
+
+        @Override
+        public void setUp() {
+        }
+
+        @Override
+        public void apply(List<ElementChange> batch) throws FirewallException {
+            if (checks >= MAX_CHECKS) {
+                return;
+            }
+            checks++;
+            synchronized (GrantLedger.this) {
+                writer.check(batch);
+            }
+        }
+
+        @Override
+        public List<HeldElement> list() {
+            return List.of();
+        }
+
+        @Override
+        public boolean expiresByItself() {
+            return true; // nothing to close: nothing is written
+        }
+
+        @Override
+        public void warmUp() {
+        }
+
+        @Override
+        public void removeAll() {
+        }
+
+        @Override
+        public String describe() {
+            return "rehearsal of " + writer.describe();
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     /**
@@ -212,7 +289,7 @@ public final class GrantLedger implements Firewall {
             expire(now, true);
             scheduleWake(now);
         }
-        LOG.info("firewall: {}; {} grant element(s) kept from before ({} naming their certificates); limits {} "
+        log.info("firewall: {}; {} grant element(s) kept from before ({} naming their certificates); limits {} "
                 + "elements, {} per certificate", writer.describe(), kept, tagged, settings.maxElements(),
                 settings.maxElementsPerCertificate());
         return this;
@@ -280,7 +357,7 @@ public final class GrantLedger implements Firewall {
             if (batch.size() == 1) {
                 batch.get(0).failure = e;
             } else {
-                LOG.debug("batch of {} grants refused, writing them one by one: {}", batch.size(), LogText.of(e.getMessage()));
+                log.debug("batch of {} grants refused, writing them one by one: {}", batch.size(), LogText.of(e.getMessage()));
                 for (PendingOpen p : batch) {
                     try {
                         commit(List.of(p), now);
@@ -395,7 +472,7 @@ public final class GrantLedger implements Firewall {
         scheduleWake(now);
         for (PendingOpen p : accepted) {
             GrantDecision d = p.decision;
-            LOG.info("GRANT {} {} for {} s (until {}) to {} serial {}", d.address().getHostAddress(), d.grants(),
+            log.info("GRANT {} {} for {} s (until {}) to {} serial {}", d.address().getHostAddress(), d.grants(),
                     d.duration().toSeconds(), d.expiresAt(), LogText.of(d.subject().getName()), d.serial().toString(16));
             listener.grantOpened(d);
         }
@@ -559,12 +636,12 @@ public final class GrantLedger implements Firewall {
             }
         }
         for (GrantDecision d : closed) {
-            LOG.info("CLOSE {} {} (certificate serial {} or a CA of its path revoked)", d.address().getHostAddress(),
+            log.info("CLOSE {} {} (certificate serial {} or a CA of its path revoked)", d.address().getHostAddress(),
                     d.grants(), d.serial().toString(16));
             listener.grantClosed(d, CloseReason.REVOKED);
         }
         if (!restoredClosing.isEmpty()) {
-            LOG.info("CLOSE {} grant element(s) opened before the restart (their certificate or a CA of its path revoked)",
+            log.info("CLOSE {} grant element(s) opened before the restart (their certificate or a CA of its path revoked)",
                     restoredClosing.size());
         }
         return closed.size() + restoredClosing.size();
@@ -615,7 +692,7 @@ public final class GrantLedger implements Firewall {
                 closeRevoked(now);
             } catch (FirewallException e) {
                 if (warnings.acquire().isPresent()) {
-                    LOG.warn("the firewall still refuses to close the grants of {} revoked certificate(s): {}",
+                    log.warn("the firewall still refuses to close the grants of {} revoked certificate(s): {}",
                             toClose.size(), LogText.of(e.getMessage()));
                 }
             }
@@ -681,14 +758,14 @@ public final class GrantLedger implements Firewall {
                 } catch (FirewallException ex) {
                     // kept with no holder: retried at the next scan; never reopened for anyone by mistake
                     if (warnings.acquire().isPresent()) {
-                        LOG.warn("cannot close {} expired grant element(s), retrying each second: {}", empty.size(),
+                        log.warn("cannot close {} expired grant element(s), retrying each second: {}", empty.size(),
                                 LogText.of(ex.getMessage()));
                     }
                 }
             }
         }
         for (GrantDecision d : gone) {
-            LOG.info("CLOSE {} {} (expired)", d.address().getHostAddress(), d.grants());
+            log.info("CLOSE {} {} (expired)", d.address().getHostAddress(), d.grants());
             listener.grantClosed(d, CloseReason.EXPIRED);
         }
     }
@@ -707,15 +784,15 @@ public final class GrantLedger implements Firewall {
             }
             started = false;
             if (!settings.removeAllOnStop()) {
-                LOG.info("firewall: {} grant(s) stay open until they expire", open.size());
+                log.info("firewall: {} grant(s) stay open until they expire", open.size());
                 return;
             }
             try {
                 writer.removeAll();
                 open.forEach(d -> listener.grantClosed(d, CloseReason.STOPPED));
-                LOG.info("firewall: every grant element removed");
+                log.info("firewall: every grant element removed");
             } catch (FirewallException e) {
-                LOG.error("firewall: cannot remove the grant elements; they expire on their own: {}",
+                log.error("firewall: cannot remove the grant elements; they expire on their own: {}",
                         LogText.of(e.getMessage()));
             }
         } finally {

@@ -51,6 +51,15 @@ class KnockServerEndToEndTest {
         }
     }
 
+    /** CRL files in the cache directory (each written atomically: one that is there is complete). */
+    private long cachedCrls() {
+        try (var files = Files.list(dir.resolve("crl-cache"))) {
+            return files.filter(p -> p.getFileName().toString().endsWith(".crl")).count();
+        } catch (java.io.IOException e) {
+            return 0;
+        }
+    }
+
     private Path config(CrlServer crlServer) throws Exception {
         Path config = f.writeConfig(dir, f.ca.crl().build(), "logging:\n  audit: audit.jsonl\n");
         Files.writeString(config, Files.readString(config)
@@ -160,7 +169,8 @@ class KnockServerEndToEndTest {
             Path config = config(crlServer);
             ServerMaterial material = ServerMaterial.load(config);
             try (KnockServer server = KnockServer.start(material, f.clock)) {
-                await("the CRL in the cache", () -> !server.crls().store().infos().isEmpty());
+                // in force, and written to the cache file (stopping earlier would interrupt the write)
+                await("the CRL in the cache", () -> !server.crls().store().infos().isEmpty() && cachedCrls() > 0);
             }
             // Now the only source trickles (default timeouts: a 15 s fetch deadline); the cached CRL is verified
             // and in force at once, and knocks are served while the source is still being waited for.

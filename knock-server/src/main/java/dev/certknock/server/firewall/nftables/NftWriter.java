@@ -68,6 +68,22 @@ public final class NftWriter implements ElementWriter {
 
     @Override
     public void apply(List<ElementChange> batch) throws FirewallException {
+        String script = render(batch);
+        if (!script.isEmpty()) {
+            executor.apply(script);
+        }
+    }
+
+    /** A dry run of the batch ({@code nft -c}): the kernel checks it, nothing changes. */
+    @Override
+    public void check(List<ElementChange> batch) throws FirewallException {
+        String script = render(batch);
+        if (!script.isEmpty()) {
+            executor.check(script);
+        }
+    }
+
+    private String render(List<ElementChange> batch) {
         List<NftElement> removes = new ArrayList<>();
         List<NftEntry> adds = new ArrayList<>();
         for (ElementChange c : batch) {
@@ -78,10 +94,7 @@ public final class NftWriter implements ElementWriter {
                 removes.add(element);
             }
         }
-        String script = renderer.delete(removes) + renderer.add(adds);
-        if (!script.isEmpty()) {
-            executor.apply(script);
-        }
+        return renderer.delete(removes) + renderer.add(adds);
     }
 
     @Override

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.firewall.FirewallException;
 import dev.certknock.server.firewall.GrantLedger;
 import dev.certknock.server.firewall.GrantOutcome;
@@ -209,6 +210,58 @@ class NftablesFirewallIT {
         assertThat(checked.get(0)).contains("allow4 {", "allow6 {", "allow4_port {", "allow6_port {");
         assertThat(refused).as("nft accepts the probe").isEmpty();
         assertThat(elements()).isEmpty();
+    }
+
+    @Test
+    void aRehearsalLedgerHasNftCheckItsGrantsAndTheKernelNeverSeesThem() throws Exception {
+        List<String> checked = new ArrayList<>();
+        List<String> applied = new ArrayList<>();
+        NftExecutor recording = new NftExecutor() {
+            @Override
+            public void apply(String script) throws FirewallException {
+                applied.add(script);
+                nft.apply(script);
+            }
+
+            @Override
+            public void check(String script) throws FirewallException {
+                checked.add(script);
+                nft.check(script); // a refusal by nft fails the rehearsal's open below
+            }
+
+            @Override
+            public String query(List<String> arguments) throws FirewallException {
+                return nft.query(arguments);
+            }
+        };
+        GrantLedger fw = new GrantLedger(new NftWriter(settings(false), recording), GrantLedger.Settings.defaults(),
+                Clock.systemUTC(), events);
+        ledgers.add(fw);
+        fw.start();
+        GrantDecision real = decision("198.51.100.7", Instant.now(), 60, holder(1), "tcp/22");
+        fw.open(real);
+        int appliedBefore = applied.size();
+        int checkedBefore = checked.size();
+        List<String> heard = new ArrayList<>();
+        try (GrantLedger rehearsal = fw.rehearsal(new KnockEventListener() {
+            @Override
+            public void grantOpened(GrantDecision d) {
+                heard.add(dev.certknock.protocol.grant.AddressText.format(d.address()));
+            }
+        })) {
+            assertThat(rehearsal.open(decision("192.0.2.1", Instant.now(), 60, holder(2), "tcp/22", "tcp/8000-8100")))
+                    .isInstanceOf(GrantOutcome.Opened.class);
+            assertThat(rehearsal.open(decision("2001:db8::1", Instant.now(), 60, holder(3), "tcp/22")))
+                    .isInstanceOf(GrantOutcome.Opened.class);
+            assertThat(heard).containsExactly("192.0.2.1", "2001:db8::1");
+            assertThat(rehearsal.active(Instant.now())).hasSize(2);
+        }
+        assertThat(checked.subList(checkedBefore, checked.size())).hasSize(2)
+                .anySatisfy(script -> assertThat(script).contains("192.0.2.1", "8000-8100"))
+                .anySatisfy(script -> assertThat(script).contains("2001:db8::1"));
+        assertThat(applied).hasSize(appliedBefore);
+        assertThat(elements()).containsExactly("198.51.100.7 . tcp . 22");
+        assertThat(fw.active(Instant.now())).containsExactly(real);
     }
 
     // --- open

@@ -1,0 +1,228 @@
+package dev.certknock.server.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.certknock.protocol.grant.CertknockOids;
+import dev.certknock.protocol.knock.ServerPrivateKey;
+import dev.certknock.server.config.ConfigLoader;
+import dev.certknock.server.config.ServerConfig;
+import dev.certknock.server.event.KnockCounters;
+import dev.certknock.server.event.KnockEventListener;
+import dev.certknock.server.firewall.ElementChange;
+import dev.certknock.server.firewall.ElementWriter;
+import dev.certknock.server.firewall.FirewallException;
+import dev.certknock.server.firewall.GrantLedger;
+import dev.certknock.server.firewall.HeldElement;
+import dev.certknock.server.grant.CloseReason;
+import dev.certknock.server.grant.GrantDecision;
+import dev.certknock.server.knock.DropReason;
+import dev.certknock.testing.pki.IssuedCertificate;
+import dev.certknock.testing.pki.KeyType;
+import dev.certknock.testing.pki.TestCa;
+import dev.certknock.testing.time.MutableClock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StartupRehearsalTest {
+
+    private final MutableClock clock = MutableClock.at(Instant.parse("2026-12-04T10:00:00Z"));
+
+    @TempDir
+    Path dir;
+
+    /** A writer standing for a kernel backend: records what it was asked to write and to check. */
+    private static final class RecordingWriter implements ElementWriter {
+        final List<List<ElementChange>> applied = new CopyOnWriteArrayList<>();
+        final List<List<ElementChange>> checked = new CopyOnWriteArrayList<>();
+        volatile boolean refuseChecks;
+
+        @Override
+        public void setUp() {
+        }
+
+        @Override
+        public void apply(List<ElementChange> batch) {
+            applied.add(List.copyOf(batch));
+        }
+
+        @Override
+        public void check(List<ElementChange> batch) throws FirewallException {
+            if (refuseChecks) {
+                throw new FirewallException("refused by the test", null);
+            }
+            checked.add(List.copyOf(batch));
+        }
+
+        @Override
+        public List<HeldElement> list() {
+            return List.of();
+        }
+
+        @Override
+        public boolean expiresByItself() {
+            return true;
+        }
+
+        @Override
+        public void warmUp() {
+        }
+
+        @Override
+        public void removeAll() {
+        }
+
+        @Override
+        public String describe() {
+            return "recording";
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    /** The server's own listener: must hear nothing of the rehearsal. */
+    private static final class Heard implements KnockEventListener {
+        final List<String> events = new CopyOnWriteArrayList<>();
+
+        @Override
+        public void grantOpened(GrantDecision d) {
+            events.add("opened " + d.address());
+        }
+
+        @Override
+        public void grantClosed(GrantDecision d, CloseReason why) {
+            events.add("closed " + d.address());
+        }
+    }
+
+    private List<ServerPrivateKey> serverKeys() {
+        TestCa ca = TestCa.root("CN=rehearsal test CA", clock);
+        IssuedCertificate p256 = ca.leaf("CN=gw-p256").extendedKeyUsage(CertknockOids.KP_SERVER.getId()).build();
+        IssuedCertificate x25519 = ca.leaf("CN=gw-x25519").keyType(KeyType.X25519)
+                .extendedKeyUsage(CertknockOids.KP_SERVER.getId()).build();
+        return List.of(ServerPrivateKey.of(p256.privateKey(), p256.certificate()),
+                ServerPrivateKey.of(x25519.privateKey(), x25519.certificate()));
+    }
+
+    private ServerConfig config(String extra) throws Exception {
+        return ConfigLoader.parse(dir.resolve("config.yaml"), """
+                server:
+                  name: gw1.example.test
+                  identities: [{bundle: server.p12, passwordEnv: PW}]
+                trust:
+                  anchors: [ca.pem]
+                protect: [tcp/2222, udp/8000-8100]
+                knock:
+                  replayJournal: state/replay.journal
+                  replies: true
+                """ + extra, dir);
+    }
+
+    @Test
+    void everyKnockPassesTheWholePipelineAndOnlyTheBackendsDryRunSeesIt() throws Exception {
+        RecordingWriter writer = new RecordingWriter();
+        Heard heard = new Heard();
+        KnockCounters serverCounters = new KnockCounters();
+        try (GrantLedger ledger = new GrantLedger(writer, GrantLedger.Settings.defaults(), clock,
+                KnockEventListener.composite(List.of(heard, serverCounters))).start()) {
+
+            StartupRehearsal.Result r = StartupRehearsal.run(config(""), serverKeys(), ledger, 3, clock);
+
+            // 3 rounds x 2 server keys x 2 client key types, every one accepted (a failure anywhere: fewer, and a WARN)
+            assertThat(r.knocks()).isEqualTo(12);
+            assertThat(r.dropped()).isEmpty();
+            assertThat(r.accepted()).isEqualTo(12);
+            // the backend checked the rehearsal's grants, on the protected port, from documentation addresses only
+            List<ElementChange> checked = writer.checked.stream().flatMap(List::stream).toList();
+            assertThat(checked).isNotEmpty().allSatisfy(c -> {
+                assertThat(c).isInstanceOf(ElementChange.Add.class);
+                assertThat(c.element().ports().toString()).isEqualTo("tcp/2222");
+                String a = c.element().address().getHostAddress();
+                assertThat(a.startsWith("192.0.2.") || a.startsWith("2001:db8:")).as(a).isTrue();
+            });
+            assertThat(checked).anyMatch(c -> c.element().address() instanceof java.net.Inet6Address);
+            // and nothing was written, granted, counted or heard by the server's own ledger and listeners
+            assertThat(writer.applied).isEmpty();
+            assertThat(ledger.active(clock.instant())).isEmpty();
+            assertThat(heard.events).isEmpty();
+            assertThat(serverCounters.received()).isZero();
+        }
+        // its replay journal lived beside the real one and is gone; the real journal was never created
+        try (Stream<Path> left = Files.list(dir.resolve("state"))) {
+            assertThat(left.toList()).isEmpty();
+        }
+    }
+
+    @Test
+    void aPerCertificateLimitOfOneStillLetsEveryKnockThrough() throws Exception {
+        RecordingWriter writer = new RecordingWriter();
+        try (GrantLedger ledger = new GrantLedger(writer, new GrantLedger.Settings(1, 1, false), clock,
+                new KnockEventListener() { }).start()) {
+            StartupRehearsal.Result r = StartupRehearsal.run(config(""), serverKeys().subList(0, 1), ledger, 4, clock);
+            assertThat(r.dropped()).isEmpty();
+            assertThat(r.accepted()).isEqualTo(8);
+        }
+    }
+
+    @Test
+    void theBackendDryRunsOnlyTheFirstBatchesTheRestStayInTheLedger() throws Exception {
+        RecordingWriter writer = new RecordingWriter();
+        try (GrantLedger ledger = new GrantLedger(writer, GrantLedger.Settings.defaults(), clock,
+                new KnockEventListener() { }).start()) {
+            StartupRehearsal.Result r = StartupRehearsal.run(config(""), serverKeys().subList(0, 1), ledger, 20, clock);
+            assertThat(r.accepted()).isEqualTo(40);
+            assertThat(writer.checked).hasSize(32);
+            assertThat(writer.applied).isEmpty();
+        }
+    }
+
+    @Test
+    void aBackendThatRefusesTheDryRunIsReportedNotHidden() throws Exception {
+        RecordingWriter writer = new RecordingWriter();
+        writer.refuseChecks = true;
+        try (GrantLedger ledger = new GrantLedger(writer, GrantLedger.Settings.defaults(), clock,
+                new KnockEventListener() { }).start()) {
+            StartupRehearsal.Result r = StartupRehearsal.run(config(""), serverKeys().subList(0, 1), ledger, 2, clock);
+            assertThat(r.knocks()).isEqualTo(4);
+            assertThat(r.accepted()).isZero();
+            assertThat(r.dropped()).containsEntry(DropReason.FIREWALL_FAILED, 4);
+            assertThat(writer.applied).isEmpty();
+        }
+    }
+
+    @Test
+    void withoutAJournalTheRehearsalKeepsItsReplayStateInMemoryAndAnEphemeralKnockPortIsFine() throws Exception {
+        RecordingWriter writer = new RecordingWriter();
+        List<Path> before;
+        try (Stream<Path> s = Files.list(dir)) {
+            before = new ArrayList<>(s.toList());
+        }
+        try (GrantLedger ledger = new GrantLedger(writer, GrantLedger.Settings.defaults(), clock,
+                new KnockEventListener() { }).start()) {
+            ServerConfig noJournal = ConfigLoader.parse(dir.resolve("config.yaml"), """
+                    server:
+                      name: gw1.example.test
+                      identities: [{bundle: server.p12, passwordEnv: PW}]
+                    trust:
+                      anchors: [ca.pem]
+                    protect: [udp/53]
+                    capture:
+                      address: 127.0.0.1
+                      port: 0
+                    """, dir);
+            StartupRehearsal.Result r = StartupRehearsal.run(noJournal, serverKeys(), ledger, 2, clock);
+            assertThat(r.accepted()).isEqualTo(8);
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            assertThat(s.toList()).containsExactlyInAnyOrderElementsOf(before);
+        }
+    }
+}
