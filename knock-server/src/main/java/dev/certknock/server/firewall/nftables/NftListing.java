@@ -22,7 +22,13 @@ public final class NftListing {
      * One element as listed. nft prints times in whole seconds, so {@code timeout} and {@code expires}
      * are rounded down; {@link Duration#ZERO} when absent. {@code comment} is null when absent.
      */
-    public record Listed(NftElement element, Duration timeout, Duration expires, String comment) {
+    /** @param set the set it was listed in: its own ({@link NftElement#set()}), or a legacy place */
+    public record Listed(NftElement element, Duration timeout, Duration expires, String comment, String set) {
+
+        /** Whether it sits where an earlier version put it rather than in its own set (a single port in an interval set). */
+        public boolean inLegacyPlace() {
+            return !set.equals(element.set());
+        }
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -57,7 +63,7 @@ public final class NftListing {
                 continue;
             }
             for (JsonNode elem : set.path("elem")) {
-                Listed listed = element(elem);
+                Listed listed = element(elem, name);
                 if (listed != null && listed.element().mayBeIn(name)) {
                     out.add(listed);
                 }
@@ -67,7 +73,7 @@ public final class NftListing {
     }
 
     /** One {@code elem} entry: either {@code {"elem": {"val": ..., "timeout": ...}}} or a bare value. */
-    private static Listed element(JsonNode node) {
+    private static Listed element(JsonNode node, String setName) {
         JsonNode wrapper = node.get("elem");
         JsonNode value = wrapper != null ? wrapper.get("val") : node;
         JsonNode concat = value == null ? null : value.get("concat");
@@ -111,7 +117,7 @@ public final class NftListing {
             expires = Duration.ofSeconds(wrapper.path("expires").asLong(0));
             comment = wrapper.hasNonNull("comment") ? wrapper.get("comment").asText() : null;
         }
-        return new Listed(new NftElement(address, ports), timeout, expires, comment);
+        return new Listed(new NftElement(address, ports), timeout, expires, comment, setName);
     }
 
     private static Protocol protocol(JsonNode node) {

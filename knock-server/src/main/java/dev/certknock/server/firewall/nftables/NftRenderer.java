@@ -130,10 +130,23 @@ public final class NftRenderer {
      * Empty text for no elements.
      */
     public String delete(Collection<NftElement> elements) {
+        return delete(elements, true);
+    }
+
+    /**
+     * As {@link #delete}, but only from each element's own set ({@link NftElement#set()}): for elements known not to
+     * be in a legacy place. A single port's delete then never touches an interval set.
+     */
+    public String deleteFromOwnSet(Collection<NftElement> elements) {
+        return delete(elements, false);
+    }
+
+    private String delete(Collection<NftElement> elements, boolean everywhere) {
         StringBuilder sb = new StringBuilder();
         Map<String, List<NftElement>> bySet = new LinkedHashMap<>();
         for (NftElement e : new LinkedHashSet<>(elements)) {
-            for (String set : e.setsToSearch()) { // a single port also in its interval set (opened before the upgrade)
+            // a single port may also be in its interval set (opened before the hash sets)
+            for (String set : everywhere ? e.setsToSearch() : List.of(e.set())) {
                 bySet.computeIfAbsent(set, k -> new ArrayList<>()).add(e);
             }
         }

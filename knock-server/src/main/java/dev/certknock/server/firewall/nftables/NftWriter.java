@@ -14,7 +14,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.HashSet;
 import java.util.Optional;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,6 +37,12 @@ public final class NftWriter implements ElementWriter {
     private final NftSettings settings;
     private final NftExecutor executor;
     private final NftRenderer renderer;
+    /**
+     * Elements listed in a legacy place (a single port in an interval set, where versions before the hash sets put
+     * them): their deletes search every set they may be in, until one succeeds. Every other delete goes to the
+     * element's own set only: a delete in an interval set makes the kernel rebuild its whole lookup structure.
+     */
+    private final Set<NftElement> legacy = new HashSet<>();
 
     public NftWriter(NftSettings settings, NftExecutor executor) {
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -72,6 +80,13 @@ public final class NftWriter implements ElementWriter {
         if (!script.isEmpty()) {
             executor.apply(script);
         }
+        if (!legacy.isEmpty()) {
+            for (ElementChange c : batch) {
+                if (c instanceof ElementChange.Remove) {
+                    legacy.remove(new NftElement(c.element().address(), c.element().ports()));
+                }
+            }
+        }
     }
 
     /** A dry run of the batch ({@code nft -c}): the kernel checks it, nothing changes. */
@@ -94,13 +109,25 @@ public final class NftWriter implements ElementWriter {
                 removes.add(element);
             }
         }
-        return renderer.delete(removes) + renderer.add(adds);
+        List<NftElement> everywhere = new ArrayList<>();
+        List<NftElement> ownSet = new ArrayList<>();
+        for (NftElement e : removes) {
+            (legacy.contains(e) ? everywhere : ownSet).add(e);
+        }
+        return renderer.delete(everywhere) + renderer.deleteFromOwnSet(ownSet) + renderer.add(adds);
     }
 
     @Override
     public List<HeldElement> list() throws FirewallException {
         List<HeldElement> held = new ArrayList<>();
-        for (NftListing.Listed l : kernelElements()) {
+        List<NftListing.Listed> listed = kernelElements();
+        legacy.clear();
+        for (NftListing.Listed l : listed) {
+            if (l.inLegacyPlace()) {
+                legacy.add(l.element());
+            }
+        }
+        for (NftListing.Listed l : listed) {
             held.add(new HeldElement(new GrantElement(l.element().address(), l.element().ports()), l.expires(),
                     l.comment()));
         }

@@ -112,7 +112,7 @@ class NftWriterTest {
             }
             List<String> sets = new ArrayList<>();
             for (String set : NftElement.SETS) {
-                String elems = kernel.stream().filter(l -> l.element().set().equals(set)).map(FakeNft::json)
+                String elems = kernel.stream().filter(l -> l.set().equals(set)).map(FakeNft::json)
                         .collect(Collectors.joining(", "));
                 sets.add("{\"set\": {\"family\": \"inet\", \"name\": \"" + set + "\", \"table\": \"certknock\", "
                         + "\"type\": [\"ipv4_addr\", \"inet_proto\", \"inet_service\"], \"elem\": [" + elems + "]}}");
@@ -210,8 +210,16 @@ class NftWriterTest {
     }
 
     static NftListing.Listed listed(String address, String ports, long expiresSeconds, String comment) throws Exception {
-        return new NftListing.Listed(NftRendererTest.element(address, ports), Duration.ofSeconds(60),
-                Duration.ofSeconds(expiresSeconds), comment);
+        NftElement e = NftRendererTest.element(address, ports);
+        return new NftListing.Listed(e, Duration.ofSeconds(60), Duration.ofSeconds(expiresSeconds), comment, e.set());
+    }
+
+    /** As an earlier version left a single port: in its family's interval set. */
+    static NftListing.Listed listedInIntervalSet(String address, String port, long expiresSeconds, String comment)
+            throws Exception {
+        NftElement e = NftRendererTest.element(address, port);
+        return new NftListing.Listed(e, Duration.ofSeconds(60), Duration.ofSeconds(expiresSeconds), comment,
+                e.address() instanceof java.net.Inet4Address ? NftElement.SET4 : NftElement.SET6);
     }
 
     /**
@@ -377,7 +385,7 @@ class NftWriterTest {
         // the housekeeping's next call retries the revocation
         assertThat(fw.active(clock.instant())).isEmpty();
         assertThat(nft.scripts()).hasSize(before + 1);
-        assertThat(nft.last()).isEqualTo(RENDERER.delete(List.of(NftRendererTest.element("198.51.100.7", "tcp/22"))));
+        assertThat(nft.last()).isEqualTo(RENDERER.deleteFromOwnSet(List.of(NftRendererTest.element("198.51.100.7", "tcp/22"))));
         assertThat(events.seen()).containsExactly("opened 1", "closed 1 revoked");
         assertThat(fw.elementCount()).isZero();
     }
@@ -487,14 +495,15 @@ class NftWriterTest {
 
         assertThat(nft.scripts()).as("one batch").hasSize(before + 1);
         String script = nft.last();
-        assertThat(canonical(script)).isEqualTo(canonical(RENDERER.delete(List.of(
+        assertThat(canonical(script)).isEqualTo(canonical(RENDERER.deleteFromOwnSet(List.of(
                 NftRendererTest.element("198.51.100.7", "tcp/22"), NftRendererTest.element("198.51.100.7", "udp/8000-8100"),
                 NftRendererTest.element("2001:db8::7", "tcp/22")))));
-        // a single port is also looked for in its family's interval set, where earlier versions put it
+        // single ports only in their hash sets: none was listed in an interval set at start, where earlier versions
+        // put them (aSinglePortsDeleteTouchesOnlyItsHashSetUnlessItWasListedInAnIntervalSet)
         assertThat(canonical(script)).contains(
                 "add element inet certknock allow4_port { 198.51.100.7 . tcp . 22 timeout 1s }",
-                "delete element inet certknock allow4 { 198.51.100.7 . tcp . 22, 198.51.100.7 . udp . 8000-8100 }",
-                "delete element inet certknock allow6 { 2001:db8::7 . tcp . 22 }");
+                "delete element inet certknock allow4 { 198.51.100.7 . udp . 8000-8100 }",
+                "delete element inet certknock allow6_port { 2001:db8::7 . tcp . 22 }").doesNotContain("allow6 {");
         assertDeletesAreSafe(script);
         assertThat(script).doesNotContain("198.51.100.8").doesNotContain("198.51.100.9");
         assertThat(events.seen()).containsExactly("opened 1", "opened 1", "opened 2", "opened 1", "closed 1 revoked",
@@ -514,7 +523,7 @@ class NftWriterTest {
 
         assertThat(fw.revoke(Set.of(INTERMEDIATE_REF))).isEqualTo(2);
 
-        assertThat(canonical(nft.last())).isEqualTo(canonical(RENDERER.delete(List.of(
+        assertThat(canonical(nft.last())).isEqualTo(canonical(RENDERER.deleteFromOwnSet(List.of(
                 NftRendererTest.element("198.51.100.1", "tcp/22"), NftRendererTest.element("198.51.100.2", "tcp/8000-8010")))));
         assertDeletesAreSafe(nft.last());
         assertThat(fw.elementCount()).isEqualTo(1);
@@ -537,7 +546,7 @@ class NftWriterTest {
 
         NftElement e = NftRendererTest.element("198.51.100.7", "tcp/22");
         // one batch: deleted and added again, so no packet sees it missing
-        assertThat(nft.last()).isEqualTo(RENDERER.delete(List.of(e)) + RENDERER.add(List.of(new NftEntry(e,
+        assertThat(nft.last()).isEqualTo(RENDERER.deleteFromOwnSet(List.of(e)) + RENDERER.add(List.of(new NftEntry(e,
                 Duration.ofSeconds(60), Duration.ofSeconds(50), comment(holder(2))))));
         assertDeletesAreSafe(nft.last());
         assertThat(fw.elementCount()).isEqualTo(1);
@@ -557,7 +566,7 @@ class NftWriterTest {
         assertThat(fw.elementCount()).isEqualTo(1);
         // and when certificate 1 goes too, the element goes
         assertThat(fw.revoke(Set.of(holder(1).leaf()))).isEqualTo(1);
-        assertThat(nft.last()).isEqualTo(RENDERER.delete(List.of(NftRendererTest.element("198.51.100.7", "tcp/22"))));
+        assertThat(nft.last()).isEqualTo(RENDERER.deleteFromOwnSet(List.of(NftRendererTest.element("198.51.100.7", "tcp/22"))));
     }
 
     @Test
@@ -641,12 +650,12 @@ class NftWriterTest {
 
         assertThat(fw.revoke(Set.of(holder(7).leaf()))).as("its two elements").isEqualTo(2);
         assertThat(nft.scripts()).hasSize(before + 1);
-        assertThat(canonical(nft.last())).isEqualTo(canonical(RENDERER.delete(List.of(
+        assertThat(canonical(nft.last())).isEqualTo(canonical(RENDERER.deleteFromOwnSet(List.of(
                 NftRendererTest.element("198.51.100.7", "tcp/22"), NftRendererTest.element("198.51.100.7", "udp/8000-8100")))));
         assertDeletesAreSafe(nft.last());
 
         assertThat(fw.revoke(Set.of(INTERMEDIATE_REF))).isEqualTo(1);
-        assertThat(nft.last()).isEqualTo(RENDERER.delete(List.of(NftRendererTest.element("2001:db8::6", "tcp/22"))));
+        assertThat(nft.last()).isEqualTo(RENDERER.deleteFromOwnSet(List.of(NftRendererTest.element("2001:db8::6", "tcp/22"))));
         assertThat(fw.elementCount()).as("the other CA's element and the untagged one stay").isEqualTo(2);
         assertThat(events.seen()).as("elements from before a restart are no decisions").isEmpty();
     }
@@ -664,11 +673,45 @@ class NftWriterTest {
         assertThat(fw.revoke(Set.of(holder(7).leaf()))).isEqualTo(1);
 
         NftElement e = NftRendererTest.element("198.51.100.7", "tcp/22");
-        assertThat(nft.last()).isEqualTo(RENDERER.delete(List.of(e)) + RENDERER.add(List.of(new NftEntry(e,
+        assertThat(nft.last()).isEqualTo(RENDERER.deleteFromOwnSet(List.of(e)) + RENDERER.add(List.of(new NftEntry(e,
                 Duration.ofSeconds(20), Duration.ofSeconds(15), comment(newcomer)))));
         assertThat(fw.elementCount()).isEqualTo(1);
         assertThat(fw.revoke(Set.of(newcomer.leaf()))).isEqualTo(1);
-        assertThat(nft.last()).isEqualTo(RENDERER.delete(List.of(e)));
+        assertThat(nft.last()).isEqualTo(RENDERER.deleteFromOwnSet(List.of(e)));
+    }
+
+    @Test
+    void aSinglePortsDeleteTouchesOnlyItsHashSetUnlessItWasListedInAnIntervalSet() throws Exception {
+        // left by a version before the hash sets: in the interval set; and one in its own set
+        nft.kernel.add(listedInIntervalSet("198.51.100.7", "tcp/22", 40, comment(holder(7))));
+        nft.kernel.add(listed("198.51.100.8", "tcp/22", 40, comment(holder(8))));
+        GrantLedger fw = start();
+        NftElement legacy = NftRendererTest.element("198.51.100.7", "tcp/22");
+        NftElement own = NftRendererTest.element("198.51.100.8", "tcp/22");
+
+        assertThat(fw.revoke(Set.of(holder(8).leaf()))).isEqualTo(1);
+        assertThat(nft.last()).isEqualTo(RENDERER.deleteFromOwnSet(List.of(own)))
+                .contains("allow4_port {").doesNotContain("allow4 {");
+
+        // a holder change of the legacy element: deleted wherever it may be, then added to its hash set
+        fw.open(decision("198.51.100.7", T0, 100, holder(9), "tcp/22"));
+        assertThat(nft.last()).startsWith(RENDERER.delete(List.of(legacy))).contains("allow4 {");
+        // from then on it is known to be in its own set only (certificate 7 still holds it: written again for it)
+        assertThat(fw.revoke(Set.of(holder(9).leaf()))).isEqualTo(1);
+        assertThat(nft.last()).startsWith(RENDERER.deleteFromOwnSet(List.of(legacy))).doesNotContain("allow4 {")
+                .contains("comment \"" + comment(holder(7)) + "\"");
+    }
+
+    @Test
+    void aFailedDeleteOfALegacyElementIsSearchedEverywhereAgain() throws Exception {
+        nft.kernel.add(listedInIntervalSet("198.51.100.7", "tcp/22", 40, comment(holder(7))));
+        GrantLedger fw = start();
+        NftElement legacy = NftRendererTest.element("198.51.100.7", "tcp/22");
+        nft.fail = true;
+        assertThatThrownBy(() -> fw.revoke(Set.of(holder(7).leaf()))).isInstanceOf(FirewallException.class);
+        nft.fail = false;
+        fw.active(clock.instant()); // the refused revocation is retried
+        assertThat(nft.last()).isEqualTo(RENDERER.delete(List.of(legacy))).contains("allow4 {");
     }
 
     @Test
@@ -682,7 +725,7 @@ class NftWriterTest {
         assertThat(fw.revoke(Set.of(holder(1).leaf()))).isEqualTo(1);
 
         NftElement e = NftRendererTest.element("198.51.100.7", "tcp/22");
-        assertThat(nft.last()).as("kept for its own 35 s left, with no made-up comment").isEqualTo(RENDERER.delete(List.of(e))
+        assertThat(nft.last()).as("kept for its own 35 s left, with no made-up comment").isEqualTo(RENDERER.deleteFromOwnSet(List.of(e))
                 + RENDERER.add(List.of(new NftEntry(e, Duration.ofSeconds(35), Duration.ofSeconds(35), null))));
     }
 
