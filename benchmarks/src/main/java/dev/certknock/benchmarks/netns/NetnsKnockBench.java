@@ -46,7 +46,8 @@ import java.util.stream.IntStream;
  *                                               just before sendto to the first TCP probe (1 ms apart) that connects
  *   throughput count=N sources=A/K port=P        seals N distinct knocks, then sends them back to back, round robin
  *              audit=FILE server_pid=PID        over the K source addresses; grants/s from the server's audit log
- *                                               (grant-opened lines), CPU from /proc/PID/stat (process and children)
+ *              [share=true]                     (grant-opened lines), CPU from /proc/PID/stat (process and children);
+ *                                               one client per address, or with share=true the clients in turn
  *   flood      kind=random|wellformed|spoofed    junk from flood_sources=A/K (spoofed: from the victims' own address,
  *              ...                              at spoofed_rate per second) while knocks=N valid knocks are timed as in
  *                                               latency, paced pace_ms apart (knock_ms: each, in order)
@@ -153,7 +154,7 @@ public final class NetnsKnockBench {
         int port = intArg("port", tcpPort);
         long t0 = System.nanoTime();
         byte[][] datagrams = IntStream.range(0, count).parallel()
-                .mapToObj(i -> sealUnchecked(clients.get(i % clients.size()), port, sources.get(i % sources.size())))
+                .mapToObj(i -> sealUnchecked(clientOf(i, sources.size()), port, sources.get(i % sources.size())))
                 .toArray(byte[][]::new);
         long sealed = System.nanoTime();
         Path audit = Path.of(required("audit"));
@@ -196,6 +197,19 @@ public final class NetnsKnockBench {
                 + "\"seconds\":%.3f,\"grants_per_s\":%.0f,\"cpu_ms\":%.0f,\"cpu_ms_per_grant\":%.3f,"
                 + "\"seal_ms\":%s,\"send_ms\":%s}", count, sources.size(), granted, seconds, granted / seconds,
                 cpuMillis, granted == 0 ? Double.NaN : cpuMillis / granted, ms(sealed - t0), ms(sent));
+    }
+
+    /**
+     * The client of the i-th knock, sent from source {@code i % sources}: always the same one per address (one user
+     * per address, as behind most addresses), unless {@code share=true}: then the clients take turns (the i-th knock
+     * is client {@code i % clients}), so that at each address most knocks change the holder of an element another
+     * certificate holds, as users behind one NAT address would.
+     */
+    private KnockClient clientOf(int i, int sources) {
+        if (Boolean.parseBoolean(args.getOrDefault("share", "false"))) {
+            return clients.get(i % clients.size());
+        }
+        return clients.get((i % sources) % clients.size());
     }
 
     /** The times (epoch milliseconds) of the audit log's grant-opened lines, in file order. */
