@@ -266,10 +266,14 @@ public record ServerConfig(
      *                           secret but tell an observer when knocks succeed, and the endpoint has no
      *                           authentication of its own
      */
-    public record Metrics(String address, @JsonProperty(required = true) Integer port, Boolean allowNonLoopback) {
+    public record Metrics(String address, Integer port, Boolean allowNonLoopback) {
 
         public Metrics {
             address = address != null ? address : "127.0.0.1";
+            if (port == null) {
+                throw new InvalidValueException("metrics", "metrics.port is required: the TCP port of the endpoint, e.g. "
+                        + "9464 (or remove the metrics section to turn metrics off)");
+            }
             port = range("metrics.port", port, 0, 0, 65535);
             allowNonLoopback = allowNonLoopback != null && allowNonLoopback;
             java.net.InetAddress a = literal("metrics.address", address);

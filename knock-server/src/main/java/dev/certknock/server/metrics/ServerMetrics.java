@@ -93,7 +93,7 @@ public final class ServerMetrics implements KnockEventListener {
                 .serviceLevelObjectives(LATENCY_BUCKETS)
                 .register(registry);
         Gauge.builder(PREFIX + ".build.info", () -> 1).description("The server's version").tag("version", version)
-                .register(registry);
+                .strongReference(true).register(registry);
     }
 
     /** Registers the meters that read the server's parts when scraped. Call once, before the first scrape. */
@@ -107,21 +107,21 @@ public final class ServerMetrics implements KnockEventListener {
                     .description("Datagrams dropped, by reason").tag("reason", r.name()).register(registry);
         }
         Gauge.builder(PREFIX + ".grants.open", s.ledger(), l -> l.active(clock.instant()).size())
-                .description("Grants (decisions) open now").register(registry);
+                .description("Grants (decisions) open now").strongReference(true).register(registry);
         Gauge.builder(PREFIX + ".grant.elements.open", s.ledger(), GrantLedger::elementCount)
-                .description("Firewall elements (address, protocol, port or range) open now").register(registry);
+                .description("Firewall elements (address, protocol, port or range) open now").strongReference(true).register(registry);
         Gauge.builder(PREFIX + ".grant.elements.limit", s.ledger(), l -> l.settings().maxElements())
-                .description("The most firewall elements open at once (firewall.maxElements)").register(registry);
+                .description("The most firewall elements open at once (firewall.maxElements)").strongReference(true).register(registry);
         Gauge.builder(PREFIX + ".crl.stale.issuers", s.counters(), KnockCounters::staleCrlIssuers)
-                .description("Trusted issuers without a fresh CRL now (their knocks are refused)").register(registry);
+                .description("Trusted issuers without a fresh CRL now (their knocks are refused)").strongReference(true).register(registry);
         for (CaKey ca : s.trustedCas()) {
             String label = ca.toString();
             Gauge.builder(PREFIX + ".crl.age", s.crls(), crls -> age(crls.info(ca)))
                     .description("Seconds since the held CRL's thisUpdate (NaN: none held)").baseUnit("seconds")
-                    .tag("ca", label).register(registry);
+                    .tag("ca", label).strongReference(true).register(registry);
             Gauge.builder(PREFIX + ".crl.fresh", s.crls(), crls -> fresh(crls.info(ca)))
                     .description("1 when the CA's CRL is fresh, 0 when stale or missing (knocks refused)")
-                    .tag("ca", label).register(registry);
+                    .tag("ca", label).strongReference(true).register(registry);
         }
         FunctionCounter.builder(PREFIX + ".capture.packets", s.capture(), PacketSource::received)
                 .description("Datagrams the capture delivered or offered").register(registry);
@@ -129,12 +129,12 @@ public final class ServerMetrics implements KnockEventListener {
                 .description("Packets the kernel or the interface dropped before the capture read them (pcap only)")
                 .register(registry);
         Gauge.builder(PREFIX + ".dispatch.queue.depth", s.queueDepth(), IntSupplier::getAsInt)
-                .description("Datagrams waiting for a worker").register(registry);
+                .description("Datagrams waiting for a worker").strongReference(true).register(registry);
         Gauge.builder(PREFIX + ".replay.cache.size", s.replaySize(), IntSupplier::getAsInt)
-                .description("Knocks remembered against replay").register(registry);
+                .description("Knocks remembered against replay").strongReference(true).register(registry);
         Gauge.builder(PREFIX + ".public.key.budget.used", s.budgetUsed(), DoubleSupplier::getAsDouble)
                 .description("Share of the public-key budget's burst spent now (1: knocks are dropped for budget)")
-                .baseUnit("ratio").register(registry);
+                .baseUnit("ratio").strongReference(true).register(registry);
     }
 
     private double age(Optional<CrlInfo> info) {
