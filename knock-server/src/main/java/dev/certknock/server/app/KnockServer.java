@@ -295,7 +295,7 @@ public final class KnockServer implements AutoCloseable {
                 counters.staleCrlIssuers());
         List<StatusReport.Grant> grants = firewall.active(now).stream()
                 .sorted(java.util.Comparator.comparing(GrantDecision::expiresAt))
-                .map(d -> new StatusReport.Grant(d.address().getHostAddress(),
+                .map(d -> new StatusReport.Grant(dev.certknock.protocol.grant.AddressText.format(d.address()),
                         d.grants().stream().map(Object::toString).toList(), d.subject().getName(),
                         d.serial().toString(16), d.issuer().getName(), d.openedAt(), d.expiresAt()))
                 .toList();

@@ -120,7 +120,7 @@ public final class MetricsEndpoint implements AutoCloseable {
     }
 
     public static String url(InetSocketAddress a) {
-        String host = a.getAddress().getHostAddress();
+        String host = dev.certknock.protocol.grant.AddressText.format(a.getAddress());
         return "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + a.getPort() + PATH;
     }
 
