@@ -68,8 +68,8 @@ public final class MetricsEndpoint implements AutoCloseable {
     private static void handle(HttpExchange exchange, Supplier<String> body) throws IOException {
         try (exchange) { // no request body is read: the exchange is closed after the answer
             String method = exchange.getRequestMethod();
-            if (!PATH.equals(exchange.getRequestURI().getRawPath()) || exchange.getRequestURI().getRawQuery() != null
-                    && !exchange.getRequestURI().getRawQuery().isEmpty()) {
+            String query = exchange.getRequestURI().getRawQuery();
+            if (!PATH.equals(exchange.getRequestURI().getRawPath()) || (query != null && !query.isEmpty())) {
                 plain(exchange, 404, "not found\n");
                 return;
             }

@@ -27,6 +27,14 @@ public final class StatusClient {
     private StatusClient() {
     }
 
+    private static void closeQuietly(SocketChannel c) {
+        try {
+            c.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+    }
+
     /** Sends the status request and reads the answer, within {@code timeout}. */
     public static StatusResult ask(Path socket, Duration timeout) {
         if (!Files.exists(socket, LinkOption.NOFOLLOW_LINKS)) {
@@ -38,11 +46,7 @@ public final class StatusClient {
             timer.schedule(new TimerTask() {
                 @Override
                 public void run() {
-                    try {
-                        c.close();
-                    } catch (IOException e) {
-                        // closing anyway
-                    }
+                    closeQuietly(c); // the read or connect below ends with AsynchronousCloseException
                 }
             }, timeout.toMillis());
             c.connect(UnixDomainSocketAddress.of(socket));

@@ -24,6 +24,8 @@ public record StatusReport(String server, String version, Instant startedAt, Ins
     }
 
     /**
+     * The counters since start.
+     *
      * @param dropped non-zero drop counts by reason (DropReason names)
      */
     public record Counters(long received, long accepted, Map<String, Long> dropped, int staleCrlIssuers) {

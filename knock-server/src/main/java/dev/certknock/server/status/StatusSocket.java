@@ -77,7 +77,12 @@ public final class StatusSocket implements AutoCloseable {
         Path socket = path.toAbsolutePath();
         Path dir = socket.getParent();
         if (!Files.isDirectory(dir)) {
-            Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            try {
+                Files.createDirectories(dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (IOException e) {
+                throw new IOException("cannot create the directory of the status socket " + socket + " (status.socket, "
+                        + "default beside knock.replayJournal): " + e, e);
+            }
         }
         replaceIfStale(socket);
         ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);

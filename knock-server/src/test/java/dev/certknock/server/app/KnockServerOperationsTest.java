@@ -254,6 +254,7 @@ class KnockServerOperationsTest {
         assertThat(shared).exists();
         assertThat(StatusClient.ask(shared, Duration.ofSeconds(5))).isInstanceOf(StatusResult.NotRunning.class);
         try (KnockServer server = KnockServer.start(ServerMaterial.load(secondConfig), f.clock)) {
+            assertThat(server.statusSocketPath()).isEqualTo(shared);
             StatusResult r = StatusClient.ask(shared, Duration.ofSeconds(5));
             assertThat(r).isInstanceOf(StatusResult.Answered.class);
             assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(shared))).isEqualTo("rw-------");
