@@ -26,11 +26,12 @@ public record StatusReport(String server, String version, Instant startedAt, Ins
     /**
      * The counters since start.
      *
-     * @param dropped non-zero drop counts by reason (DropReason names)
+     * @param dropped non-zero drop counts by reason (DropReason names), in the order given (the server gives the
+     *                catalogue's)
      */
     public record Counters(long received, long accepted, Map<String, Long> dropped, int staleCrlIssuers) {
         public Counters {
-            dropped = Map.copyOf(dropped);
+            dropped = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(dropped));
         }
     }
 
