@@ -179,6 +179,17 @@ class KnockServerOperationsTest {
     }
 
     @Test
+    void aMetricsPortInUseRefusesTheStartAndLeavesNoSocketBehind() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            Path config = f.writeConfig(dir, f.ca.crl().build(), "metrics:\n  port: " + taken.getLocalPort() + "\n");
+            assertThatThrownBy(() -> KnockServer.start(ServerMaterial.load(config), f.clock))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("cannot listen for metrics on 127.0.0.1 port " + taken.getLocalPort());
+        }
+        assertThat(dir.resolve("status.sock")).doesNotExist();
+    }
+
+    @Test
     void noMetricsSectionNoEndpoint() throws Exception {
         Path config = f.writeConfig(dir, f.ca.crl().build(), "");
         try (KnockServer server = KnockServer.start(ServerMaterial.load(config), f.clock)) {
