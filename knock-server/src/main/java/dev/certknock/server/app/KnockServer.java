@@ -30,6 +30,16 @@ import dev.certknock.server.firewall.nftables.NftWriter;
 import dev.certknock.server.grant.CertRef;
 import dev.certknock.server.grant.GrantDecision;
 import dev.certknock.server.pipeline.KnockPipeline;
+import dev.certknock.server.pipeline.PublicKeyBudget;
+import dev.certknock.server.metrics.MetricsEndpoint;
+import dev.certknock.server.metrics.ServerMetrics;
+import dev.certknock.server.status.StatusJson;
+import dev.certknock.server.status.StatusReport;
+import dev.certknock.server.status.StatusSocket;
+import java.time.Instant;
+import java.util.LinkedHashSet;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import dev.certknock.server.pipeline.PipelineFactory;
 import dev.certknock.server.knock.Replier;
 import dev.certknock.server.reply.KnockReplies;
@@ -48,6 +58,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.nio.file.Path;
 import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -84,13 +96,27 @@ public final class KnockServer implements AutoCloseable {
     private final KnockReplies replies;
     private volatile KnockReplies.Transport replyTransport;
     private ReplySocket replySocket;
+    /** Null when the {@code metrics} section is absent. */
+    private final ServerMetrics metrics;
+    private MetricsEndpoint metricsEndpoint;
+    private StatusSocket statusSocket;
+    private final Instant startedAt;
+    private final List<CaKey> trustedCas;
 
     private KnockServer(ServerMaterial material, Clock clock) throws IOException {
         this.material = material;
         this.clock = clock;
+        this.startedAt = clock.instant();
         ServerConfig config = material.config();
+        Set<CaKey> cas = new LinkedHashSet<>();
+        material.trust().caCertificates().forEach(c -> cas.add(CaKey.of(c)));
+        this.trustedCas = List.copyOf(cas);
         List<KnockEventListener> listeners = new ArrayList<>();
         listeners.add(counters);
+        this.metrics = config.metrics() != null ? new ServerMetrics(clock, version()) : null;
+        if (metrics != null) {
+            listeners.add(metrics);
+        }
         listeners.add(new DropLog(System::nanoTime, 10));
         this.audit = config.logging().audit() != null ? AuditLog.open(config.logging().audit(), clock, System::nanoTime) : null;
         if (audit != null) {
@@ -116,6 +142,12 @@ public final class KnockServer implements AutoCloseable {
                     config.capture().port()), clock);
             case PCAP -> new PcapCapture(PcapCapture.Settings.of(config.capture().iface(), config.capture().port()), clock);
         };
+        if (metrics != null) {
+            PublicKeyBudget budget = pipeline.stages().stream().filter(PublicKeyBudget.class::isInstance)
+                    .map(PublicKeyBudget.class::cast).findFirst().orElse(null);
+            metrics.bind(new ServerMetrics.Sources(counters, firewall, crls.store(), trustedCas, capture,
+                    dispatcher::queued, replay::size, budget == null ? () -> 0.0 : budget::usedShare));
+        }
         this.stats = new StatsReport(counters, capture, firewall, clock,
                 replies != null ? replies::figures : java.util.Map::of);
         this.cutter = config.firewall().cutOnRevoke()
@@ -170,7 +202,20 @@ public final class KnockServer implements AutoCloseable {
      * network), opens the replay journal and starts capturing.
      */
     public static KnockServer start(ServerMaterial material, Clock clock) throws IOException {
-        KnockServer s = new KnockServer(material, clock);
+        // First, before anything is touched: a second server on the same state refuses to start here.
+        AtomicReference<KnockServer> started = new AtomicReference<>();
+        StatusSocket status = StatusSocket.open(material.config().statusSocket(), () -> {
+            KnockServer running = started.get();
+            return running == null ? null : StatusJson.write(running.status());
+        });
+        KnockServer s;
+        try {
+            s = new KnockServer(material, clock);
+        } catch (IOException | RuntimeException e) {
+            status.close();
+            throw e;
+        }
+        s.statusSocket = status;
         s.crls.start();
         s.housekeeping.scheduleAtFixedRate(s::housekeeping, 1, 1, TimeUnit.SECONDS);
         long every = material.config().logging().statsInterval().toMillis();
@@ -181,11 +226,23 @@ public final class KnockServer implements AutoCloseable {
                 s.replyTransport = s.capture instanceof UdpSocketCapture udp ? udp
                         : (s.replySocket = ReplySocket.bind(material.config().capture().port()));
             }
+            ServerConfig.Metrics m = material.config().metrics();
+            if (m != null) {
+                s.metricsEndpoint = MetricsEndpoint.start(new InetSocketAddress(InetAddress.getByName(m.address()), m.port()),
+                        s.metrics::scrape);
+                LOG.info("metrics: {}", s.metricsEndpoint.url());
+                if (!m.loopback()) {
+                    LOG.warn("metrics endpoint {} is reachable beyond this host (metrics.allowNonLoopback): it has no "
+                            + "authentication; let only the scraper reach its port", s.metricsEndpoint.url());
+                }
+            }
             s.capture.start(s.dispatcher::offer);
         } catch (IOException | RuntimeException e) {
             s.close();
             throw e;
         }
+        started.set(s);
+        LOG.info("status socket: {}", status.path());
         LOG.info("knock-server {} started: {} knock key(s), protecting {}", material.config().server().name(),
                 material.keys().size(), material.config().protect());
         if (material.config().firewall().backend() == ServerConfig.FirewallBackend.LOG) {
@@ -221,6 +278,47 @@ public final class KnockServer implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.warn("statistics failed: {}", LogText.of(e.toString()));
         }
+    }
+
+    /** The version from the jar manifest, or "development build". */
+    static String version() {
+        String v = KnockServer.class.getPackage().getImplementationVersion();
+        return v != null ? v : "development build";
+    }
+
+    /** What {@code knock-server status} shows: open grants, CRL freshness per trusted CA key, counters, uptime. */
+    public StatusReport status() {
+        Instant now = clock.instant();
+        Map<String, Long> dropped = new java.util.LinkedHashMap<>();
+        counters.drops().forEach((reason, n) -> dropped.put(reason.name(), n));
+        StatusReport.Counters figures = new StatusReport.Counters(counters.received(), counters.accepted(), dropped,
+                counters.staleCrlIssuers());
+        List<StatusReport.Grant> grants = firewall.active(now).stream()
+                .sorted(java.util.Comparator.comparing(GrantDecision::expiresAt))
+                .map(d -> new StatusReport.Grant(dev.certknock.protocol.grant.AddressText.format(d.address()),
+                        d.grants().stream().map(Object::toString).toList(), d.subject().getName(),
+                        d.serial().toString(16), d.issuer().getName(), d.openedAt(), d.expiresAt()))
+                .toList();
+        List<StatusReport.Crl> crlList = new ArrayList<>();
+        for (CaKey ca : trustedCas) {
+            Optional<dev.certknock.server.crl.CrlInfo> info = crls.store().info(ca);
+            crlList.add(info.map(i -> new StatusReport.Crl(ca.name().getName(), ca.keyId(), i.crlNumber().toString(),
+                    i.thisUpdate(), i.nextUpdate(), i.staleAfter(), i.entries(), !i.isStaleAt(now)))
+                    .orElse(new StatusReport.Crl(ca.name().getName(), ca.keyId(), null, null, null, null, null, false)));
+        }
+        return new StatusReport(material.config().server().name(), version(), startedAt, now,
+                Math.max(0, Duration.between(startedAt, now).toSeconds()), figures, firewall.elementCount(), grants,
+                crlList);
+    }
+
+    /** The metrics endpoint's address, when {@code metrics} is configured. */
+    public Optional<InetSocketAddress> metricsAddress() {
+        return metricsEndpoint == null ? Optional.empty() : Optional.of(metricsEndpoint.address());
+    }
+
+    /** The status socket's path. */
+    public Path statusSocketPath() {
+        return statusSocket.path();
     }
 
     /** The figures that the periodic statistics line logs. */
@@ -304,6 +402,12 @@ public final class KnockServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (statusSocket != null) {
+            statusSocket.close();
+        }
+        if (metricsEndpoint != null) {
+            metricsEndpoint.close();
+        }
         capture.close();
         if (replySocket != null) {
             replySocket.close();

@@ -55,6 +55,15 @@ public final class CheckConfigCommand implements Callable<Integer> {
         out.printf("  firewall        %s (at most %d elements open, %d per certificate)%n",
                 m.config().firewall().backend().name().toLowerCase(java.util.Locale.ROOT),
                 m.config().firewall().maxElements(), m.config().firewall().maxElementsPerCertificate());
+        ServerConfig.Metrics metrics = m.config().metrics();
+        out.printf("  metrics         %s%n", metrics == null ? "off (no metrics section)"
+                : dev.certknock.server.metrics.MetricsEndpoint.url(new java.net.InetSocketAddress(
+                        metrics.address(), metrics.port())) + (metrics.port() == 0 ? " (port 0: any free port)" : ""));
+        out.printf("  status socket   %s%n", m.config().statusSocket());
+        if (metrics != null && !metrics.loopback()) {
+            out.printf("  warning: metrics.address %s is not a loopback address: the endpoint has no authentication; "
+                    + "let only the scraper reach port %d%n", metrics.address(), metrics.port());
+        }
         ServerConfig.Knock knock = m.config().knock();
         out.printf("  knock versions  %s, replies %s%n", knock.acceptVersion1() ? "2 and 1" : "2",
                 knock.replies() ? "on (at most " + knock.repliesPerSecond() + "/s)" : "off");

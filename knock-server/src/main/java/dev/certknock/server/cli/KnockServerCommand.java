@@ -11,7 +11,7 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** {@code knock-server}: the certknock server. */
-@Command(name = "knock-server", mixinStandardHelpOptions = true, subcommands = {RunCommand.class, CheckConfigCommand.class, VerifyCommand.class,
+@Command(name = "knock-server", mixinStandardHelpOptions = true, subcommands = {RunCommand.class, CheckConfigCommand.class, VerifyCommand.class, StatusCommand.class,
         AutoComplete.GenerateCompletion.class, GenerateManPageCommand.class}, versionProvider = ManifestVersionProvider.class,
         description = "Validates knock packets against trust anchors and CRLs and opens the granted ports in the firewall for a limited time.",
         footer = "%nDocumentation: README.md and docs/ in the certknock repository.")

@@ -23,7 +23,9 @@ public record ServerConfig(
         Capture capture,
         Firewall firewall,
         Limits limits,
-        Logging logging) {
+        Logging logging,
+        Metrics metrics,
+        Status status) {
 
     public ServerConfig {
         Objects.requireNonNull(server, "server");
@@ -38,6 +40,8 @@ public record ServerConfig(
         firewall = firewall != null ? firewall : Firewall.DEFAULT;
         limits = limits != null ? limits : Limits.DEFAULT;
         logging = logging != null ? logging : Logging.DEFAULT;
+        // metrics stays null when the section is absent: no endpoint unless configured
+        status = status != null ? status : Status.DEFAULT;
         boolean dropsKnockPort = firewall.backend() == FirewallBackend.NFTABLES || firewall.backend() == FirewallBackend.IPTABLES;
         if (dropsKnockPort && capture.mode() != CaptureMode.PCAP) {
             throw new InvalidValueException("firewall.backend", "firewall backend " + firewall.backend().name().toLowerCase(
@@ -250,6 +254,82 @@ public record ServerConfig(
 
         public Logging {
             statsInterval = atLeast("logging.statsInterval", statsInterval, Duration.ofMinutes(5), Duration.ofSeconds(1));
+        }
+    }
+
+    /**
+     * The Prometheus endpoint ({@code GET /metrics}); absent = off.
+     *
+     * @param address            the IP address it listens on (a literal, never a host name), default 127.0.0.1
+     * @param port               its TCP port (0: any free port, for tests)
+     * @param allowNonLoopback   must be true for an address that is not a loopback one: the figures are not
+     *                           secret but tell an observer when knocks succeed, and the endpoint has no
+     *                           authentication of its own
+     */
+    public record Metrics(String address, Integer port, Boolean allowNonLoopback) {
+
+        public Metrics {
+            address = address != null ? address : "127.0.0.1";
+            if (port == null) {
+                throw new InvalidValueException("metrics", "metrics.port is required: the TCP port of the endpoint, e.g. "
+                        + "9464 (or remove the metrics section to turn metrics off)");
+            }
+            port = range("metrics.port", port, 0, 0, 65535);
+            allowNonLoopback = allowNonLoopback != null && allowNonLoopback;
+            java.net.InetAddress a = literal("metrics.address", address);
+            if (!a.isLoopbackAddress() && !allowNonLoopback) {
+                throw new InvalidValueException("metrics.address", "metrics.address " + address + " is not a loopback "
+                        + "address: the endpoint has no authentication and tells an observer when knocks succeed; "
+                        + "keep it on 127.0.0.1 (scrape through a tunnel or a local agent), or set "
+                        + "metrics.allowNonLoopback: true and firewall the port to the scraper");
+            }
+        }
+
+        /** Whether the address is a loopback one. */
+        public boolean loopback() {
+            return literal("metrics.address", address).isLoopbackAddress();
+        }
+    }
+
+    /**
+     * The status socket ({@code knock-server status}): a Unix domain socket, mode 0600.
+     *
+     * @param socket its path; default {@code status.sock} in the replay journal's directory
+     */
+    public record Status(Path socket) {
+        static final Status DEFAULT = new Status(null);
+        /** Linux's sun_path holds 108 bytes, the terminating NUL among them. */
+        static final int MAX_SOCKET_PATH_BYTES = 107;
+
+        public Status {
+            if (socket != null && socket.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                    > MAX_SOCKET_PATH_BYTES) {
+                throw new InvalidValueException("status.socket", "status.socket " + socket + " is longer than "
+                        + MAX_SOCKET_PATH_BYTES + " bytes, the most a Unix domain socket path may have");
+            }
+        }
+
+        /** The socket's path: the configured one, or {@code status.sock} beside the replay journal. */
+        public Path socketOr(Path replayJournal) {
+            return socket != null ? socket : replayJournal.toAbsolutePath().resolveSibling("status.sock");
+        }
+    }
+
+    /** The socket's path for this configuration (see {@link Status#socketOr}). */
+    public Path statusSocket() {
+        return status.socketOr(knock.replayJournal());
+    }
+
+    /** An IPv4 or IPv6 literal; never a name lookup. */
+    static java.net.InetAddress literal(String key, String text) {
+        // four dotted decimals, or anything with a colon (which InetAddress never looks up as a name)
+        if (!text.matches("\\d{1,3}(\\.\\d{1,3}){3}") && !(text.contains(":") && text.matches("[0-9a-fA-F:.]+"))) {
+            throw new InvalidValueException(key, key + " '" + text + "' is not an IPv4 or IPv6 address literal");
+        }
+        try {
+            return java.net.InetAddress.getByName(text);
+        } catch (java.net.UnknownHostException e) {
+            throw new InvalidValueException(key, key + " '" + text + "' is not an IPv4 or IPv6 address literal");
         }
     }
 

@@ -59,6 +59,11 @@ public final class PublicKeyBudget implements Stage {
         return budget.ratePerSecond();
     }
 
+    /** The share of the burst spent now: 0 when full, 1 when empty (metrics). Takes nothing. */
+    public double usedShare() {
+        return Math.max(0, Math.min(1, 1 - budget.available() / budget.burst()));
+    }
+
     @Override
     public Outcome apply(KnockContext ctx) {
         return charge(ctx, HPKE_OPEN_COST, "global public-key budget spent");

@@ -40,6 +40,29 @@ class CheckConfigCommandTest {
     }
 
     @Test
+    void theMetricsEndpointAndTheStatusSocketArePrinted() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        assertThat(run("check-config", config.toString())).isZero();
+        assertThat(out.toString()).contains("metrics         off (no metrics section)")
+                .contains("status socket   " + dir.resolve("status.sock"));
+
+        Files.writeString(config, Files.readString(config) + "metrics:\n  port: 9464\nstatus:\n  socket: /run/ck/s.sock\n");
+        StringWriter out2 = new StringWriter();
+        assertThat(KnockServerCommand.run(new PrintWriter(out2), new PrintWriter(new StringWriter()), "check-config",
+                config.toString())).isZero();
+        assertThat(out2.toString()).contains("metrics         http://127.0.0.1:9464/metrics")
+                .contains("status socket   /run/ck/s.sock").doesNotContain("warning: metrics");
+
+        Files.writeString(config, Files.readString(config).replace("  port: 9464\n",
+                "  port: 9464\n  address: \"::\"\n  allowNonLoopback: true\n"));
+        StringWriter out3 = new StringWriter();
+        assertThat(KnockServerCommand.run(new PrintWriter(out3), new PrintWriter(new StringWriter()), "check-config",
+                config.toString())).isZero();
+        assertThat(out3.toString()).contains("metrics         http://[::]:9464/metrics")
+                .contains("warning: metrics.address :: is not a loopback address");
+    }
+
+    @Test
     void twoCaCertificatesOfOneNameWithDifferentKeysAreWarnedAbout() throws Exception {
         Path config = f.writeConfig(dir, f.ca.crl().build(), "");
         assertThat(run("check-config", config.toString())).isZero();

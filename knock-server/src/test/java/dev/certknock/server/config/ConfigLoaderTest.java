@@ -75,6 +75,52 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void metricsAreOffUnlessConfiguredAndLoopbackByDefault() throws Exception {
+        ServerConfig none = parse(MINIMAL);
+        assertThat(none.metrics()).as("no section, no endpoint").isNull();
+        ServerConfig on = parse(MINIMAL + "metrics:\n  port: 9464\n");
+        assertThat(on.metrics().address()).isEqualTo("127.0.0.1");
+        assertThat(on.metrics().port()).isEqualTo(9464);
+        assertThat(on.metrics().loopback()).isTrue();
+        ServerConfig v6 = parse(MINIMAL + "metrics:\n  address: \"::1\"\n  port: 0\n");
+        assertThat(v6.metrics().loopback()).isTrue();
+        ServerConfig wide = parse(MINIMAL + "metrics:\n  address: 192.0.2.10\n  port: 9464\n  allowNonLoopback: true\n");
+        assertThat(wide.metrics().loopback()).isFalse();
+    }
+
+    @Test
+    void theStatusSocketDefaultsBesideTheReplayJournal() throws Exception {
+        assertThat(parse(MINIMAL).statusSocket()).isEqualTo(Path.of("/var/lib/certknock/status.sock"));
+        assertThat(parse(MINIMAL + "knock:\n  replayJournal: state/replay.journal\n").statusSocket())
+                .isEqualTo(Path.of("/etc/certknock/state/status.sock"));
+        assertThat(parse(MINIMAL + "status:\n  socket: /run/certknock/status.sock\n").statusSocket())
+                .isEqualTo(Path.of("/run/certknock/status.sock"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '"', value = {
+        "metrics without a port|metrics:\\n  address: 127.0.0.1|10|3|metrics.port is required",
+        "metrics port too high|metrics:\\n  port: 70000|10|9|metrics.port is 70000; it must be between 0 and 65535",
+        "metrics port as a word|metrics:\\n  port: http|10|9|metrics.port: wrong type: expected whole number",
+        "metrics on a host name|metrics:\\n  address: localhost\\n  port: 9464|10|12|metrics.address 'localhost' is not an IPv4 or IPv6 address literal",
+        "metrics on a hex-letter name|metrics:\\n  address: cafe.be\\n  port: 9464|10|12|is not an IPv4 or IPv6 address literal",
+        "metrics beyond loopback|metrics:\\n  address: 0.0.0.0\\n  port: 9464|10|12|metrics.allowNonLoopback: true",
+        "metrics unknown key|metrics:\\n  port: 9464\\n  path: /m|11|9|unknown key 'path' in metrics",
+        "status socket too long|status:\\n  socket: /run/certknock/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock|10|11|longer than 107 bytes",
+        "status unknown key|status:\\n  path: /run/x.sock|10|9|unknown key 'path' in status",
+    })
+    void metricsAndStatusMistakesAreReportedWithFileLineAndColumn(String name, String extra, int line, int column,
+            String message) {
+        String yaml = MINIMAL + extra.replace("\\n", "\n") + "\n";
+        assertThatThrownBy(() -> parse(yaml))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith("test.yaml:" + line + ":")
+                .hasMessageContaining(message)
+                .satisfies(e -> assertThat(((ConfigException) e).line()).isEqualTo(line))
+                .satisfies(e -> assertThat(((ConfigException) e).column()).isEqualTo(column));
+    }
+
+    @Test
     void aBadPortGrantNamesItsLine() {
         String yaml = MINIMAL.replace("protect: [tcp/22]", "protect:\n  - tcp/22\n  - tcp/0");
         assertThatThrownBy(() -> parse(yaml)).isInstanceOf(ConfigException.class)

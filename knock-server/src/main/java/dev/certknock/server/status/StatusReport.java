@@ -1,0 +1,60 @@
+package dev.certknock.server.status;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What {@code knock-server status} shows: the running server's open grants, CRL freshness per CA key, counters and
+ * uptime, as one value; {@link StatusJson} writes and reads it.
+ *
+ * @param server        the server's name (server.name)
+ * @param version       its version, or "development build"
+ * @param startedAt     when it started
+ * @param at            when the report was made (the server's clock)
+ * @param uptimeSeconds seconds since start
+ * @param openElements  distinct firewall elements open (address, protocol, port or range)
+ */
+public record StatusReport(String server, String version, Instant startedAt, Instant at, long uptimeSeconds,
+        Counters counters, int openElements, List<Grant> grants, List<Crl> crls) {
+
+    public StatusReport {
+        grants = List.copyOf(grants);
+        crls = List.copyOf(crls);
+    }
+
+    /**
+     * The counters since start.
+     *
+     * @param dropped non-zero drop counts by reason (DropReason names), in the order given (the server gives the
+     *                catalogue's)
+     */
+    public record Counters(long received, long accepted, Map<String, Long> dropped, int staleCrlIssuers) {
+        public Counters {
+            dropped = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(dropped));
+        }
+    }
+
+    /**
+     * One open grant (a decision): the address it opened, the ports, the certificate it was opened for.
+     *
+     * @param ports  port grants as written in config and certificates, e.g. {@code tcp/22}
+     * @param serial the certificate's serial number, hex
+     */
+    public record Grant(String address, List<String> ports, String subject, String serial, String issuer,
+            Instant openedAt, Instant expiresAt) {
+        public Grant {
+            ports = List.copyOf(ports);
+        }
+    }
+
+    /**
+     * The CRL held for one trusted CA key, or its absence ({@code crlNumber} and the times null).
+     *
+     * @param keyId the CA key's id (as CrlStore and the cache name it)
+     * @param fresh whether the CA's certificates can be checked now (a CRL held, not past nextUpdate plus grace)
+     */
+    public record Crl(String issuer, String keyId, String crlNumber, Instant thisUpdate, Instant nextUpdate,
+            Instant staleAfter, Integer entries, boolean fresh) {
+    }
+}
