@@ -38,32 +38,35 @@ certknock_cds() {
   esac
   local dir=$base/certknock/cds
 
+  # Three processes at most before java (readlink, stat, stat): each costs a few milliseconds of a start
+  # that this file is there to shorten.
   local javabin
   javabin=$(command -v -- "$java" 2>/dev/null) || return 0
   javabin=$(readlink -f -- "$javabin" 2>/dev/null) || return 0
   local jhome=${javabin%/bin/*}
-  local id
-  id=$(stat -L -c '%n %s %Y %i' -- "$jar" "$javabin" "$jhome/lib/modules" "$jhome/release" "$classlist" 2>/dev/null \
-    || stat -L -f '%N %z %m %i' -- "$jar" "$javabin" "$jhome/lib/modules" "$jhome/release" "$classlist" 2>/dev/null) \
-    || return 0
-  local key
-  key=$(printf '%s\n' "cds-1 $tool" "$id" | cksum) || return 0
-  key=${key// /-}
-  local archive=$dir/$tool-$key.jsa
-
+  [ ! -L "$dir" ] || return 0
   if [ ! -d "$dir" ]; then
     mkdir -p -- "$base/certknock" 2>/dev/null || return 0
     mkdir -m 0700 -- "$dir" 2>/dev/null || [ -d "$dir" ] || return 0
   fi
-  certknock_cds_trusted "$dir" d || return 0
+  local facts
+  facts=$(certknock_cds_stat "$jar" "$javabin" "$jhome/lib/modules" "$jhome/release" "$classlist" "$dir") \
+    || return 0
+  # The last line is the directory's: trusted or nothing is used or written. The others make the key.
+  certknock_cds_trusted "${facts##*$'\n'}" directory || return 0
+  local key
+  certknock_cds_hash "${facts%$'\n'*}"
+  local archive=$dir/$tool-$key.jsa
 
-  if [ -s "$archive" ] && certknock_cds_trusted "$archive" -; then
+  if [ -f "$archive" ] && [ ! -L "$archive" ] && facts=$(certknock_cds_stat "$archive") \
+      && certknock_cds_trusted "$facts" regular && [ "${facts%% *}" -gt 0 ]; then
     certknock_cds_opts=(-XX:SharedArchiveFile="$archive" -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off)
     return 0
   fi
   if [ "$mode" = now ]; then
     certknock_cds_make "$tool" "$jar" "$classlist" "$javabin" "$dir" "$archive" </dev/null >/dev/null 2>&1 || true
-    if [ -s "$archive" ] && certknock_cds_trusted "$archive" -; then
+    if [ -s "$archive" ] && [ ! -L "$archive" ] && facts=$(certknock_cds_stat "$archive") \
+        && certknock_cds_trusted "$facts" regular; then
       certknock_cds_opts=(-XX:SharedArchiveFile="$archive" -Xshare:auto -Xlog:cds=off -Xlog:cds+dynamic=off)
     fi
   else
@@ -75,17 +78,40 @@ certknock_cds() {
   return 0
 }
 
-# certknock_cds_trusted PATH TYPE: PATH is of TYPE (d: directory, -: regular file; a symbolic link is neither),
-# owned by this user, and not writable by group or others (ls -ldn: portable, no GNU stat needed).
+# certknock_cds_stat FILE...: one line per file: size, modification time, inode, device, octal mode, owner's
+# uid and type (GNU stat, else BSD stat); fails when a file is missing.
+certknock_cds_stat() {
+  stat -L -c '%s %Y %i %d %a %u %F' -- "$@" 2>/dev/null || stat -L -f '%z %m %i %d %Lp %u %HT' -- "$@" 2>/dev/null
+}
+
+# certknock_cds_trusted "FACTS" TYPE: a line of certknock_cds_stat is of TYPE (directory or regular), owned by
+# this user, and not writable by group or others. With a POSIX ACL the group bits are the ACL's mask, which
+# bounds every named user's and group's access, so a write grant in an ACL shows there too.
 certknock_cds_trusted() {
-  local listing mode uid
-  listing=$(LC_ALL=C ls -ldn -- "$1" 2>/dev/null) || return 1
-  read -r mode _ uid _ <<<"$listing"
+  local size mtime ino dev mode uid type
+  read -r size mtime ino dev mode uid type <<<"$1"
   [ "$uid" = "$EUID" ] || return 1
-  [ "${mode:0:1}" = "$2" ] || return 1
-  [ "${mode:5:1}" != w ] && [ "${mode:8:1}" != w ] || return 1
-  # An access control list (a '+' after the mode) may grant others write access: not trusted either.
-  [ "${mode:10:1}" != + ]
+  case $type in
+    [Dd]irectory) [ "$2" = directory ] || return 1 ;;
+    [Rr]egular*) [ "$2" = regular ] || return 1 ;;
+    *) return 1 ;;
+  esac
+  case $mode in
+    *[0-7][2367][0-7] | *[2367]) return 1 ;;
+  esac
+  return 0
+}
+
+# certknock_cds_hash "FACTS": sets key to 16 hex digits of a 64-bit FNV-style hash of the size, modification
+# time, inode and device of each line of certknock_cds_stat (whole numbers, in the shell: no process, no loop
+# over characters). The device and inode stand for the path.
+certknock_cds_hash() {
+  local h=-3750763034362895579 size mtime ino dev _
+  while read -r size mtime ino dev _; do
+    h=$((((h ^ 10#$size) * 1099511628211 ^ 10#$mtime) * 1099511628211))
+    h=$((((h ^ 10#$ino) * 1099511628211 ^ 10#$dev) * 1099511628211))
+  done <<<"$1"
+  printf -v key '%016x' "$h"
 }
 
 # certknock_cds_make TOOL JAR CLASSLIST JAVA DIR ARCHIVE: one creation at a time per archive (a lock file made
