@@ -55,7 +55,7 @@ certknock_cds() {
   # The last line is the directory's: trusted or nothing is used or written. The others make the key.
   certknock_cds_trusted "${facts##*$'\n'}" directory || return 0
   local key
-  certknock_cds_hash "${facts%$'\n'*}"
+  certknock_cds_hash "${facts%$'\n'*}" || return 0
   local archive=$dir/$tool-$key.jsa
 
   if [ -f "$archive" ] && [ ! -L "$archive" ] && facts=$(certknock_cds_stat "$archive") \
@@ -108,6 +108,9 @@ certknock_cds_trusted() {
 certknock_cds_hash() {
   local h=-3750763034362895579 size mtime ino dev _
   while read -r size mtime ino dev _; do
+    case $size.$mtime.$ino.$dev in
+      *[!0-9.]* | *..* | .* | *.) return 1 ;; # not four whole numbers: no key, no archive
+    esac
     h=$((((h ^ 10#$size) * 1099511628211 ^ 10#$mtime) * 1099511628211))
     h=$((((h ^ 10#$ino) * 1099511628211 ^ 10#$dev) * 1099511628211))
   done <<<"$1"
