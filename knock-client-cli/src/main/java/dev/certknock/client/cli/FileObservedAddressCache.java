@@ -53,10 +53,7 @@ final class FileObservedAddressCache implements ObservedAddressCache {
     private final Path file;
     private final Clock clock;
     private final Consumer<String> warnings;
-    private final ObjectMapper mapper = new ObjectMapper()
-            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-            .enable(SerializationFeature.INDENT_OUTPUT);
+    private ObjectMapper mapper;
     private boolean warned;
 
     FileObservedAddressCache(Path file, Clock clock, Consumer<String> warnings) {
@@ -74,6 +71,17 @@ final class FileObservedAddressCache implements ObservedAddressCache {
         // The XDG spec: a relative path is invalid and is ignored.
         Path base = xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute() ? Path.of(xdg) : home.resolve(".cache");
         return base.resolve("certknock").resolve("observed-addresses.json");
+    }
+
+    /** The JSON mapper, made on first use: while the file does not exist, a knock never loads Jackson. */
+    private synchronized ObjectMapper mapper() {
+        if (mapper == null) {
+            mapper = new ObjectMapper()
+                    .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                    .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                    .enable(SerializationFeature.INDENT_OUTPUT);
+        }
+        return mapper;
     }
 
     Path file() {
@@ -124,7 +132,7 @@ final class FileObservedAddressCache implements ObservedAddressCache {
             return new ArrayList<>();
         }
         try {
-            Document d = mapper.readValue(bytes, Document.class);
+            Document d = mapper().readValue(bytes, Document.class);
             if (d == null || d.version() != FORMAT_VERSION || d.entries() == null) {
                 throw new IllegalArgumentException(d == null ? "empty" : d.entries() == null ? "no entries"
                         : "format version " + d.version() + ", not " + FORMAT_VERSION);
@@ -174,7 +182,7 @@ final class FileObservedAddressCache implements ObservedAddressCache {
                     p.observed().getHostAddress(), p.learned()));
         }
         try {
-            byte[] json = mapper.writeValueAsBytes(new Document(FORMAT_VERSION, entries));
+            byte[] json = mapper().writeValueAsBytes(new Document(FORMAT_VERSION, entries));
             Path dir = file.getParent();
             if (dir != null && !Files.isDirectory(dir)) {
                 try {

@@ -55,7 +55,7 @@ public final class TargetStore {
     }
 
     private final Path file;
-    private final ObjectMapper mapper;
+    private ObjectMapper mapper;
 
     /**
      * Values are written without quotes only when no YAML 1.1 reader can take them for anything but a string: a
@@ -80,14 +80,25 @@ public final class TargetStore {
 
     public TargetStore(Path file) {
         this.file = file.toAbsolutePath();
-        this.mapper = new ObjectMapper(YAMLFactory.builder()
-                .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-                .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
-                .stringQuotingChecker(PLAIN_ONLY_WHEN_SAFE)
-                .build())
-                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
-        // grants: [~] is refused by Jackson at its line, not as a NullPointerException from List.copyOf
-        this.mapper.configOverride(java.util.List.class).setSetterInfo(JsonSetter.Value.forContentNulls(Nulls.FAIL));
+    }
+
+    /**
+     * The YAML mapper, made on first use: a knock that names a host and has no targets file never loads Jackson
+     * (a few hundred classes, tens of milliseconds of the client's start).
+     */
+    private ObjectMapper mapper() {
+        if (mapper == null) {
+            ObjectMapper m = new ObjectMapper(YAMLFactory.builder()
+                    .disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)
+                    .stringQuotingChecker(PLAIN_ONLY_WHEN_SAFE)
+                    .build())
+                    .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+            // grants: [~] is refused by Jackson at its line, not as a NullPointerException from List.copyOf
+            m.configOverride(java.util.List.class).setSetterInfo(JsonSetter.Value.forContentNulls(Nulls.FAIL));
+            mapper = m;
+        }
+        return mapper;
     }
 
     /** The file {@code --targets}, or else $CERTKNOCK_TARGETS, or else ~/.config/certknock/targets.yaml names. */
@@ -132,7 +143,7 @@ public final class TargetStore {
         }
         Document d;
         try {
-            d = mapper.readValue(text, Document.class);
+            d = mapper().readValue(text, Document.class);
         } catch (JacksonException e) {
             JsonLocation at = e.getLocation();
             int line = at == null ? 0 : at.getLineNr();
@@ -288,7 +299,7 @@ public final class TargetStore {
     /** The file's text for these targets. */
     String render(Map<String, TargetEntry> all) throws JsonProcessingException {
         return "# certknock targets: knock NAME sends a knock to a target below.\n"
-                + mapper.writeValueAsString(new Document(all));
+                + mapper().writeValueAsString(new Document(all));
     }
 
     private void write(Map<String, TargetEntry> all) {

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Regenerates the class lists the launchers' CDS archives are made from (bin/lib/cds.sh):
+#   knock-client-cli/src/main/cds/knock.classlist   and   ca-tools/src/main/cds/knock-ca.classlist
+# by running the built jars on typical commands with -XX:DumpLoadedClassList, in a throwaway directory, and
+# merging the lists (first occurrence kept). Run it after changes that load other classes at start-up, then commit
+# the lists; a class missing from a list is only loaded the slow way, never an error (KnockLauncherIT checks the
+# list still covers a dry run). Sends nothing but one knock to 127.0.0.1 port 1 (nothing listens there).
+# Build first: ./mvnw -q -o package -DskipTests -pl knock-client-cli,ca-tools -am
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+work="$(mktemp -d "${TMPDIR:-/tmp}/certknock-classlist.XXXXXX")"
+trap 'rm -rf -- "$work"' EXIT
+export CERTKNOCK_CDS=off HOME="$work/home" XDG_CACHE_HOME="$work/home/.cache" CERTKNOCK_TARGETS="$work/targets.yaml"
+mkdir -p "$HOME"
+cd "$work"
+umask 077
+n=0
+# run TOOL ARGS...: one JVM whose loaded classes go to the next numbered list.
+run() {
+  local tool=$1
+  shift
+  n=$((n + 1))
+  if ! CERTKNOCK_JAVA_OPTS="-XX:DumpLoadedClassList=$work/$tool.$(printf '%02d' "$n").lst" \
+      "$root/bin/$tool" "$@" >"$work/out" 2>&1; then
+    echo "make-classlists: $tool $* failed:" >&2
+    cat "$work/out" >&2
+    exit 1
+  fi
+}
+# merge TOOL OUT: the numbered lists of TOOL, in order, each line once, under a header.
+merge() {
+  {
+    printf '# %s\n' "Classes the launcher's CDS archive for $1 holds (bin/lib/cds.sh); made by bin/lib/make-classlists.sh" \
+      "with $(java -version 2>&1 | head -n 1 | tr -d '"'). Commit after regenerating."
+    cat "$work/$1".*.lst | grep -v '^#' | awk '!seen[$0]++'
+  } >"$2"
+  printf '%s: %s lines\n' "$2" "$(grep -vc '^#' "$2")"
+}
+
+printf 'ca password\n' >ca.pass
+printf 'bundle password\n' >bundle.pass
+run knock-ca --help
+run knock-ca --version
+run knock-ca init --dir ca --name 'classlist CA' --crl-url http://ca.example.test/c.crl --ca-password-file ca.pass
+run knock-ca issue-server --dir ca gw1.example.test --out gw1.p12 --ca-password-file ca.pass \
+  --out-password-file bundle.pass
+run knock-ca issue-client --dir ca alice --grant tcp/22 --max-open 300 --days 30 --out alice.p12 \
+  --ca-password-file ca.pass --out-password-file bundle.pass
+run knock-ca crl --dir ca --ca-password-file ca.pass
+run knock-ca list --dir ca
+run knock-ca inspect alice.pem
+
+files=(--bundle alice.p12 --server-cert gw1.pem --password-file bundle.pass)
+run knock --help
+run knock --version
+run knock 127.0.0.1 tcp/22 "${files[@]}" --dry-run
+run knock 127.0.0.1 tcp/22 "${files[@]}" --dry-run -v --save-packet knock.bin
+run knock target add gw1 --host 127.0.0.1 --grant tcp/22 --bundle alice.p12 --server-cert gw1.pem
+run knock target list
+run knock gw1 --dry-run --password-file bundle.pass
+run knock 127.0.0.1 tcp/22 "${files[@]}" --knock-port 1 --reply-timeout 0.2
+
+merge knock-ca "$root/ca-tools/src/main/cds/knock-ca.classlist"
+merge knock "$root/knock-client-cli/src/main/cds/knock.classlist"
