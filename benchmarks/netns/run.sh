@@ -23,6 +23,9 @@
 #      from the victim's own address (as a spoofer would).
 # Results: a table on standard output and benchmarks/results/netns-<UTC time>.json.
 set -euo pipefail
+# No class-data sharing archive is built in the background by bin/knock-ca during the run (it would take CPU
+# from the server while it starts; docs/CLIENT.md section 9).
+export CERTKNOCK_CDS=off
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 java="${JAVA_HOME:+$JAVA_HOME/bin/}java"
