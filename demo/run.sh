@@ -29,7 +29,7 @@ trap cleanup EXIT
 
 netns_ready() {
   command -v ip >/dev/null && command -v nft >/dev/null && command -v python3 >/dev/null \
-    && ldconfig -p 2>/dev/null | grep -q libpcap
+    && ldconfig -p 2>/dev/null | grep libpcap >/dev/null
 }
 if [ "$(id -u)" = 0 ] && [ "${CERTKNOCK_DEMO_LOOPBACK:-}" != 1 ] && ! netns_ready && command -v apt-get >/dev/null; then
   step "0. Root without nftables/libpcap: installing them with apt-get (CERTKNOCK_DEMO_LOOPBACK=1 skips this)"

@@ -37,7 +37,7 @@ fi
 for tool in ip nft python3; do
   command -v "$tool" >/dev/null || { echo "benchmarks/netns/run.sh: $tool is missing (apt-get install iproute2 nftables python3)" >&2; exit 1; }
 done
-ldconfig -p | grep -q libpcap || { echo "benchmarks/netns/run.sh: libpcap is missing (apt-get install libpcap0.8)" >&2; exit 1; }
+ldconfig -p | grep libpcap >/dev/null || { echo "benchmarks/netns/run.sh: libpcap is missing (apt-get install libpcap0.8)" >&2; exit 1; }
 
 if [ "${1:-}" = "--rebuild" ] || ! compgen -G "$root/benchmarks/target/benchmarks-*-all.jar" >/dev/null \
     || ! compgen -G "$root/knock-server/target/knock-server-*-all.jar" >/dev/null; then
