@@ -16,7 +16,8 @@
 # finding's input lands in the target's regression inputs directory
 # (src/test/resources/<package>/<Class>Inputs/<method>/), which a plain build (CI) replays; the script copies it
 # there if Jazzer left it elsewhere. Commit it with the fix. The generated corpus stays in <module>/.cifuzz-corpus/
-# (git-ignored): it is summarised, not committed. Logs: fuzz/logs/ (git-ignored).
+# (git-ignored); fuzz/minimise-corpus.sh then minimises it by coverage into committed regression inputs
+# (corpus-<sha1> files in the same inputs directory), which CI replays. Logs: fuzz/logs/ (git-ignored).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
