@@ -217,8 +217,8 @@ final class StartupRehearsal {
         }
         Result r = new Result(sent, verdicts.accepted.get(), verdicts.dropped(), Duration.ofNanos(System.nanoTime() - start));
         if (r.knocks() > 0 && r.accepted() == r.knocks()) {
-            LOG.info("start-up rehearsal: {} knocks through the pipeline and the firewall's dry run on throwaway material "
-                    + "in {} ms; nothing was granted", r.knocks(), r.took().toMillis());
+            LOG.info("start-up rehearsal: {} knocks through the pipeline and a rehearsal ledger on throwaway material in "
+                    + "{} ms ({}); nothing was granted", r.knocks(), r.took().toMillis(), ledger.rehearsalCheck());
         } else if (r.knocks() > 0) {
             LOG.warn("start-up rehearsal: {} of {} knocks on throwaway material were accepted, the others dropped {}; "
                     + "knocks are unaffected, but the first may be slower", r.accepted(), r.knocks(), r.dropped());

@@ -35,6 +35,11 @@ public interface ElementWriter extends AutoCloseable {
     default void check(List<ElementChange> batch) throws FirewallException {
     }
 
+    /** Whether {@link #check} really asks the backend (only then does a rehearsal reach it). */
+    default boolean hasDryRun() {
+        return false;
+    }
+
     /** Runs the write path once without changing any element, so the first real grant is as fast as the rest. */
     void warmUp();
 

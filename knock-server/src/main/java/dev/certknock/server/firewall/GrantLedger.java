@@ -177,6 +177,12 @@ public final class GrantLedger implements Firewall {
         this.log = log;
     }
 
+    /** For the rehearsal's log line: whether this ledger's backend dry-runs the rehearsal's batches. */
+    public String rehearsalCheck() {
+        return writer.hasDryRun() ? "the backend dry-ran the first " + RehearsalWriter.MAX_CHECKS + " batches"
+                : "this backend has no dry run: nothing reached it";
+    }
+
     /** The limits and stop behaviour this ledger was made with. */
     public Settings settings() {
         return settings;

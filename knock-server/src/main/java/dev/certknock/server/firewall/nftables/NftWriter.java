@@ -98,6 +98,11 @@ public final class NftWriter implements ElementWriter {
         }
     }
 
+    @Override
+    public boolean hasDryRun() {
+        return true;
+    }
+
     private String render(List<ElementChange> batch) {
         List<NftElement> removes = new ArrayList<>();
         List<NftEntry> adds = new ArrayList<>();
