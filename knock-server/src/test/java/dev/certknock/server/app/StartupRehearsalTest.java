@@ -28,6 +28,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
@@ -209,6 +210,8 @@ class StartupRehearsalTest {
         RecordingWriter writer = new RecordingWriter();
         try (GrantLedger ledger = new GrantLedger(writer, GrantLedger.Settings.defaults(), clock,
                 new KnockEventListener() { }).start()) {
+            // other tests' servers may still be winding their own rehearsals down: only this one's threads count
+            Set<String> before = rehearsalThreadNices().keySet();
             StartupRehearsal.Background background = StartupRehearsal.inBackground(config(""), serverKeys(), ledger,
                     StartupRehearsal.Plan.inBackground(100_000, 1_000_000), clock);
             Thread.sleep(300);
@@ -218,7 +221,7 @@ class StartupRehearsalTest {
             StartupRehearsal.Result r = background.await(Duration.ZERO);
             assertThat(r).as("it ended").isNotNull();
             assertThat(r.knocks()).isLessThan(100_000 * 4);
-            assertThat(rehearsalThreadNices()).as("no rehearsal thread left").isEmpty();
+            assertThat(rehearsalThreadNices().keySet()).as("no rehearsal thread of its own left").isSubsetOf(before);
         }
     }
 
