@@ -77,6 +77,12 @@ public final class KnockServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(KnockServer.class);
     /** Rehearsal knocks per server key and client key type before capture starts (see StartupRehearsal). */
     private static final int REHEARSAL_ROUNDS = 150;
+    /**
+     * After start, at the lowest CPU priority: knocks per server key and client key type, and well-formed junk
+     * datagrams per server key, so that the JIT has compiled what a flood runs before one comes (docs/DESIGN.md D16).
+     */
+    private static final int BACKGROUND_ROUNDS = 500;
+    private static final int BACKGROUND_JUNK = 5000;
 
     /** Most (address, port range) elements open at once; beyond it grants are refused (FIREWALL_FAILED). */
 
@@ -100,6 +106,7 @@ public final class KnockServer implements AutoCloseable {
     private final ServerMetrics metrics;
     private MetricsEndpoint metricsEndpoint;
     private StatusSocket statusSocket;
+    private StartupRehearsal.Background backgroundRehearsal;
     private final Instant startedAt;
     private final List<CaKey> trustedCas;
 
@@ -242,6 +249,8 @@ public final class KnockServer implements AutoCloseable {
             throw e;
         }
         started.set(s);
+        s.backgroundRehearsal = StartupRehearsal.inBackground(material.config(), material.keys(), s.firewall,
+                StartupRehearsal.Plan.inBackground(BACKGROUND_ROUNDS, BACKGROUND_JUNK), clock);
         LOG.info("status socket: {}", status.path());
         LOG.info("knock-server {} started: {} knock key(s), protecting {}", material.config().server().name(),
                 material.keys().size(), material.config().protect());
@@ -402,6 +411,9 @@ public final class KnockServer implements AutoCloseable {
 
     @Override
     public void close() {
+        if (backgroundRehearsal != null) {
+            backgroundRehearsal.close();
+        }
         if (statusSocket != null) {
             statusSocket.close();
         }

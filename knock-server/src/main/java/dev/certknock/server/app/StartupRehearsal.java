@@ -64,10 +64,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
 import java.util.function.LongSupplier;
 import java.util.stream.Stream;
 import org.bouncycastle.asn1.DERSequence;
@@ -129,14 +131,107 @@ final class StartupRehearsal {
     }
 
     /**
+     * What to rehearse: {@code rounds} whole knocks per server key and client key type, then {@code junk} well-formed
+     * junk datagrams per server key (a sealed knock with its last ciphertext bit flipped: it fails HPKE's open, as a
+     * flood of well-formed junk does); how many batches the backend checks (a dry run takes the server ledger's
+     * lock); whether the replay journal is rehearsed beside the real one; whether the rehearsal's threads run at the
+     * lowest CPU priority.
+     */
+    record Plan(int rounds, int junk, int backendChecks, boolean journal, boolean lowPriority) {
+        Plan {
+            if (rounds < 0 || junk < 0 || backendChecks < 0) {
+                throw new IllegalArgumentException("negative count in " + this);
+            }
+        }
+
+        /** Before capture starts: whole knocks, the backend's checks and the journal; the first knock is fast. */
+        static Plan atStart(int rounds) {
+            return new Plan(rounds, 0, Integer.MAX_VALUE, true, false);
+        }
+
+        /**
+         * After start, beside live knocks: more knocks and well-formed junk at the lowest CPU priority, never taking
+         * the server ledger's lock and writing no file, so that the JIT compiles what a flood runs before one comes.
+         */
+        static Plan inBackground(int rounds, int junk) {
+            return new Plan(rounds, junk, 0, false, true);
+        }
+    }
+
+    /** Junk datagrams handed over before waiting for their verdicts: from distinct sources, so none pushes another out. */
+    private static final int JUNK_BURST = 100;
+    /** How long a background rehearsal may wait for one verdict or burst: it yields to everything else. */
+    private static final Duration BACKGROUND_DEADLINE = Duration.ofSeconds(60);
+    /** Verdicts of the background rehearsal's junk: all of them decryption failures. */
+    private static final DropReason JUNK_DROP = DropReason.DECRYPTION_FAILED;
+
+    /**
      * Rehearses {@code rounds} knocks per server key and client key type (P-256, Ed25519).
      *
      * @param ledger the server's started ledger: its backend checks the rehearsal's batches
      */
     static Result run(ServerConfig config, List<ServerPrivateKey> keys, GrantLedger ledger, int rounds, Clock clock) {
+        return run(config, keys, ledger, Plan.atStart(rounds), clock, () -> false);
+    }
+
+    /**
+     * Starts a rehearsal {@link Plan#inBackground in the background} on a daemon thread; {@link Background#close}
+     * stops it (as the server stops) and waits briefly for it.
+     */
+    static Background inBackground(ServerConfig config, List<ServerPrivateKey> keys, GrantLedger ledger, Plan plan,
+            Clock clock) {
+        return new Background(config, keys, ledger, plan, clock);
+    }
+
+    /** A rehearsal running on its own thread. */
+    static final class Background implements AutoCloseable {
+        private final Thread thread;
+        private final CountDownLatch finished = new CountDownLatch(1);
+        private volatile boolean stopped;
+        private volatile Result result;
+
+        private Background(ServerConfig config, List<ServerPrivateKey> keys, GrantLedger ledger, Plan plan, Clock clock) {
+            thread = new Thread(() -> {
+                try {
+                    result = run(config, keys, ledger, plan, clock, () -> stopped);
+                } finally {
+                    finished.countDown();
+                }
+            }, "knock-rehearsal");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        /** The result once it has finished, within {@code timeout}; null if it has not. */
+        Result await(Duration timeout) throws InterruptedException {
+            return finished.await(timeout.toMillis(), TimeUnit.MILLISECONDS) ? result : null;
+        }
+
+        @Override
+        public void close() {
+            stopped = true;
+            thread.interrupt();
+            try {
+                thread.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Rehearses what {@code plan} says; {@code stop} ends it early (checked before each datagram). */
+    static Result run(ServerConfig config, List<ServerPrivateKey> keys, GrantLedger ledger, Plan plan, Clock clock,
+            BooleanSupplier stop) {
         long start = System.nanoTime();
+        String priority = "";
+        if (plan.lowPriority()) {
+            priority = LowPriority.currentThread(LowPriority.LOWEST) ? "at the lowest CPU priority (nice "
+                    + LowPriority.LOWEST + ")" : "at normal CPU priority (it could not be lowered here)";
+        }
+        Duration deadline = plan.lowPriority() ? BACKGROUND_DEADLINE : KNOCK_DEADLINE;
         Verdicts verdicts = new Verdicts();
         int sent = 0;
+        int junkSent = 0;
         Path journalDir = null;
         try {
             Instant now = clock.instant();
@@ -157,7 +252,7 @@ final class StartupRehearsal {
             }
             AtomicLong rehearsalNanos = new AtomicLong(System.nanoTime());
             LongSupplier fastClock = () -> rehearsalNanos.addAndGet(TimeUnit.SECONDS.toNanos(1));
-            journalDir = journalDirectory(config);
+            journalDir = plan.journal() ? journalDirectory(config) : null;
             KnockCounters counters = new KnockCounters();
             KnockEventListener events = KnockEventListener.composite(List.of(counters,
                     new AuditLog(Writer.nullWriter(), clock, System::nanoTime, 10), verdicts));
@@ -169,7 +264,7 @@ final class StartupRehearsal {
                     ? ReplayGuard.openSilent(journalDir.resolve("rehearsal.journal"), config.knock().timestampWindow(),
                             ReplayGuard.DEFAULT_CAPACITY, clock)
                     : ReplayGuard.inMemory(config.knock().timestampWindow(), ReplayGuard.DEFAULT_CAPACITY, clock);
-                    GrantLedger firewall = ledger.rehearsal(events)) {
+                    GrantLedger firewall = ledger.rehearsal(events, plan.backendChecks())) {
                 // A cache of one, and the two clients in turn: every knock builds its certification path.
                 ChainValidator chains = new ChainValidator(new TrustStore(List.of(ca), List.of()), crls::generation, 1);
                 var parts = new PipelineFactory.Parts(config, KnockOpener.of(keys), chains, crls, replay, firewall, clock,
@@ -181,11 +276,15 @@ final class StartupRehearsal {
                 // The configured knock port, or any when it is 0 (an ephemeral port, chosen when capture starts)
                 int knockPort = config.capture().port() > 0 ? config.capture().port() : 62201;
                 FrameParser parser = new FrameParser(LinkType.ETHERNET, knockPort);
-                KnockDispatcher dispatcher = new KnockDispatcher(pipeline, counters, config.limits().queueCapacity(), 1);
+                KnockDispatcher dispatcher = new KnockDispatcher(pipeline, counters, config.limits().queueCapacity(), 1,
+                        "knock-rehearsal-", plan.lowPriority() ? () -> LowPriority.currentThread(LowPriority.LOWEST) : () -> { });
                 try {
-                    for (int round = 0; round < rounds; round++) {
+                    for (int round = 0; round < plan.rounds(); round++) {
                         for (ServerPrivateKey key : keys) {
                             for (ClientCredential client : clients) {
+                                if (stop.getAsBoolean()) {
+                                    throw new InterruptedException("stopped");
+                                }
                                 InetAddress source = source(sent % sources);
                                 KnockRequest request = declaring(KnockRequest.of(seconds, List.of(port)), source);
                                 byte[] datagram = new KnockSealer(client, key.publicKey(), clock, RANDOM).seal(request)
@@ -194,10 +293,37 @@ final class StartupRehearsal {
                                 if (!dispatcher.offer(captured(parser, datagram, source, 40_000 + sent % 20_000,
                                         knockPort, clock.instant()))) {
                                     verdicts.count(DropReason.QUEUE_FULL);
-                                } else if (!verdicts.done.tryAcquire(KNOCK_DEADLINE.toMillis(), TimeUnit.MILLISECONDS)) {
+                                } else if (!verdicts.done.tryAcquire(deadline.toMillis(), TimeUnit.MILLISECONDS)) {
                                     throw new IllegalStateException("a rehearsal knock took longer than "
-                                            + KNOCK_DEADLINE.toSeconds() + " s");
+                                            + deadline.toSeconds() + " s");
                                 }
+                            }
+                        }
+                    }
+                    int junkSources = Math.min(JUNK_BURST, config.limits().queueCapacity() / 2);
+                    for (ServerPrivateKey key : keys) {
+                        byte[] junk = new KnockSealer(clients.get(0), key.publicKey(), clock, RANDOM)
+                                .seal(declaring(KnockRequest.of(seconds, List.of(port)), source(0))).datagram();
+                        junk[junk.length - 1] ^= 1;
+                        for (int n = 0; n < plan.junk(); ) {
+                            int offered = 0;
+                            for (int i = 0; i < junkSources && n < plan.junk(); i++, n++) {
+                                if (stop.getAsBoolean()) {
+                                    throw new InterruptedException("stopped");
+                                }
+                                // Sources beyond the knocks' own, each at most once a burst.
+                                InetAddress source = source(MAX_SOURCES + i);
+                                junkSent++;
+                                if (dispatcher.offer(captured(parser, junk, source, 40_000 + n % 20_000, knockPort,
+                                        clock.instant()))) {
+                                    offered++;
+                                } else {
+                                    verdicts.count(DropReason.QUEUE_FULL);
+                                }
+                            }
+                            if (!verdicts.done.tryAcquire(offered, deadline.toMillis(), TimeUnit.MILLISECONDS)) {
+                                throw new IllegalStateException("rehearsal junk took longer than " + deadline.toSeconds()
+                                        + " s");
                             }
                         }
                     }
@@ -210,13 +336,29 @@ final class StartupRehearsal {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
-            LOG.warn("start-up rehearsal stopped after {} knock(s) (knocks are unaffected; the first may be slower): {}",
-                    sent, e.toString());
+            if (plan.lowPriority()) {
+                // Stopped with the server, or starved by real work: both are normal, and cost only compile time later.
+                LOG.info("background rehearsal stopped after {} knock(s) and {} junk datagram(s): {}", sent, junkSent,
+                        e.toString());
+            } else {
+                LOG.warn("start-up rehearsal stopped after {} knock(s) (knocks are unaffected; the first may be slower): {}",
+                        sent, e.toString());
+            }
+            return new Result(sent, verdicts.accepted.get(), verdicts.dropped(), Duration.ofNanos(System.nanoTime() - start));
         } finally {
             deleteQuietly(journalDir);
         }
         Result r = new Result(sent, verdicts.accepted.get(), verdicts.dropped(), Duration.ofNanos(System.nanoTime() - start));
-        if (r.knocks() > 0 && r.accepted() == r.knocks()) {
+        Map<DropReason, Integer> expectedDrops = junkSent == 0 ? Map.of() : Map.of(JUNK_DROP, junkSent);
+        if (plan.lowPriority() && r.accepted() == r.knocks() && r.dropped().equals(expectedDrops)) {
+            LOG.info("background rehearsal: {} knocks and {} well-formed junk datagrams through the pipeline on throwaway "
+                    + "material in {} ms {}, so that what a flood runs is compiled before one comes; nothing was "
+                    + "granted", r.knocks(), junkSent, r.took().toMillis(), priority);
+        } else if (plan.lowPriority()) {
+            LOG.warn("background rehearsal: {} of {} knocks on throwaway material were accepted and {} junk datagrams "
+                    + "sent, the drops were {} (expected {}); knocks are unaffected", r.accepted(), r.knocks(), junkSent,
+                    r.dropped(), expectedDrops);
+        } else if (r.knocks() > 0 && r.accepted() == r.knocks()) {
             LOG.info("start-up rehearsal: {} knocks through the pipeline and a rehearsal ledger on throwaway material in "
                     + "{} ms ({}); nothing was granted", r.knocks(), r.took().toMillis(), ledger.rehearsalCheck());
         } else if (r.knocks() > 0) {

@@ -51,12 +51,24 @@ public final class KnockDispatcher implements AutoCloseable {
     private volatile boolean running = true;
 
     public KnockDispatcher(KnockPipeline pipeline, KnockCounters counters, int capacity, int workerCount) {
+        this(pipeline, counters, capacity, workerCount, "knock-worker-", () -> { });
+    }
+
+    /**
+     * @param threadPrefix the workers' thread names, followed by their number
+     * @param onWorkerStart run first on each worker thread (for example to lower its CPU priority)
+     */
+    public KnockDispatcher(KnockPipeline pipeline, KnockCounters counters, int capacity, int workerCount,
+            String threadPrefix, Runnable onWorkerStart) {
         this.queue = new FairQueue<>(capacity, Math.min(capacity, PER_SOURCE_SHARE),
                 tiering(pipeline.stages(), System::nanoTime));
         this.pipeline = pipeline;
         this.counters = counters;
         for (int i = 0; i < workerCount; i++) {
-            Thread t = new Thread(this::work, "knock-worker-" + i);
+            Thread t = new Thread(() -> {
+                onWorkerStart.run();
+                work();
+            }, threadPrefix + i);
             t.setDaemon(true);
             workers.add(t);
             t.start();

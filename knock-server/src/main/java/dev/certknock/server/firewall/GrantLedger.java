@@ -195,7 +195,19 @@ public final class GrantLedger implements Firewall {
      * {@value RehearsalWriter#MAX_CHECKS} batches) and changes no element. Its grants go to {@code events}, never to this ledger's listener.
      */
     public GrantLedger rehearsal(KnockEventListener events) throws FirewallException {
-        return new GrantLedger(new RehearsalWriter(), settings, clock, events, NOPLogger.NOP_LOGGER).start();
+        return rehearsal(events, RehearsalWriter.MAX_CHECKS);
+    }
+
+    /**
+     * As {@link #rehearsal(KnockEventListener)}, with the backend checking at most {@code checks} batches: 0 for a
+     * rehearsal that must never take this ledger's lock (one running at a low CPU priority beside live knocks).
+     */
+    public GrantLedger rehearsal(KnockEventListener events, int checks) throws FirewallException {
+        if (checks < 0) {
+            throw new IllegalArgumentException("checks must be >= 0: " + checks);
+        }
+        return new GrantLedger(new RehearsalWriter(Math.min(checks, RehearsalWriter.MAX_CHECKS)), settings, clock, events,
+                NOPLogger.NOP_LOGGER).start();
     }
 
     /** Checks batches with the real backend and writes nothing; see {@link #rehearsal}. */
@@ -207,7 +219,12 @@ public final class GrantLedger implements Firewall {
          * each time.
          */
         static final int MAX_CHECKS = 32;
+        private final int maxChecks;
         private int checks;
+
+        RehearsalWriter(int maxChecks) {
+            this.maxChecks = maxChecks;
+        }
 
         @Override
         public void setUp() {
@@ -215,7 +232,7 @@ public final class GrantLedger implements Firewall {
 
         @Override
         public void apply(List<ElementChange> batch) throws FirewallException {
-            if (checks >= MAX_CHECKS) {
+            if (checks >= maxChecks) {
                 return;
             }
             checks++;

@@ -20,11 +20,16 @@ import dev.certknock.testing.pki.IssuedCertificate;
 import dev.certknock.testing.pki.KeyType;
 import dev.certknock.testing.pki.TestCa;
 import dev.certknock.testing.time.MutableClock;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -159,6 +164,91 @@ class StartupRehearsalTest {
         try (Stream<Path> left = Files.list(dir.resolve("state"))) {
             assertThat(left.toList()).isEmpty();
         }
+    }
+
+    @Test
+    void theBackgroundRehearsalRunsJunkToo_atTheLowestPriority_withoutTheBackendOrAJournal() throws Exception {
+        RecordingWriter writer = new RecordingWriter();
+        Heard heard = new Heard();
+        KnockCounters serverCounters = new KnockCounters();
+        try (GrantLedger ledger = new GrantLedger(writer, GrantLedger.Settings.defaults(), clock,
+                KnockEventListener.composite(List.of(heard, serverCounters))).start();
+                StartupRehearsal.Background background = StartupRehearsal.inBackground(config(""), serverKeys(), ledger,
+                        StartupRehearsal.Plan.inBackground(2, 150), clock)) {
+            // while it runs, its threads (the rehearsal's own and its dispatcher's worker) are at nice 19
+            Map<String, Integer> seen = new TreeMap<>();
+            StartupRehearsal.Result r = null;
+            for (int i = 0; i < 6000 && r == null; i++) {
+                rehearsalThreadNices().forEach(seen::put);
+                r = background.await(Duration.ofMillis(5));
+            }
+            assertThat(r).as("finished within 30 s").isNotNull();
+            // 2 rounds x 2 server keys x 2 client key types accepted; 150 junk datagrams per server key, each dropped
+            // as a decryption failure (a well-formed flood's path), none pushed out or refused at the queue
+            assertThat(r.knocks()).isEqualTo(8);
+            assertThat(r.accepted()).isEqualTo(8);
+            assertThat(r.dropped()).containsExactly(Map.entry(DropReason.DECRYPTION_FAILED, 300));
+            assertThat(seen).as("rehearsal threads seen while it ran").isNotEmpty()
+                    .allSatisfy((name, nice) -> assertThat(nice).as(name).isEqualTo(LowPriority.LOWEST));
+            // the backend never checked a batch (that would take the live ledger's lock at nice 19), nothing was
+            // granted or heard by the server, and no journal file was written beside the real one
+            assertThat(writer.checked).isEmpty();
+            assertThat(writer.applied).isEmpty();
+            assertThat(ledger.active(clock.instant())).isEmpty();
+            assertThat(heard.events).isEmpty();
+            assertThat(serverCounters.received()).isZero();
+            if (Files.exists(dir.resolve("state"))) {
+                try (Stream<Path> left = Files.list(dir.resolve("state"))) {
+                    assertThat(left.toList()).isEmpty();
+                }
+            }
+        }
+    }
+
+    @Test
+    void closingTheServerStopsTheBackgroundRehearsalPromptly() throws Exception {
+        RecordingWriter writer = new RecordingWriter();
+        try (GrantLedger ledger = new GrantLedger(writer, GrantLedger.Settings.defaults(), clock,
+                new KnockEventListener() { }).start()) {
+            // other tests' servers may still be winding their own rehearsals down: only this one's threads count
+            Set<String> before = rehearsalThreadNices().keySet();
+            StartupRehearsal.Background background = StartupRehearsal.inBackground(config(""), serverKeys(), ledger,
+                    StartupRehearsal.Plan.inBackground(100_000, 1_000_000), clock);
+            Thread.sleep(300);
+            long start = System.nanoTime();
+            background.close();
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+            StartupRehearsal.Result r = background.await(Duration.ZERO);
+            assertThat(r).as("it ended").isNotNull();
+            assertThat(r.knocks()).isLessThan(100_000 * 4);
+            // a thread that Java has seen end leaves /proc a moment later
+            Set<String> left = rehearsalThreadNices().keySet();
+            for (int i = 0; i < 100 && !before.containsAll(left); i++) {
+                Thread.sleep(10);
+                left = rehearsalThreadNices().keySet();
+            }
+            assertThat(left).as("no rehearsal thread of its own left").isSubsetOf(before);
+        }
+    }
+
+    /** Threads of this process named knock-rehearsal*, with their nice values (Linux /proc). */
+    private static Map<String, Integer> rehearsalThreadNices() throws IOException {
+        Map<String, Integer> out = new TreeMap<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : tasks.toList()) {
+                try {
+                    String comm = Files.readString(t.resolve("comm")).trim();
+                    if (comm.startsWith("knock-rehearsa")) {
+                        String stat = Files.readString(t.resolve("stat"));
+                        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                        out.put(comm + "/" + t.getFileName(), Integer.parseInt(f[19 - 3]));
+                    }
+                } catch (IOException | RuntimeException gone) {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+        return out;
     }
 
     @Test
