@@ -26,6 +26,14 @@ public interface PacketSource extends AutoCloseable {
         return Map.of("received", received());
     }
 
+    /**
+     * {@link System#nanoTime()} when the capture thread last came round its loop: a datagram received, a wait for
+     * one that timed out (neither source waits longer than about a second at a time), a reopen attempt. What the
+     * systemd watchdog's liveness check reads ({@code dev.certknock.server.systemd.Liveness}): it stops moving
+     * when the thread dies or hangs.
+     */
+    long lastTurnNanos();
+
     @Override
     void close();
 }

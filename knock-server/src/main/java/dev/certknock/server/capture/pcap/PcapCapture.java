@@ -154,6 +154,8 @@ public final class PcapCapture implements PacketSource {
     private long pastDropped;
     private long pastIfDropped;
     private volatile Thread thread;
+    private volatile boolean closing;
+    private volatile long lastTurn = System.nanoTime();
 
     public PcapCapture(Settings settings, Clock clock) {
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -196,6 +198,7 @@ public final class PcapCapture implements PacketSource {
         synchronized (lock) {
             current = first; // capturing from now on, not only once the thread runs
         }
+        lastTurn = System.nanoTime();
         thread = new Thread(() -> run(sink, initial), "knock-capture-pcap");
         thread.setDaemon(true);
         thread.start();
@@ -256,6 +259,7 @@ public final class PcapCapture implements PacketSource {
         long max = settings.maxBackoff().toMillis();
         Opened next = first;
         while (true) {
+            lastTurn = System.nanoTime();
             if (next == null) {
                 try {
                     next = open();
@@ -282,8 +286,14 @@ public final class PcapCapture implements PacketSource {
             String failure = null;
             try {
                 RawPacketListener listener = frame -> onFrame(h.parser(), frame, sink);
-                h.handle().loop(-1, listener);
-                failure = "loop ended";
+                while (!closing) {
+                    lastTurn = System.nanoTime();
+                    // One read: the frames at hand, or none once the handle's read timeout passes (immediate
+                    // mode uses TPACKET_V2, whose poll returns after timeoutMillis). Unlike pcap_loop, which
+                    // polls again inside libpcap, it comes back here, so the liveness check sees each turn.
+                    h.handle().dispatch(-1, listener);
+                }
+                failure = "closed";
             } catch (InterruptedException e) {
                 failure = "loop broken";
             } catch (PcapNativeException | NotOpenException | RuntimeException e) {
@@ -308,7 +318,7 @@ public final class PcapCapture implements PacketSource {
         }
     }
 
-    /** Waits, or returns false at once when closed. */
+    /** Waits (a second at a time, each a turn for the liveness check), or returns false at once when closed. */
     private boolean pause(long millis) {
         long until = System.nanoTime() + millis * 1_000_000;
         synchronized (lock) {
@@ -317,8 +327,9 @@ public final class PcapCapture implements PacketSource {
                 if (left <= 0) {
                     return true;
                 }
+                lastTurn = System.nanoTime();
                 try {
-                    lock.wait(left);
+                    lock.wait(Math.min(left, 1000));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return false;
@@ -369,6 +380,11 @@ public final class PcapCapture implements PacketSource {
             refused.increment();
             LOG.debug("knock sink failed: {}", e.toString());
         }
+    }
+
+    @Override
+    public long lastTurnNanos() {
+        return lastTurn;
     }
 
     /** Knock datagrams handed to the sink so far. */
@@ -430,6 +446,7 @@ public final class PcapCapture implements PacketSource {
                 return;
             }
             closed = true;
+            closing = true;
             h = current;
             lock.notifyAll();
         }
