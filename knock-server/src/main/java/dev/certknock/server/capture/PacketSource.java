@@ -27,10 +27,10 @@ public interface PacketSource extends AutoCloseable {
     }
 
     /**
-     * {@link System#nanoTime()} when the capture thread last came round its loop: a datagram received, a wait for
-     * one that timed out (neither source waits longer than about a second at a time), a reopen attempt. What the
-     * systemd watchdog's liveness check reads ({@code dev.certknock.server.systemd.Liveness}): it stops moving
-     * when the thread dies or hangs.
+     * {@link System#nanoTime()} when the capture thread last came round its loop (a datagram handled, a wait for
+     * one that timed out, a reopen attempt), or now while it waits for a datagram in a call that is known to be
+     * waiting (see the implementations). What the systemd watchdog's liveness check reads
+     * ({@code dev.certknock.server.systemd.Liveness}): it stops moving when the thread ends or hangs in our code.
      */
     long lastTurnNanos();
 

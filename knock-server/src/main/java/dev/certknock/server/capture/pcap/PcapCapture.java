@@ -154,7 +154,6 @@ public final class PcapCapture implements PacketSource {
     private long pastDropped;
     private long pastIfDropped;
     private volatile Thread thread;
-    private volatile boolean closing;
     private volatile long lastTurn = System.nanoTime();
 
     public PcapCapture(Settings settings, Clock clock) {
@@ -286,14 +285,8 @@ public final class PcapCapture implements PacketSource {
             String failure = null;
             try {
                 RawPacketListener listener = frame -> onFrame(h.parser(), frame, sink);
-                while (!closing) {
-                    lastTurn = System.nanoTime();
-                    // One read: the frames at hand, or none once the handle's read timeout passes (immediate
-                    // mode uses TPACKET_V2, whose poll returns after timeoutMillis). Unlike pcap_loop, which
-                    // polls again inside libpcap, it comes back here, so the liveness check sees each turn.
-                    h.handle().dispatch(-1, listener);
-                }
-                failure = "closed";
+                h.handle().loop(-1, listener);
+                failure = "loop ended";
             } catch (InterruptedException e) {
                 failure = "loop broken";
             } catch (PcapNativeException | NotOpenException | RuntimeException e) {
@@ -362,6 +355,7 @@ public final class PcapCapture implements PacketSource {
     }
 
     private void onFrame(FrameParser parser, byte[] frame, Predicate<ReceivedDatagram> sink) {
+        lastTurn = System.nanoTime();
         frames.increment();
         ParseResult r = parser.parse(frame);
         if (r instanceof ParseResult.Skipped s) {
@@ -382,8 +376,25 @@ public final class PcapCapture implements PacketSource {
         }
     }
 
+    /**
+     * When the thread last handled a frame, tried to open the device, or waited out a second of its reopen backoff;
+     * or now, when it is waiting inside libpcap for a frame (alive, runnable, its top frame a native method of
+     * pcap4j's JNA mappings):
+     * measured with libpcap 1.10.3 in immediate mode on Linux, {@code pcap_dispatch} does not return on the
+     * handle's read timeout without traffic (and {@code pcap_loop} reads again inside libpcap anyway), so an idle
+     * capture has no turns to count (PcapCaptureLivenessIT). A thread that has ended, or is stuck in Java code (the
+     * sink, a lock), shows its last turn.
+     */
     @Override
     public long lastTurnNanos() {
+        Thread t = thread;
+        if (t != null && t.getState() == Thread.State.RUNNABLE) {
+            StackTraceElement[] stack = t.getStackTrace();
+            if (stack.length > 0 && stack[0].isNativeMethod() && (stack[0].getClassName().startsWith("org.pcap4j.core.")
+                    || stack[0].getClassName().startsWith("com.sun.jna."))) {
+                return System.nanoTime();
+            }
+        }
         return lastTurn;
     }
 
@@ -446,7 +457,6 @@ public final class PcapCapture implements PacketSource {
                 return;
             }
             closed = true;
-            closing = true;
             h = current;
             lock.notifyAll();
         }
