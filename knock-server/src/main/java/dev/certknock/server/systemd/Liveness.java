@@ -6,17 +6,18 @@ import java.util.function.Supplier;
 /**
  * Whether the server still makes progress, from figures its threads leave behind ({@link Vitals}), never from a
  * timer of its own: the systemd watchdog is fed ({@code WATCHDOG=1}) only while {@link #check} says
- * {@link Alive}. Stalled when
+ * {@link Alive}. Stalled, checked in this order, when
  * <ul>
- *   <li>the capture thread has not come round its loop for longer than {@code max(bound, 2 s)} (it comes round
- *       after each datagram and each wait that times out: 10 ms with pcap, 1 s with the UDP socket, at most 1 s
- *       in a reopen backoff; a dead or hung thread stops);</li>
- *   <li>the housekeeping thread (grant expiry, replay sweep, every second) has not finished a run for longer
- *       than {@code max(bound, 2 s)};</li>
+ *   <li>a worker thread has ended;</li>
  *   <li>a worker has been on one datagram for longer than {@code bound} (a knock takes milliseconds; the
  *       slowest legitimate one waits for a firewall program, at most its timeout, 10 s by default);</li>
- *   <li>a worker thread has ended;</li>
- *   <li>datagrams are queued and no worker has taken one for longer than {@code bound}.</li>
+ *   <li>datagrams are queued and no worker has taken one for longer than {@code bound};</li>
+ *   <li>the capture thread has not come round its loop for longer than {@code max(bound, 2 s)}
+ *       ({@code PacketSource.lastTurnNanos}: the UDP socket's receive times out each second; the pcap thread is
+ *       current while it waits inside libpcap, and at most a second apart in its reopen backoff; a thread that
+ *       ended or hangs in our code stops);</li>
+ *   <li>the housekeeping thread (grant expiry, replay sweep, every second) has not finished a run for longer
+ *       than {@code max(bound, 2 s)}.</li>
  * </ul>
  */
 public final class Liveness {
