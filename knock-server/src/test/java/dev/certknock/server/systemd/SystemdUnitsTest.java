@@ -96,7 +96,7 @@ class SystemdUnitsTest {
 
     @Test
     void programsMissingHereAreReplacedByTheRepositoryLaunchersOnly() {
-        String unit = "ExecStartPre=/opt/certknock/bin/knock-server check-config x\nExecStart=-/opt/certknock/bin/knock-ca y\n"
+        String unit = "ExecStartPre=/nonexistent/certknock/bin/knock-server check-config x\nExecStart=-/nonexistent/certknock/bin/knock-ca y\n"
                 + "ExecReload=/bin/kill -HUP $MAINPID\nExecStop=/opt/nowhere/not-a-launcher\n";
         assertThat(withRepoPrograms(unit)).isEqualTo("ExecStartPre=" + REPO.resolve("bin/knock-server") + " check-config x\n"
                 + "ExecStart=-" + REPO.resolve("bin/knock-ca") + " y\n"
