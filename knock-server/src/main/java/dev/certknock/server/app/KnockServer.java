@@ -109,6 +109,8 @@ public final class KnockServer implements AutoCloseable {
     private StartupRehearsal.Background backgroundRehearsal;
     private final Instant startedAt;
     private final List<CaKey> trustedCas;
+    /** {@link System#nanoTime()} when a housekeeping run last finished (read by {@link #vitals}). */
+    private volatile long housekeepingTurn = System.nanoTime();
 
     private KnockServer(ServerMaterial material, Clock clock) throws IOException {
         this.material = material;
@@ -275,6 +277,8 @@ public final class KnockServer implements AutoCloseable {
             firewall.active(clock.instant());
         } catch (RuntimeException e) {
             LOG.warn("housekeeping failed: {}", LogText.of(e.toString()));
+        } finally {
+            housekeepingTurn = System.nanoTime();
         }
     }
 
@@ -328,6 +332,13 @@ public final class KnockServer implements AutoCloseable {
     /** The status socket's path. */
     public Path statusSocketPath() {
         return statusSocket.path();
+    }
+
+    /** What the systemd watchdog's liveness check reads: the threads' last turns, the workers, the queue. */
+    public dev.certknock.server.systemd.Liveness.Vitals vitals() {
+        long now = System.nanoTime();
+        return new dev.certknock.server.systemd.Liveness.Vitals(now, capture.lastTurnNanos(), housekeepingTurn,
+                dispatcher.longestBusyNanos(now), dispatcher.deadWorkers(), dispatcher.queued(), dispatcher.taken());
     }
 
     /** The figures that the periodic statistics line logs. */

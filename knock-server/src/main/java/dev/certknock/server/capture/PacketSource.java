@@ -26,6 +26,14 @@ public interface PacketSource extends AutoCloseable {
         return Map.of("received", received());
     }
 
+    /**
+     * {@link System#nanoTime()} when the capture thread last came round its loop (a datagram handled, a wait for
+     * one that timed out, a reopen attempt), or now while it waits for a datagram in a call that is known to be
+     * waiting (see the implementations). What the systemd watchdog's liveness check reads
+     * ({@code dev.certknock.server.systemd.Liveness}): it stops moving when the thread ends or hangs in our code.
+     */
+    long lastTurnNanos();
+
     @Override
     void close();
 }

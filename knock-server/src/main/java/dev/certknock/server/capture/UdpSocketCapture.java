@@ -8,6 +8,7 @@ import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -30,6 +31,8 @@ public final class UdpSocketCapture implements PacketSource, dev.certknock.serve
 
     private static final Logger LOG = LoggerFactory.getLogger(UdpSocketCapture.class);
     private static final int BUFFER = 2048;
+    /** Longest wait in {@code receive}: the loop comes round at least this often (see {@link #lastTurnNanos}). */
+    private static final int RECEIVE_TIMEOUT_MILLIS = 1000;
 
     private final InetSocketAddress bind;
     private final Clock clock;
@@ -37,6 +40,7 @@ public final class UdpSocketCapture implements PacketSource, dev.certknock.serve
     private final AtomicLong refused = new AtomicLong();
     private DatagramSocket socket;
     private Thread thread;
+    private volatile long lastTurn = System.nanoTime();
 
     public UdpSocketCapture(InetSocketAddress bind, Clock clock) {
         this.bind = bind;
@@ -49,6 +53,7 @@ public final class UdpSocketCapture implements PacketSource, dev.certknock.serve
         try {
             s.setReuseAddress(false);
             s.setReceiveBufferSize(4 * 1024 * 1024);
+            s.setSoTimeout(RECEIVE_TIMEOUT_MILLIS);
             s.bind(bind);
         } catch (BindException e) {
             s.close();
@@ -61,6 +66,7 @@ public final class UdpSocketCapture implements PacketSource, dev.certknock.serve
             throw e;
         }
         socket = s;
+        lastTurn = System.nanoTime();
         thread = new Thread(() -> loop(sink), "knock-capture-udp");
         thread.setDaemon(true);
         thread.start();
@@ -86,6 +92,7 @@ public final class UdpSocketCapture implements PacketSource, dev.certknock.serve
         byte[] buf = new byte[BUFFER];
         DatagramPacket p = new DatagramPacket(buf, buf.length);
         while (!socket.isClosed()) {
+            lastTurn = System.nanoTime();
             try {
                 p.setLength(buf.length);
                 socket.receive(p);
@@ -94,6 +101,8 @@ public final class UdpSocketCapture implements PacketSource, dev.certknock.serve
                         clock.instant()))) {
                     refused.incrementAndGet();
                 }
+            } catch (SocketTimeoutException e) {
+                // No datagram within the timeout: round the loop again (the liveness check sees the turn).
             } catch (SocketException e) {
                 if (!socket.isClosed()) {
                     LOG.warn("knock socket failed: {}", LogText.of(e.getMessage()));
@@ -108,6 +117,11 @@ public final class UdpSocketCapture implements PacketSource, dev.certknock.serve
     @Override
     public long received() {
         return received.get();
+    }
+
+    @Override
+    public long lastTurnNanos() {
+        return lastTurn;
     }
 
     /** Datagrams received and refused by the sink (a full queue), as {@code refusedBySink} like the pcap capture's. */

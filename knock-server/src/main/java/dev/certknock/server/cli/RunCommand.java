@@ -4,6 +4,8 @@ import dev.certknock.cli.ExitCodes;
 import dev.certknock.cli.UserException;
 import dev.certknock.server.app.KnockServer;
 import dev.certknock.server.app.ServerMaterial;
+import dev.certknock.server.systemd.Notifier;
+import dev.certknock.server.systemd.ServiceNotifications;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -31,8 +33,12 @@ public final class RunCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UserException(ExitCodes.FAILURE, "cannot start: " + e.getMessage(), e);
         }
+        // READY=1 now: firewall set up and capture started (docs/DEPLOYMENT.md, systemd). Nothing without NOTIFY_SOCKET.
+        ServiceNotifications systemd = ServiceNotifications.ready(Notifier.fromEnvironment(System.getenv()),
+                System.getenv(), server::vitals, server::statsLine);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            systemd.stopping();
             server.close();
             stopped.countDown();
         }, "knock-server-shutdown"));

@@ -13,6 +13,8 @@ import dev.certknock.server.ratelimit.TokenBucket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.LongSupplier;
 
 /**
@@ -48,7 +50,12 @@ public final class KnockDispatcher implements AutoCloseable {
     private final KnockPipeline pipeline;
     private final KnockCounters counters;
     private final List<Thread> workers = new ArrayList<>();
+    /** Per worker: {@link System#nanoTime()} when it took the datagram it is on, or {@link #IDLE}. */
+    private final AtomicLongArray busySince;
+    private final AtomicLong taken = new AtomicLong();
     private volatile boolean running = true;
+
+    private static final long IDLE = Long.MIN_VALUE;
 
     public KnockDispatcher(KnockPipeline pipeline, KnockCounters counters, int capacity, int workerCount) {
         this(pipeline, counters, capacity, workerCount, "knock-worker-", () -> { });
@@ -64,10 +71,13 @@ public final class KnockDispatcher implements AutoCloseable {
                 tiering(pipeline.stages(), System::nanoTime));
         this.pipeline = pipeline;
         this.counters = counters;
+        this.busySince = new AtomicLongArray(workerCount);
         for (int i = 0; i < workerCount; i++) {
+            busySince.set(i, IDLE);
+            int slot = i;
             Thread t = new Thread(() -> {
                 onWorkerStart.run();
-                work();
+                work(slot);
             }, threadPrefix + i);
             t.setDaemon(true);
             workers.add(t);
@@ -157,12 +167,49 @@ public final class KnockDispatcher implements AutoCloseable {
         return queue.size();
     }
 
-    private void work() {
+    /** Datagrams the workers have taken off the queue so far. */
+    public long taken() {
+        return taken.get();
+    }
+
+    /**
+     * How long, in nanoseconds at {@code nanoNow} ({@link System#nanoTime()}), the worker on one datagram the
+     * longest has been on it; 0 when every worker waits for work.
+     */
+    public long longestBusyNanos(long nanoNow) {
+        long longest = 0;
+        for (int i = 0; i < busySince.length(); i++) {
+            long since = busySince.get(i);
+            if (since != IDLE) {
+                longest = Math.max(longest, nanoNow - since);
+            }
+        }
+        return longest;
+    }
+
+    /** Worker threads that have ended (an Error escaped the pipeline); 0 while the dispatcher runs. */
+    public int deadWorkers() {
+        int dead = 0;
+        for (Thread t : workers) {
+            if (!t.isAlive()) {
+                dead++;
+            }
+        }
+        return running ? dead : 0;
+    }
+
+    private void work(int slot) {
         while (running) {
             try {
                 ReceivedDatagram d = queue.poll(200, TimeUnit.MILLISECONDS);
                 if (d != null) {
-                    pipeline.process(d);
+                    taken.incrementAndGet();
+                    busySince.set(slot, System.nanoTime());
+                    try {
+                        pipeline.process(d);
+                    } finally {
+                        busySince.set(slot, IDLE);
+                    }
                 }
             } catch (InterruptedException e) {
                 return;

@@ -154,6 +154,7 @@ public final class PcapCapture implements PacketSource {
     private long pastDropped;
     private long pastIfDropped;
     private volatile Thread thread;
+    private volatile long lastTurn = System.nanoTime();
 
     public PcapCapture(Settings settings, Clock clock) {
         this.settings = Objects.requireNonNull(settings, "settings");
@@ -196,6 +197,7 @@ public final class PcapCapture implements PacketSource {
         synchronized (lock) {
             current = first; // capturing from now on, not only once the thread runs
         }
+        lastTurn = System.nanoTime();
         thread = new Thread(() -> run(sink, initial), "knock-capture-pcap");
         thread.setDaemon(true);
         thread.start();
@@ -256,6 +258,7 @@ public final class PcapCapture implements PacketSource {
         long max = settings.maxBackoff().toMillis();
         Opened next = first;
         while (true) {
+            lastTurn = System.nanoTime();
             if (next == null) {
                 try {
                     next = open();
@@ -308,7 +311,7 @@ public final class PcapCapture implements PacketSource {
         }
     }
 
-    /** Waits, or returns false at once when closed. */
+    /** Waits (a second at a time, each a turn for the liveness check), or returns false at once when closed. */
     private boolean pause(long millis) {
         long until = System.nanoTime() + millis * 1_000_000;
         synchronized (lock) {
@@ -317,8 +320,9 @@ public final class PcapCapture implements PacketSource {
                 if (left <= 0) {
                     return true;
                 }
+                lastTurn = System.nanoTime();
                 try {
-                    lock.wait(left);
+                    lock.wait(Math.min(left, 1000));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     return false;
@@ -351,6 +355,7 @@ public final class PcapCapture implements PacketSource {
     }
 
     private void onFrame(FrameParser parser, byte[] frame, Predicate<ReceivedDatagram> sink) {
+        lastTurn = System.nanoTime();
         frames.increment();
         ParseResult r = parser.parse(frame);
         if (r instanceof ParseResult.Skipped s) {
@@ -369,6 +374,28 @@ public final class PcapCapture implements PacketSource {
             refused.increment();
             LOG.debug("knock sink failed: {}", e.toString());
         }
+    }
+
+    /**
+     * When the thread last handled a frame, tried to open the device, or waited out a second of its reopen backoff;
+     * or now, when it is waiting inside libpcap for a frame (alive, runnable, its top frame a native method of
+     * pcap4j's JNA mappings):
+     * measured with libpcap 1.10.3 in immediate mode on Linux, {@code pcap_dispatch} does not return on the
+     * handle's read timeout without traffic (and {@code pcap_loop} reads again inside libpcap anyway), so an idle
+     * capture has no turns to count (PcapCaptureLivenessIT). A thread that has ended, or is stuck in Java code (the
+     * sink, a lock), shows its last turn.
+     */
+    @Override
+    public long lastTurnNanos() {
+        Thread t = thread;
+        if (t != null && t.getState() == Thread.State.RUNNABLE) {
+            StackTraceElement[] stack = t.getStackTrace();
+            if (stack.length > 0 && stack[0].isNativeMethod() && (stack[0].getClassName().startsWith("org.pcap4j.core.")
+                    || stack[0].getClassName().startsWith("com.sun.jna."))) {
+                return System.nanoTime();
+            }
+        }
+        return lastTurn;
     }
 
     /** Knock datagrams handed to the sink so far. */
