@@ -20,8 +20,9 @@ for p in certknock-server certknock-client certknock-ca; do
 done
 
 step "apt-get install the build tools (lintian, asciidoctor) and the packages' dependencies"
-# Java: the JDK 17 the build uses provides java17-runtime-headless. logrotate is the server's Recommends.
-apt-get install -y -qq --no-install-recommends lintian asciidoctor nftables libpcap0.8 libsystemd0 systemd logrotate \
+# Java: the JDK 17 the build uses provides java17-runtime-headless. logrotate is the server's Recommends; man-db
+# renders the man page below.
+apt-get install -y -qq --no-install-recommends lintian asciidoctor man-db nftables libpcap0.8 libsystemd0 systemd logrotate \
   >/dev/null
 
 step "build (./mvnw -Pdeb -pl packaging package)"
