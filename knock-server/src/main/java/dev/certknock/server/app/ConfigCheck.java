@@ -222,7 +222,7 @@ public final class ConfigCheck {
         if (info.isStaleAt(now)) {
             return new SourceOutcome.Bad(source, "stale: its nextUpdate " + info.nextUpdate()
                     + (staleGrace.isZero() ? "" : " plus crl.staleGrace " + staleGrace.toSeconds() + " s")
-                    + " has passed (now " + now + "): the CA " + info.issuer().getName()
+                    + " has passed (now " + now.truncatedTo(java.time.temporal.ChronoUnit.SECONDS) + "): the CA " + info.issuer().getName()
                     + " must publish a new CRL there");
         }
         return new SourceOutcome.Good(source, info);
