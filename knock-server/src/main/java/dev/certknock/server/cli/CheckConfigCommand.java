@@ -78,6 +78,9 @@ public final class CheckConfigCommand implements Callable<Integer> {
         for (ConfigException.Problem w : report.warnings()) {
             out.printf("  warning: %s%n", w);
         }
+        if (online && report.material() == null) {
+            out.printf("  note: --online fetched no CRL source: fix the errors first%n");
+        }
         if (ConfigCheck.runningAsRoot()) {
             out.printf("  note: checked as root, who may read and write what the server's user may not: run check-config "
                     + "as that user (sudo -u certknock knock-server check-config ...)%n");

@@ -131,4 +131,15 @@ class CheckConfigOnlineTest {
         assertThat(out.toString()).contains("warning: " + config + ":").contains(
                 "no CRL source gave a CRL of the CA CN=certknock test CA");
     }
+
+    @Test
+    void nothingIsFetchedWhileTheCaCertificatesCannotBeRead() throws Exception {
+        server.publish("/good.crl", f.ca.crl().build().getEncoded());
+        Path config = config("/good.crl");
+        Files.delete(dir.resolve("ca.pem"));
+        assertThat(run("check-config", "--online", config.toString())).isEqualTo(3);
+        assertThat(err.toString()).contains("cannot read the certificate");
+        assertThat(out.toString()).contains("note: --online fetched no CRL source: fix the errors first");
+        assertThat(server.requestCount("/good.crl")).isZero();
+    }
 }
