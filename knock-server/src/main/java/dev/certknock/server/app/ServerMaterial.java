@@ -37,23 +37,43 @@ public record ServerMaterial(ServerConfig config, Path configFile, List<ServerPr
         return load(configFile, System.getenv());
     }
 
-    /** As {@link #load(Path)}, with the environment given (for passwordEnv), for tests. */
+    /**
+     * As {@link #load(Path)}, with the environment given (for passwordEnv), for tests. Every file is tried even when
+     * one before it failed: the exception holds every problem, sorted by line.
+     */
     public static ServerMaterial load(Path configFile, Map<String, String> env) throws ConfigException {
         ServerConfig config = ConfigLoader.load(configFile);
+        List<ConfigException> problems = new ArrayList<>();
         List<ServerPrivateKey> keys = new ArrayList<>();
         List<ServerConfig.Identity> ids = config.server().identities();
         for (int i = 0; i < ids.size(); i++) {
-            keys.addAll(loadIdentity(configFile, "/server/identities/" + i, ids.get(i), env));
+            try {
+                keys.addAll(loadIdentity(configFile, "/server/identities/" + i, ids.get(i), env));
+            } catch (ConfigException e) {
+                problems.add(e);
+            }
         }
         List<X509Certificate> anchors = new ArrayList<>();
         for (int i = 0; i < config.trust().anchors().size(); i++) {
-            anchors.addAll(certificates(configFile, "/trust/anchors/" + i, config.trust().anchors().get(i)));
+            try {
+                anchors.addAll(certificates(configFile, "/trust/anchors/" + i, config.trust().anchors().get(i)));
+            } catch (ConfigException e) {
+                problems.add(e);
+            }
         }
         List<X509Certificate> intermediates = new ArrayList<>();
         for (int i = 0; i < config.trust().intermediates().size(); i++) {
-            intermediates.addAll(certificates(configFile, "/trust/intermediates/" + i, config.trust().intermediates().get(i)));
+            try {
+                intermediates.addAll(certificates(configFile, "/trust/intermediates/" + i,
+                        config.trust().intermediates().get(i)));
+            } catch (ConfigException e) {
+                problems.add(e);
+            }
         }
-        checkStatePaths(configFile, config);
+        problems.addAll(checkStatePaths(configFile, config));
+        if (!problems.isEmpty()) {
+            throw problems.size() == 1 ? problems.get(0) : new ConfigException(problems);
+        }
         return new ServerMaterial(config, configFile, keys, new TrustStore(anchors, intermediates));
     }
 
@@ -62,14 +82,25 @@ public record ServerMaterial(ServerConfig config, Path configFile, List<ServerPr
      * {@code check-config} finds a wrong path or owner, at its line in the configuration, before a start
      * that would fail later.
      */
-    private static void checkStatePaths(Path configFile, ServerConfig config) throws ConfigException {
-        checkWritable(configFile, "/knock/replayJournal", config.knock().replayJournal(), false);
-        checkWritable(configFile, "/crl/cacheDir", config.crl().cacheDir(), true);
+    private static List<ConfigException> checkStatePaths(Path configFile, ServerConfig config) {
+        List<ConfigException> problems = new ArrayList<>();
+        writable(problems, configFile, "/knock/replayJournal", config.knock().replayJournal(), false);
+        writable(problems, configFile, "/crl/cacheDir", config.crl().cacheDir(), true);
         if (config.logging().audit() != null) {
-            checkWritable(configFile, "/logging/audit", config.logging().audit(), false);
+            writable(problems, configFile, "/logging/audit", config.logging().audit(), false);
         }
         if (config.firewall().backend() == ServerConfig.FirewallBackend.COMMAND) {
-            checkWritable(configFile, "/firewall/command/stateFile", config.firewall().command().stateFile(), false);
+            writable(problems, configFile, "/firewall/command/stateFile", config.firewall().command().stateFile(), false);
+        }
+        return problems;
+    }
+
+    private static void writable(List<ConfigException> problems, Path configFile, String pointer, Path path,
+            boolean directory) {
+        try {
+            checkWritable(configFile, pointer, path, directory);
+        } catch (ConfigException e) {
+            problems.add(e);
         }
     }
 

@@ -5,12 +5,14 @@ import dev.certknock.server.config.ServerConfig;
 import dev.certknock.cli.ExitCodes;
 import dev.certknock.cli.UserException;
 import dev.certknock.protocol.knock.ServerPrivateKey;
+import dev.certknock.server.app.ConfigCheck;
 import dev.certknock.server.app.ServerMaterial;
 import dev.certknock.server.config.ConfigException;
 import dev.certknock.server.crl.CaKey;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.time.Clock;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,26 +22,82 @@ import java.util.concurrent.Callable;
 import javax.security.auth.x500.X500Principal;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code knock-server check-config FILE}: loads and checks the configuration and what it points at, then stops. */
+/**
+ * {@code knock-server check-config [--online] FILE}: every error and warning of the configuration and of what it
+ * points at (see {@link ConfigCheck}), then stops. Exit code 0 when there is no error (warnings allowed), 3 when
+ * there is one.
+ */
 @Command(name = "check-config", mixinStandardHelpOptions = true,
-        description = "Check a configuration file and everything it points at (bundles, passwords, CA certificates) without starting.",
-        footer = {"%nExample:%n  knock-server check-config /etc/certknock/config.yaml"})
+        description = {"Check a configuration file and everything it points at (bundles, passwords, CA certificates, "
+                + "state paths, CRL sources) without starting, and report every problem at once, each at its line.",
+            "Warns about password files and bundles that group or others can read. With --online, also fetches every "
+                + "CRL source once and verifies it (signature by a configured CA, freshness)."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:No error (warnings may be printed).", "2:Invalid command line.",
+            "3:At least one error: the configuration, a file it names, or (with --online) a CRL source.",
+            "70:Internal error (please report it)."},
+        footer = {"%nExamples:%n  knock-server check-config /etc/certknock/config.yaml",
+            "  sudo -u certknock knock-server check-config --online /etc/certknock/config.yaml"})
 public final class CheckConfigCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Option(names = "--online", description = "Also fetch every CRL source once (each within crl.connectTimeout + "
+            + "crl.responseTimeout) and verify it against the configured CA certificates: signature, issuer and "
+            + "freshness (nextUpdate plus crl.staleGrace). A source that fails is an error.")
+    boolean online;
 
     @Parameters(index = "0", paramLabel = "FILE", description = "The configuration file (config.yaml).")
     Path file;
 
     @Override
     public Integer call() {
-        ServerMaterial m = load(file);
+        ConfigCheck.Report report = online ? ConfigCheck.online(file, System.getenv(), Clock.systemUTC())
+                : ConfigCheck.offline(file, System.getenv());
         PrintWriter out = spec.commandLine().getOut();
-        out.printf("%s: OK%n", file);
+        PrintWriter err = spec.commandLine().getErr();
+        out.printf("%s: %s%n", file, report.ok() ? "OK" + (report.warnings().isEmpty() ? ""
+                : " (" + count(report.warnings().size(), "warning") + ")") : count(report.errors().size(), "error") + ", "
+                + count(report.warnings().size(), "warning"));
+        if (report.material() != null) {
+            summary(out, report.material());
+        }
+        for (ConfigCheck.SourceOutcome s : report.sources()) {
+            if (s instanceof ConfigCheck.SourceOutcome.Good good) {
+                out.printf("  CRL source      %s: ok, issuer %s, number %s, nextUpdate %s, %d revoked%n", s.source(),
+                        good.crl().issuer().getName(), good.crl().crlNumber(), good.crl().nextUpdate(), good.crl().entries());
+            } else {
+                out.printf("  CRL source      %s: FAILED: %s%n", s.source(), ((ConfigCheck.SourceOutcome.Bad) s).reason());
+            }
+        }
+        for (ConfigException.Problem w : report.warnings()) {
+            out.printf("  warning: %s%n", w);
+        }
+        if (online && report.material() == null) {
+            out.printf("  note: --online fetched no CRL source: fix the errors first%n");
+        }
+        if (ConfigCheck.runningAsRoot()) {
+            out.printf("  note: checked as root, who may read and write what the server's user may not: run check-config "
+                    + "as that user (sudo -u certknock knock-server check-config ...)%n");
+        }
+        out.flush();
+        for (ConfigException.Problem e : report.errors()) {
+            err.printf("error: %s%n", e);
+        }
+        err.flush();
+        return report.ok() ? ExitCodes.OK : ExitCodes.BAD_INPUT;
+    }
+
+    private static String count(int n, String what) {
+        return n + " " + what + (n == 1 ? "" : "s");
+    }
+
+    private static void summary(PrintWriter out, ServerMaterial m) {
         out.printf("  server name     %s%n", m.config().server().name());
         for (ServerPrivateKey k : m.keys()) {
             out.printf("  knock key       %s id %s%n", k.publicKey().suite(), k.publicKey().keyIdHex());
@@ -83,7 +141,6 @@ public final class CheckConfigCommand implements Callable<Integer> {
         sharedNames(m.trust().caCertificates()).forEach((name, keys) -> out.printf("  warning: %d CA certificates with "
                 + "different keys share the subject name %s: each CA key needs its own CRL (list a source for each), and "
                 + "logs and grants name them alike; give a new CA a new name where you can%n", keys, name));
-        return ExitCodes.OK;
     }
 
     /** Subject names held by CA certificates of more than one key, with the number of keys. */

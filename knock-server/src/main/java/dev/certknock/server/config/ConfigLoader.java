@@ -9,6 +9,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JavaType;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.MapperFeature;
@@ -19,6 +21,8 @@ import com.fasterxml.jackson.databind.exc.InvalidNullException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
+import com.fasterxml.jackson.databind.introspect.BeanPropertyDefinition;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.module.SimpleModule;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
@@ -27,7 +31,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -66,6 +75,13 @@ public final class ConfigLoader {
             throw new ConfigException(file, 1, 1, "the configuration is empty; see config.yaml in the repository for an example", null);
         }
         ObjectMapper mapper = mapper(baseDir);
+        JsonNode tree;
+        try {
+            tree = mapper.readTree(text);
+        } catch (JsonProcessingException e) {
+            // YAML syntax (and duplicate keys): the parser cannot go on, so nothing after this point is checked
+            throw syntax(file, text, e);
+        }
         try {
             ServerConfig config = mapper.readValue(text, ServerConfig.class);
             if (config == null) {
@@ -73,8 +89,218 @@ public final class ConfigLoader {
             }
             return config;
         } catch (JsonProcessingException e) {
-            throw located(file, text, e);
+            if (!(e instanceof JsonMappingException)) {
+                throw syntax(file, text, e);
+            }
+            List<ConfigException> all = new ArrayList<>();
+            try {
+                new Collector(mapper, file, text, tree, all).check("", mapper.constructType(ServerConfig.class));
+            } catch (IOException | RuntimeException notCollected) {
+                // the first problem alone is still right
+                all.clear();
+            }
+            throw all.isEmpty() ? located(file, text, e) : new ConfigException(all);
         }
+    }
+
+    private static ConfigException syntax(Path file, String text, JsonProcessingException e) {
+        ConfigException first = located(file, text, e);
+        ConfigException.Problem p = first.problems().get(0);
+        return new ConfigException(file, p.line(), p.column(), p.message()
+                + " (checking stops at a YAML syntax error: fix it and check again for any other problems)", e);
+    }
+
+    /**
+     * Finds every problem of a configuration that Jackson refused at its first: reads each key on its own (from the
+     * same text, so lines and columns stay right), descending into the sections and lists that fail. A problem in
+     * one section never hides one in another; a check across several keys of a section (or across sections) is
+     * reported when the keys it joins are each right. Bounded: at most {@link #MAX_READS} reads of the text and
+     * {@link #MAX_PROBLEMS} problems.
+     */
+    private static final class Collector {
+        static final int MAX_READS = 64;
+        static final int MAX_PROBLEMS = 50;
+
+        private final ObjectMapper mapper;
+        private final Path file;
+        private final String text;
+        private final JsonNode tree;
+        private final List<ConfigException> out;
+        private int reads;
+
+        Collector(ObjectMapper mapper, Path file, String text, JsonNode tree, List<ConfigException> out) {
+            this.mapper = mapper;
+            this.file = file;
+            this.text = text;
+            this.tree = tree;
+            this.out = out;
+        }
+
+        void check(String pointer, JavaType type) throws IOException {
+            if (out.size() >= MAX_PROBLEMS || reads >= MAX_READS) {
+                return;
+            }
+            if (type.isCollectionLikeType()) {
+                // a list is read element by element (Jackson's list reader needs the key it belongs to)
+                list(pointer, type, tree.at(pointer));
+                return;
+            }
+            reads++;
+            try {
+                readAt(pointer, type);
+                return;
+            } catch (JsonMappingException e) {
+                int before = out.size();
+                JsonNode node = tree.at(pointer);
+                if (reads < MAX_READS && type.isRecordType() && node.isObject()) {
+                    fields(pointer, type, node);
+                }
+                if (out.size() == before) {
+                    out.add(located(file, text, prefixed(e, pointer)));
+                }
+            }
+        }
+
+        private void list(String pointer, JavaType type, JsonNode node) throws IOException {
+            if (node.isNull() || node.isMissingNode()) {
+                return; // a record decides whether it may be absent
+            }
+            if (!node.isArray()) {
+                out.add(at(file, text, pointer, keyOf(pointer) + ": wrong type: expected list"));
+                return;
+            }
+            for (int i = 0; i < node.size(); i++) {
+                if (node.get(i).isNull()) {
+                    out.add(at(file, text, pointer + "/" + i, keyOf(pointer + "/" + i)
+                            + ": an empty entry (~ or null) is not allowed here: write a value or remove the entry"));
+                } else {
+                    check(pointer + "/" + i, type.getContentType());
+                }
+            }
+        }
+
+        private void fields(String pointer, JavaType type, JsonNode node) throws IOException {
+            Map<String, BeanPropertyDefinition> known = new LinkedHashMap<>();
+            for (BeanPropertyDefinition d : mapper.getDeserializationConfig().introspect(type).findProperties()) {
+                known.put(d.getName(), d);
+            }
+            String section = keyOf(pointer);
+            List<String> failed = new ArrayList<>();
+            Iterator<String> names = node.fieldNames();
+            while (names.hasNext()) {
+                String name = names.next();
+                String child = pointer + "/" + name.replace("~", "~0").replace("/", "~1");
+                BeanPropertyDefinition d = known.get(name);
+                int before = out.size();
+                if (d == null) {
+                    out.add(at(file, text, child, "unknown key '" + name + "'" + " in "
+                            + (section.isEmpty() ? "the top level" : section)
+                            + ": remove it or check its spelling (known here: " + known.keySet() + ")"));
+                } else if (!node.get(name).isNull()) {
+                    check(child, d.getPrimaryType());
+                }
+                if (out.size() > before) {
+                    failed.add(name);
+                }
+            }
+            boolean requiredMissing = false;
+            for (BeanPropertyDefinition d : known.values()) {
+                if (d.isRequired() && !node.has(d.getName())) {
+                    requiredMissing = true;
+                    out.add(at(file, text, pointer, "missing required key '" + d.getName() + "'"
+                            + (section.isEmpty() ? "" : " in " + section) + ": see docs/CONFIGURATION.md"));
+                }
+            }
+            boolean requiredFailed = failed.stream().anyMatch(n -> known.containsKey(n) && known.get(n).isRequired());
+            if (!failed.isEmpty() && !requiredMissing && !requiredFailed && reads < MAX_READS) {
+                withoutFailed(pointer, type, ((ObjectNode) node).deepCopy().remove(failed),
+                        failed.stream().map(n -> keyOf(pointer + "/" + n.replace("~", "~0").replace("/", "~1"))).toList());
+            }
+        }
+
+        /**
+         * The section read again without the keys found wrong (each optional, so its default stands in): the range
+         * checks of the record, which read the keys together, then report the keys that are right alone but wrong there.
+         */
+        private void withoutFailed(String pointer, JavaType type, JsonNode rest, List<String> removed) throws IOException {
+            reads++;
+            try (JsonParser p = mapper.treeAsTokens(rest)) {
+                mapper.readerFor(type).readValue(p);
+            } catch (MismatchedInputException e) {
+                // a required key that is missing: reported above
+            } catch (JsonMappingException e) {
+                ConfigException c = located(file, text, prefixed(e, pointer));
+                ConfigException.Problem problem = c.problems().get(0);
+                if (removed.stream().anyMatch(k -> problem.message().contains(k))) {
+                    return; // about a key reported above, now missing
+                }
+                out.add(problem.line() > 0 ? c : at(file, text, pointer, problem.message()));
+            }
+        }
+
+        /** The segments of a pointer, each with whether it indexes a list. */
+        private List<Object> segments(String pointer) {
+            List<Object> out = new ArrayList<>();
+            JsonNode node = tree;
+            for (JsonPointer p = JsonPointer.compile(pointer); !p.matches(); p = p.tail()) {
+                String s = p.getMatchingProperty();
+                if (node != null && node.isArray() && p.getMatchingIndex() >= 0) {
+                    out.add(p.getMatchingIndex());
+                    node = node.get(p.getMatchingIndex());
+                } else {
+                    out.add(s);
+                    node = node == null ? null : node.get(s);
+                }
+            }
+            return out;
+        }
+
+        /** The exception of a value read on its own, with the path from the top of the file in front of its own. */
+        private JsonMappingException prefixed(JsonMappingException e, String pointer) {
+            List<Object> segments = segments(pointer);
+            for (int i = segments.size() - 1; i >= 0; i--) {
+                if (segments.get(i) instanceof Integer index) {
+                    e.prependPath(ServerConfig.class, index);
+                } else {
+                    e.prependPath(ServerConfig.class, (String) segments.get(i));
+                }
+            }
+            return e;
+        }
+
+        /** The dotted key of a pointer, indices in brackets: {@code server.identities[0].bundle}. */
+        private String keyOf(String pointer) {
+            StringBuilder sb = new StringBuilder();
+            for (Object s : segments(pointer)) {
+                if (s instanceof Integer) {
+                    sb.append('[').append(s).append(']');
+                } else {
+                    sb.append(sb.length() == 0 ? "" : ".").append(s);
+                }
+            }
+            return sb.toString();
+        }
+
+        private Object readAt(String pointer, JavaType type) throws IOException {
+            JsonPointer target = JsonPointer.compile(pointer);
+            try (JsonParser p = mapper.createParser(text)) {
+                JsonToken t;
+                while ((t = p.nextToken()) != null) {
+                    if (t == JsonToken.FIELD_NAME || t == JsonToken.END_OBJECT || t == JsonToken.END_ARRAY) {
+                        continue;
+                    }
+                    if (p.getParsingContext().pathAsPointer().equals(target)) {
+                        return mapper.readerFor(type).without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).readValue(p);
+                    }
+                }
+            }
+            throw new IllegalStateException("no value at " + pointer);
+        }
+    }
+
+    private static ConfigException at(Path file, String text, String pointer, String message) {
+        int[] lc = locate(text, pointer);
+        return new ConfigException(file, lc[0], lc[1], message, null);
     }
 
     /** A ConfigException at the line and column of a JSON pointer (e.g. {@code /server/identities/0/bundle}). */

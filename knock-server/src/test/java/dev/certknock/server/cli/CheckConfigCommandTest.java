@@ -9,6 +9,7 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Clock;
 import java.util.Base64;
 import java.util.List;
@@ -171,5 +172,66 @@ class CheckConfigCommandTest {
         int line = lineOf(config, from.equals("#audit") ? "audit: fifo" : to);
         assertThat(run("check-config", config.toString())).as(what).isEqualTo(3);
         assertThat(err.toString()).contains(config + ":" + line + ":").contains(message);
+    }
+    /** Issue 11: every problem at once, across the configuration and the files it names, sorted by line. */
+    @Test
+    void everyProblemIsReportedAtOnceSortedByLineWithAFailingExitCode() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        Files.writeString(dir.resolve("password.txt"), "not the password\n");
+        Files.delete(dir.resolve("ca.pem"));
+        Files.delete(dir.resolve("crl.der"));
+        Files.writeString(dir.resolve("plain-file"), "x");
+        Files.writeString(config, Files.readString(config).replace("replayJournal: replay.journal",
+                "replayJournal: plain-file/replay.journal"));
+        assertThat(run("check-config", config.toString())).isEqualTo(3);
+        List<String> errors = err.toString().lines().toList();
+        assertThat(errors).hasSize(4).allSatisfy(l -> assertThat(l).startsWith("error: " + config + ":"));
+        assertThat(errors.get(0)).contains(":4:").contains("wrong password for").doesNotContain("not the password");
+        assertThat(errors.get(1)).contains(":7:").contains("cannot read the certificate").contains("ca.pem");
+        assertThat(errors.get(2)).contains(":" + lineOf(config, "crl.der") + ":").contains("the CRL file")
+                .contains("does not exist");
+        assertThat(errors.get(3)).contains(":13:").contains("is not a writable directory");
+        assertThat(out.toString()).contains(config + ": 4 errors");
+    }
+
+    @Test
+    void aConfigurationMistakeAndAFileMistakeInAnotherSectionAreBothReported() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "limits:\n  workers: 0\n  queueCapacity: lots\n");
+        assertThat(run("check-config", config.toString())).isEqualTo(3);
+        assertThat(err.toString().lines()).hasSize(2);
+        assertThat(err.toString()).contains("limits.workers is 0").contains("limits.queueCapacity: wrong type");
+    }
+
+    @Test
+    void aCrlUrlWithoutAHostIsAnError() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        Files.writeString(config, Files.readString(config).replace(dir.resolve("crl.der").toUri().toString(),
+                "http:///ca.crl"));
+        assertThat(run("check-config", config.toString())).isEqualTo(3);
+        assertThat(err.toString()).contains(config + ":10:").contains("CRL URL has no host: http:///ca.crl");
+    }
+
+    /** Issue 11: a password file or a bundle that others can read is a warning naming the chmod; never the password. */
+    @Test
+    void secretFilesReadableByOthersAreWarnedAboutWithTheChmodToRun() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        Path password = dir.resolve("password.txt");
+        Path bundle = dir.resolve("server.p12");
+        Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-r--r--"));
+        Files.setPosixFilePermissions(bundle, PosixFilePermissions.fromString("rw-r-----"));
+        assertThat(run("check-config", config.toString())).as("a warning does not fail the check").isZero();
+        assertThat(out.toString()).contains(": OK (2 warnings)")
+                .contains("warning: " + config + ":4:15: the bundle (it holds the private knock key) " + bundle
+                        + " is readable by its group (mode rw-r-----): run chmod go-rwx " + bundle)
+                .contains("warning: " + config + ":5:21: the password file " + password
+                        + " is readable by other users (mode rw-r--r--): run chmod go-rwx " + password)
+                .doesNotContain(new String(ServerFixture.PASSWORD));
+
+        Files.setPosixFilePermissions(password, PosixFilePermissions.fromString("rw-------"));
+        Files.setPosixFilePermissions(bundle, PosixFilePermissions.fromString("r--------"));
+        StringWriter out2 = new StringWriter();
+        assertThat(KnockServerCommand.run(new PrintWriter(out2), new PrintWriter(new StringWriter()), "check-config",
+                config.toString())).isZero();
+        assertThat(out2.toString()).doesNotContain("go-rwx").contains(": OK\n");
     }
 }

@@ -2,6 +2,7 @@ package dev.certknock.server.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.certknock.protocol.grant.PortGrant;
 import java.nio.file.Path;
@@ -180,5 +181,72 @@ class ConfigLoaderTest {
         assertThatThrownBy(() -> parse(yaml)).isInstanceOf(ConfigException.class)
                 .hasMessageStartingWith("test.yaml:4:")
                 .hasMessageContaining("'server' has no value (empty, ~ or null): give it one");
+    }
+    /** Issue 11: every problem at once, sorted by line, each at its own line and column with its key. */
+    @Test
+    void everyProblemIsReportedAtOnceSortedByLine() {
+        String yaml = """
+                server:
+                  name: gw1
+                  identities:
+                    - bundle: server.p12
+                      passwordEnv: PW
+                      colour: blue
+                trust:
+                  anchors: [ca.pem]
+                knock:
+                  timestampWindow: 30 seconds
+                  replayCapacity: 5
+                protect: [tcp/22, tcp/0]
+                limits:
+                  workers: many
+                  queueCapacity: 0
+                crl:
+                  sources:
+                    - url: ftp://x/crl
+                    - url: http://ok.example/crl
+                    - ~
+                unknownSection: 1
+                """;
+        ConfigException e = catchThrowableOfType(() -> parse(yaml), ConfigException.class);
+        assertThat(e.problems()).extracting(ConfigException.Problem::line)
+                .containsExactly(6, 10, 11, 12, 14, 15, 18, 20, 21);
+        assertThat(e.problems()).extracting(ConfigException.Problem::message).satisfiesExactly(
+                m -> assertThat(m).contains("unknown key 'colour' in server.identities[0]"),
+                m -> assertThat(m).contains("knock.timestampWindow: '30 seconds' is not a valid duration"),
+                m -> assertThat(m).contains("knock.replayCapacity is 5; it must be between 1000 and 50000000"),
+                m -> assertThat(m).contains("port 0 is outside 1-65535"),
+                m -> assertThat(m).contains("limits.workers: wrong type: expected whole number"),
+                m -> assertThat(m).contains("limits.queueCapacity is 0"),
+                m -> assertThat(m).contains("CRL url must be http:, https: or file:"),
+                m -> assertThat(m).contains("crl.sources[2]: an empty entry"),
+                m -> assertThat(m).contains("unknown key 'unknownSection' in the top level"));
+        assertThat(e.line()).as("the first problem's").isEqualTo(6);
+        assertThat(e.getMessage().lines()).hasSize(9).allSatisfy(l -> assertThat(l).matches("test\\.yaml:\\d+:\\d+: .*"));
+        assertThat(e.problems().get(1).column()).isEqualTo(20);
+    }
+
+    @Test
+    void aMissingRequiredKeyAndABadValueElsewhereAreBothReported() {
+        String yaml = MINIMAL.replace("  name: gw1\n", "") + "limits:\n  workers: 0\n";
+        ConfigException e = catchThrowableOfType(() -> parse(yaml), ConfigException.class);
+        assertThat(e.problems()).extracting(ConfigException.Problem::message).anySatisfy(
+                m -> assertThat(m).contains("missing required key 'name' in server"))
+                .anySatisfy(m -> assertThat(m).contains("limits.workers is 0"));
+    }
+
+    @Test
+    void aSyntaxErrorStopsTheCheckAndSaysSo() {
+        String yaml = MINIMAL + "limits:\n  workers: 0\nknock: [unclosed\n";
+        ConfigException e = catchThrowableOfType(() -> parse(yaml), ConfigException.class);
+        assertThat(e.problems()).hasSize(1);
+        assertThat(e.getMessage()).contains("not valid YAML").contains("checking stops at a YAML syntax error");
+    }
+
+    @Test
+    void aCheckAcrossSectionsIsReportedWhenEachSectionIsRight() {
+        String yaml = MINIMAL + "firewall:\n  backend: nftables\n";
+        ConfigException e = catchThrowableOfType(() -> parse(yaml), ConfigException.class);
+        assertThat(e.problems()).singleElement().satisfies(p -> assertThat(p.message()).contains("use capture.mode pcap"));
     }
 }
