@@ -8,6 +8,7 @@
 #
 #   benchmarks/startup.sh                 # 5 warm-up runs, 30 timed runs per command
 #   benchmarks/startup.sh -r 50           # other hyperfine options are passed on
+#   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java benchmarks/startup.sh   # another JDK (the launchers take JAVA)
 #
 # Needs hyperfine (apt-get install -y hyperfine; fwknop-client optional) and the built jars
 # (./mvnw -q -o package -DskipTests -pl knock-client-cli,ca-tools -am). Makes a throwaway PKI with bin/knock-ca
@@ -43,7 +44,8 @@ knock="$root/bin/knock"
 dry="$knock 127.0.0.1 tcp/22 --bundle alice.p12 --server-cert gw1.pem --password-file bundle.pass --dry-run"
 jar=$(ls "$root"/knock-client-cli/target/knock-client-cli-*-all.jar | head -n 1)
 cajar=$(ls "$root"/ca-tools/target/ca-tools-*-all.jar | head -n 1)
-before="java -jar $jar"
+java=${JAVA:-java}
+before="$java -jar $jar"
 drybefore="$before 127.0.0.1 tcp/22 --bundle alice.p12 --server-cert gw1.pem --password-file bundle.pass --dry-run"
 # The archives, made now (once) in the foreground; then the timed runs find them.
 CERTKNOCK_CDS=now "$knock" --version >/dev/null
@@ -57,7 +59,7 @@ $dry | grep -q '^dry run, nothing sent' || { echo "startup.sh: the dry run faile
   echo "kernel:  $(uname -srm)"
   echo "cores:   $(nproc)"
   echo "cpu:     $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')"
-  echo "java:    $(java -version 2>&1 | head -n 2 | tail -n 1)"
+  echo "java:    $("$java" -version 2>&1 | head -n 2 | tail -n 1)"
   echo "git:     $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')"
   echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (start)"
 } | tee "$log"
@@ -67,7 +69,7 @@ if command -v fwknop >/dev/null; then
   peer=(-n 'fwknop --help (C client, peer floor)' 'fwknop --help')
 fi
 hyperfine -N -w 5 -r 30 --export-json "$json" "$@" \
-  -n 'java -version (JVM floor)' 'java -version' \
+  -n 'java -version (JVM floor)' "$java -version" \
   ${peer[@]+"${peer[@]}"} \
   -n 'knock --help, archive' "$knock --help" \
   -n 'knock --help, no archive' "env CERTKNOCK_CDS=off $knock --help" \
@@ -79,6 +81,6 @@ hyperfine -N -w 5 -r 30 --export-json "$json" "$@" \
   -n 'knock dry run, no archive' "env CERTKNOCK_CDS=off $dry" \
   -n 'knock dry run, before' "$drybefore" \
   -n 'knock-ca inspect, archive' "$root/bin/knock-ca inspect alice.pem" \
-  -n 'knock-ca inspect, before' "java -jar $cajar inspect alice.pem" 2>&1 | tee -a "$log"
+  -n 'knock-ca inspect, before' "$java -jar $cajar inspect alice.pem" 2>&1 | tee -a "$log"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (end)" | tee -a "$log"
 echo "wrote $json and $log"
