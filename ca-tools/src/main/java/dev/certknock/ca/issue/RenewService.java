@@ -102,7 +102,7 @@ public final class RenewService {
         String what = old.kind() + " certificate";
         IssueService.Issued issued = issuer.issue(dir, r.caPassword(), X500Name.getInstance(oldCert.getSubjectX500Principal()
                 .getEncoded()), publicKey, validFor, extensionsOf(oldCert), old.kind(), old.detail(), what,
-                db -> stillValid(db, old, r.revokeOld(), clock.instant()));
+                db -> stillValid(db, old, r.revokeOld(), clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS)));
         List<Path> files = new ArrayList<>();
         if (keys != null) {
             Bundles.write(r.out(), cn, keys.getPrivate(), Pki.concat(issued.certificate(), issued.chain()), r.bundlePassword());
