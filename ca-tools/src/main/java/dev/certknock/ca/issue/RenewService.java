@@ -147,8 +147,10 @@ public final class RenewService {
             throw CaException.badInput("no certificate named '" + r.name().strip() + "' (" + subject + ") in the CA "
                     + "database: see 'knock-ca list'; a new client or server gets one with issue-client or issue-server");
         }
-        List<IssuedEntry> valid = named.stream().filter(e -> e.status(now).equals("valid"))
-                .sorted(Comparator.comparing((IssuedEntry e) -> Instant.parse(e.notBefore())).reversed()).toList();
+        // newest first: the latest notBefore, and of those issued in the same second the later in the database
+        List<IssuedEntry> valid = new ArrayList<>(named.stream().filter(e -> e.status(now).equals("valid")).toList());
+        java.util.Collections.reverse(valid);
+        valid.sort(Comparator.comparing((IssuedEntry e) -> Instant.parse(e.notBefore())).reversed());
         if (valid.isEmpty()) {
             IssuedEntry last = named.get(named.size() - 1);
             if (last.isRevoked()) {
