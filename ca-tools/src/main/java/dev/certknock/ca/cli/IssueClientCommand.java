@@ -19,12 +19,13 @@ import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "issue-client", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Issue a client certificate: EKU id-kp-certknockClient and the grants extension (ports, "
-                + "longest opening, servers, source prefixes). Either makes the key here and writes a PKCS#12 bundle "
+                + "longest opening, servers, source prefixes), valid for --valid-for (default 90d). Either makes the key here and writes a PKCS#12 bundle "
                 + "(key, certificate, CA chain) as the knock client reads it, or (--csr) certifies the key in a request "
                 + "and writes the certificate followed by the CA chain as PEM."},
         footerHeading = "%nExamples:%n",
         footer = {"  knock-ca issue-client --dir ca alice --grant tcp/22 --grant udp/8000-8100 --max-open 300 \\",
-                "      --server gw1.example.test --source 203.0.113.0/24 --days 90 --out alice.p12",
+                "      --server gw1.example.test --source 203.0.113.0/24 --valid-for 90d --out alice.p12",
+                "  knock-ca issue-client --dir ca carol --grant tcp/22 --valid-for 8h --out carol.p12",
                 "  knock-ca issue-client --dir ca bob --grant tcp/22 --csr bob.csr --out bob.pem --ca-password-env CA_PASS"})
 public final class IssueClientCommand implements Callable<Integer> {
 
@@ -52,8 +53,11 @@ public final class IssueClientCommand implements Callable<Integer> {
     @Option(names = "--critical-grants", description = "Mark the grants extension critical (generic verifiers such as openssl then refuse the certificate).")
     boolean criticalGrants;
 
-    @Option(names = "--days", defaultValue = "90", paramLabel = "DAYS", description = "Validity (default: ${DEFAULT-VALUE}); must end before the CA's.")
-    int days;
+    /** Default lifetime of a client certificate. */
+    static final java.time.Duration DEFAULT_LIFETIME = java.time.Duration.ofDays(90);
+
+    @Mixin
+    LifetimeOptions lifetime; // default 90d
 
     @Option(names = "--key-type", defaultValue = "p256", paramLabel = "TYPE", description = "Key made here: p256 or ed25519 (default: ${DEFAULT-VALUE}).")
     String keyType;
@@ -79,10 +83,11 @@ public final class IssueClientCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        java.time.Duration lifetime = this.lifetime.resolve(DEFAULT_LIFETIME);
         char[] ca = caPassword.read(false);
         char[] bundle = csr == null ? outPassword.read("bundle") : null;
         IssueResult r = CaCli.call(() -> new IssueService(CaCli.CLOCK, CaCli.random()).issueClient(new ClientRequest(
-                dir.dir, ca, name, new GrantOptions(grants, maxOpen, servers, sources), criticalGrants, days, keyType, csr,
+                dir.dir, ca, name, new GrantOptions(grants, maxOpen, servers, sources), criticalGrants, lifetime, keyType, csr,
                 out, certOut, bundle)));
         print(spec.commandLine().getOut(), r);
         return 0;
@@ -92,7 +97,9 @@ public final class IssueClientCommand implements Callable<Integer> {
         out.printf("Issued %s certificate %s%n", r.kind(), r.serial());
         out.printf("  subject:   %s%n", r.subject());
         out.printf("  %-9s  %s%n", r.kind().equals("client") ? "grants:" : "server:", r.detail());
-        out.printf("  valid:     %s to %s%n", r.notBefore(), r.notAfter());
+        out.printf("  valid:     %s to %s (%s from now)%n", r.notBefore(), r.notAfter(), dev.certknock.ca.issue.Lifetime.format(
+                java.time.Duration.between(java.time.Instant.parse(r.notBefore()).plus(dev.certknock.ca.issue.SigningCa.BACKDATE),
+                        java.time.Instant.parse(r.notAfter()))));
         out.printf("  SHA-256:   %s%n", r.fingerprint());
         for (Path f : r.files()) {
             out.printf("  wrote:     %s%n", f);

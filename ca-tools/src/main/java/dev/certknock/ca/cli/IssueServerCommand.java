@@ -16,10 +16,10 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "issue-server", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Issue a server certificate: the server's DNS name (CN and subjectAltName), EKU id-kp-certknockServer, "
                 + "and a fresh knock key (P-256 or X25519, keyUsage keyAgreement). Writes a PKCS#12 bundle (knock key, "
-                + "certificate, CA chain) for the server and the certificate alone as PEM for the clients."},
+                + "certificate, CA chain) for the server and the certificate alone as PEM for the clients. Valid for --valid-for (default 365d)."},
         footerHeading = "%nExamples:%n",
         footer = {"  knock-ca issue-server --dir ca gw1.example.test --out gw1.p12",
-                "  knock-ca issue-server --dir ca gw2.example.test --key-type x25519 --days 365 --out gw2.p12 \\",
+                "  knock-ca issue-server --dir ca gw2.example.test --key-type x25519 --valid-for 365d --out gw2.p12 \\",
                 "      --cert-out gw2-for-clients.pem --ca-password-file ca.pass --out-password-file gw2.pass"})
 public final class IssueServerCommand implements Callable<Integer> {
 
@@ -41,8 +41,11 @@ public final class IssueServerCommand implements Callable<Integer> {
     @Option(names = "--key-type", defaultValue = "p256", paramLabel = "TYPE", description = "Knock key: p256 or x25519 (default: ${DEFAULT-VALUE}).")
     String keyType;
 
-    @Option(names = "--days", defaultValue = "365", paramLabel = "DAYS", description = "Validity (default: ${DEFAULT-VALUE}).")
-    int days;
+    /** Default lifetime of a server certificate. */
+    static final java.time.Duration DEFAULT_LIFETIME = java.time.Duration.ofDays(365);
+
+    @Mixin
+    LifetimeOptions lifetime; // default 365d
 
     @ArgGroup(exclusive = false, heading = "%nCA key password (asked on the terminal otherwise):%n")
     PasswordOptions.Ca caPassword = new PasswordOptions.Ca();
@@ -55,10 +58,11 @@ public final class IssueServerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        java.time.Duration lifetime = this.lifetime.resolve(DEFAULT_LIFETIME);
         char[] ca = caPassword.read(false);
         char[] bundle = outPassword.read("bundle");
         IssueResult r = CaCli.call(() -> new IssueService(CaCli.CLOCK, CaCli.random()).issueServer(
-                new ServerRequest(dir.dir, ca, dnsName, days, keyType, out, certOut, bundle)));
+                new ServerRequest(dir.dir, ca, dnsName, lifetime, keyType, out, certOut, bundle)));
         IssueClientCommand.print(spec.commandLine().getOut(), r);
         return 0;
     }

@@ -12,9 +12,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code knock-ca}: the certknock certificate authority toolkit. */
 @Command(name = "knock-ca", mixinStandardHelpOptions = true, versionProvider = ManifestVersionProvider.class,
-        description = "Issues certknock client certificates with port grants and server certificates with knock keys, revokes them and publishes CRLs.",
+        description = "Issues certknock client certificates with port grants and server certificates with knock keys, renews and revokes them and publishes CRLs.",
         subcommands = {InitCommand.class, IssueServerCommand.class, IssueClientCommand.class, CsrCommand.class,
-            BundleCommand.class, RevokeCommand.class, CrlCommand.class, ListCommand.class, InspectCommand.class,
+            BundleCommand.class, RenewCommand.class, RevokeCommand.class, CrlCommand.class, ListCommand.class, InspectCommand.class,
             AutoComplete.GenerateCompletion.class, GenerateManPageCommand.class},
         footer = {"%nThe CA directory comes from --dir, else $KNOCK_CA_DIR, else the current directory.",
             "Passwords come from --*-password-file FILE, --*-password-env NAME, or a prompt without echo; never from the command line.",

@@ -1,7 +1,9 @@
 package dev.certknock.ca.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import dev.certknock.ca.inventory.ExpiringRow;
 import dev.certknock.ca.inventory.InventoryRow;
+import dev.certknock.ca.issue.Lifetime;
 import dev.certknock.ca.inventory.InventoryService;
 import dev.certknock.ca.store.CaStore;
 import java.util.List;
@@ -18,7 +20,13 @@ import picocli.CommandLine.Model.CommandSpec;
                 + "--json gives for a client certificate also grants ([{protocol, first, last}]), maxOpenSeconds, servers "
                 + "and sources as inspect --json shows them (null for server and CA certificates)."},
         footerHeading = "%nExamples:%n",
-        footer = {"  knock-ca list --dir ca", "  knock-ca list --dir ca --kind client --json"})
+        footer = {"  knock-ca list --dir ca", "  knock-ca list --dir ca --kind client --json",
+                "  knock-ca list --dir ca --expiring 7d",
+                "%nFor cron:%n",
+                "  --expiring prints nothing when nothing expires (--json: []), and exits 0 whether or not any are listed,",
+                "  so cron, which mails any output, mails only when something expires. A script tests the output,",
+                "  e.g. [ \"$(knock-ca list --expiring 7d --json)\" != \"[]\" ], not the exit code, which is non-zero only on an error.",
+                "  Example crontab line: 0 8 * * * knock-ca list --dir /srv/ca --expiring 7d"})
 public final class ListCommand implements Callable<Integer> {
 
     @Spec
@@ -34,6 +42,11 @@ public final class ListCommand implements Callable<Integer> {
             + "certificates as structured fields.")
     boolean json;
 
+    @Option(names = "--expiring", paramLabel = "DURATION", description = "Only valid (not revoked, not expired) certificates "
+            + "whose notAfter is within DURATION (30m, 8h, 7d, 2w, P7D), soonest first, with the time left. --json then prints "
+            + "[{name, serial, kind, notAfter, secondsLeft}]. Prints nothing when none (see For cron).")
+    String expiring;
+
     @Mixin
     CaCli.ExitCodeHelp exitCodes;
 
@@ -41,6 +54,9 @@ public final class ListCommand implements Callable<Integer> {
     public Integer call() throws JsonProcessingException {
         if (kind != null && !List.of("client", "server", "ca").contains(kind)) {
             throw new dev.certknock.cli.UserException(dev.certknock.cli.ExitCodes.USAGE, "--kind " + kind + ": use client, server or ca");
+        }
+        if (expiring != null) {
+            return expiring();
         }
         List<InventoryRow> rows = CaCli.call(() -> new InventoryService(CaCli.CLOCK).list(dir.dir, kind));
         var out = spec.commandLine().getOut();
@@ -56,5 +72,32 @@ public final class ListCommand implements Callable<Integer> {
         }
         out.printf("%d certificate%s%n", rows.size(), rows.size() == 1 ? "" : "s");
         return 0;
+    }
+
+    private int expiring() throws JsonProcessingException {
+        java.time.Duration within = CaCli.call(() -> ListCommand.within(expiring));
+        List<ExpiringRow> rows = CaCli.call(() -> new InventoryService(CaCli.CLOCK).expiring(dir.dir, kind, within));
+        var out = spec.commandLine().getOut();
+        if (json) {
+            out.println(rows.isEmpty() ? "[]" : CaStore.json().writeValueAsString(rows)); // "[]" exactly, for scripts
+            return 0;
+        }
+        if (rows.isEmpty()) {
+            return 0; // cron mails output: none when nothing expires
+        }
+        String format = "%-32s  %-6s  %-20s  %-10s  %s%n";
+        out.printf(format, "SERIAL", "KIND", "NOT AFTER", "LEFT", "NAME");
+        for (ExpiringRow r : rows) {
+            out.printf(format, r.serial(), r.kind(), r.notAfter(), Lifetime.format(java.time.Duration.ofSeconds(r.secondsLeft())),
+                    r.name());
+        }
+        out.printf("%d certificate%s expire%s within %s: renew with knock-ca renew NAME (see knock-ca renew --help)%n",
+                rows.size(), rows.size() == 1 ? "" : "s", rows.size() == 1 ? "s" : "", expiring.strip());
+        return 0;
+    }
+
+    /** The --expiring window: a duration as --valid-for takes it, without its 5-minute floor. */
+    static java.time.Duration within(String text) {
+        return Lifetime.parseAny(text, "--expiring");
     }
 }

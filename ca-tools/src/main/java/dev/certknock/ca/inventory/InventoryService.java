@@ -9,7 +9,13 @@ import dev.certknock.ca.store.CaStore;
 import dev.certknock.ca.store.IssuedEntry;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.Comparator;
+import org.bouncycastle.asn1.x500.RDN;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x500.style.BCStyle;
 import java.util.List;
 
 /** The inventory of a CA: every certificate it issued with its status now and, for clients, its grants. */
@@ -30,6 +36,32 @@ public final class InventoryService {
                 .filter(e -> kind == null || e.kind().equals(kind))
                 .map(e -> row(dir, e, now))
                 .toList();
+    }
+
+    /**
+     * Valid certificates (neither revoked nor expired) whose notAfter is within {@code within} from now, soonest
+     * first; {@code kind} null for all kinds.
+     */
+    public List<ExpiringRow> expiring(Path caDir, String kind, Duration within) {
+        CaDirectory dir = CaDirectory.open(caDir);
+        Instant now = clock.instant();
+        Instant horizon = now.plus(within);
+        return new CaStore(dir).database().entries().stream()
+                .filter(e -> kind == null || e.kind().equals(kind))
+                .filter(e -> e.status(now).equals("valid") && !Instant.parse(e.notAfter()).isAfter(horizon))
+                .sorted(Comparator.comparing((IssuedEntry e) -> Instant.parse(e.notAfter())).thenComparing(IssuedEntry::serial))
+                .map(e -> {
+                    Instant end = Instant.parse(e.notAfter());
+                    return new ExpiringRow(commonName(e.subject()), e.serial(), e.kind(),
+                            end.truncatedTo(ChronoUnit.SECONDS).toString(), Duration.between(now, end).getSeconds());
+                })
+                .toList();
+    }
+
+    /** The CN of a subject DN as the database records it, or the whole DN when it has none. */
+    static String commonName(String subject) {
+        RDN[] cns = new X500Name(subject).getRDNs(BCStyle.CN);
+        return cns.length == 0 ? subject : cns[0].getFirst().getValue().toString();
     }
 
     private static InventoryRow row(CaDirectory dir, IssuedEntry e, Instant now) {

@@ -26,9 +26,11 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.function.UnaryOperator;
 import org.bouncycastle.asn1.ASN1Encodable;
 import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.x500.X500Name;
@@ -50,8 +52,6 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
  */
 public final class IssueService {
 
-    public static final int MAX_DAYS = 3650;
-
     private final Clock clock;
     private final SecureRandom random;
 
@@ -65,7 +65,6 @@ public final class IssueService {
         CaDirectory dir = CaDirectory.open(r.caDir());
         X500Name subject = Names.commonName(r.name(), "the client name");
         CertknockGrants grants = r.grants().toGrants();
-        checkDays(r.days());
         Path certOut = null;
         KeyPair keys = null;
         PublicKey publicKey;
@@ -87,8 +86,8 @@ public final class IssueService {
                 extension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.getInstance(CertknockOids.KP_CLIENT))),
                 GrantsExtension.toExtension(grants, r.criticalGrants()));
         String detail = GrantOptions.summary(grants) + (r.criticalGrants() ? " (critical)" : "");
-        Issued issued = issue(dir, r.caPassword(), subject, publicKey, r.days(), extensions, IssuedEntry.CLIENT, detail,
-                "client certificate");
+        Issued issued = issue(dir, r.caPassword(), subject, publicKey, Lifetime.check(r.validFor(), "--valid-for"), extensions,
+                IssuedEntry.CLIENT, detail, "client certificate", db -> db);
         List<Path> files = new ArrayList<>();
         if (keys != null) {
             Bundles.write(r.out(), r.name().strip(), keys.getPrivate(), Pki.concat(issued.certificate, issued.chain),
@@ -108,7 +107,6 @@ public final class IssueService {
         CaDirectory dir = CaDirectory.open(r.caDir());
         String dns = Names.dnsName(r.dnsName());
         KeyType type = KeyType.parse(r.keyType(), Set.of(KeyType.P256, KeyType.X25519), "server knock key");
-        checkDays(r.days());
         requireBundlePassword(r.bundlePassword());
         Path certOut = r.certOut() != null ? r.certOut() : pemBeside(r.out());
         AtomicFiles.requireAbsent(r.out());
@@ -120,14 +118,15 @@ public final class IssueService {
                 extension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyAgreement)),
                 extension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.getInstance(CertknockOids.KP_SERVER))),
                 extension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName(GeneralName.dNSName, dns))));
-        Issued issued = issue(dir, r.caPassword(), Names.commonName(dns, "the server name"), keys.getPublic(), r.days(),
-                extensions, IssuedEntry.SERVER, "dns " + dns + "; knock key " + type.label(), "server certificate");
+        Issued issued = issue(dir, r.caPassword(), Names.commonName(dns, "the server name"), keys.getPublic(),
+                Lifetime.check(r.validFor(), "--valid-for"), extensions, IssuedEntry.SERVER,
+                "dns " + dns + "; knock key " + type.label(), "server certificate", db -> db);
         Bundles.write(r.out(), dns, keys.getPrivate(), Pki.concat(issued.certificate, issued.chain), r.bundlePassword());
         AtomicFiles.writeNew(certOut, pem(List.of(issued.certificate)), AtomicFiles.PUBLIC);
         return issued.result(List.of(r.out(), certOut));
     }
 
-    private record Issued(X509Certificate certificate, List<X509Certificate> chain, IssuedEntry entry) {
+    record Issued(X509Certificate certificate, List<X509Certificate> chain, IssuedEntry entry) {
         IssueResult result(List<Path> files) {
             try {
                 return new IssueResult(entry.serial(), entry.subject(), entry.kind(), entry.detail(), entry.notBefore(),
@@ -138,16 +137,21 @@ public final class IssueService {
         }
     }
 
-    private Issued issue(CaDirectory dir, char[] caPassword, X500Name subject, PublicKey publicKey, int days,
-            List<Extension> extensions, String kind, String detail, String what) {
+    /**
+     * Signs and records a certificate valid from {@link SigningCa#BACKDATE} before now (whole seconds, as X.509 keeps
+     * them) for {@code validFor} after now; {@code alsoChange} changes the database in the same atomic commit (renew
+     * revokes the old certificate with it).
+     */
+    Issued issue(CaDirectory dir, char[] caPassword, X500Name subject, PublicKey publicKey, Duration validFor,
+            List<Extension> extensions, String kind, String detail, String what, UnaryOperator<CaDatabase> alsoChange) {
         CaStore store = new CaStore(dir);
         try (CaStore.Locked lock = store.lock()) {
             SigningCa ca = SigningCa.open(store, caPassword);
-            Instant now = clock.instant();
+            Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
             Instant notBefore = now.minus(SigningCa.BACKDATE);
-            Instant notAfter = now.plus(Duration.ofDays(days));
+            Instant notAfter = now.plus(validFor);
             ca.requireWithinValidity(notAfter, what, now);
-            CaDatabase db = lock.read();
+            CaDatabase db = alsoChange.apply(lock.read());
             BigInteger serial = SigningCa.newSerial(db, random);
             X509Certificate cert = ca.sign(serial, subject, publicKey, notBefore, notAfter, extensions);
             String hex = Pki.serialHex(serial);
@@ -159,7 +163,7 @@ public final class IssueService {
         }
     }
 
-    private static PublicKey publicKeyOf(Path csrFile) {
+    static PublicKey publicKeyOf(Path csrFile) {
         PKCS10CertificationRequest csr;
         try {
             csr = new PKCS10CertificationRequest(PemFiles.derOf(csrFile, "CERTIFICATE REQUEST"));
@@ -187,12 +191,6 @@ public final class IssueService {
         }
     }
 
-    private static void checkDays(int days) {
-        if (days < 1 || days > MAX_DAYS) {
-            throw CaException.badInput("--days " + days + " is outside 1-" + MAX_DAYS);
-        }
-    }
-
     /** The fewest characters a password protecting a client or server key (bundle or key file) may have. */
     public static final int MIN_BUNDLE_PASSWORD = 12;
 
@@ -216,7 +214,7 @@ public final class IssueService {
         return Pki.pem(certs).getBytes(StandardCharsets.US_ASCII);
     }
 
-    private static Extension extension(org.bouncycastle.asn1.ASN1ObjectIdentifier oid, boolean critical, ASN1Encodable value) {
+    static Extension extension(org.bouncycastle.asn1.ASN1ObjectIdentifier oid, boolean critical, ASN1Encodable value) {
         try {
             return new Extension(oid, critical, value.toASN1Primitive().getEncoded(ASN1Encoding.DER));
         } catch (IOException e) {

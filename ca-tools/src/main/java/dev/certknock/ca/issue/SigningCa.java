@@ -93,16 +93,27 @@ public final class SigningCa {
         }
     }
 
-    /** Refuses a validity that would end after this CA's own. */
+    /**
+     * Refuses a validity that would end after this CA's own: a certificate cannot outlive its issuer. The message
+     * names both ends, the longest lifetime still possible, and what else can be done (knock-ca has no command that
+     * extends a CA certificate: a new CA or intermediate is made with init).
+     */
     public void requireWithinValidity(Instant notAfter, String what, Instant now) {
         Instant caEnd = certificate.getNotAfter().toInstant();
-        if (notAfter.isAfter(caEnd)) {
-            long maxDays = java.time.Duration.between(now, caEnd).toDays();
-            throw CaException.badInput("the " + what + " would be valid until " + notAfter + ", after its CA's certificate ends ("
-                    + caEnd + "): give --days " + Math.max(maxDays, 0) + " or less, or renew the CA first");
-        }
         if (!now.isBefore(caEnd)) {
-            throw CaException.failure("the CA certificate expired at " + caEnd + ": it can no longer issue certificates");
+            throw CaException.failure("the CA certificate expired at " + caEnd + ": it can no longer issue certificates; "
+                    + "make a new CA with 'knock-ca init' (for an intermediate: 'knock-ca init --parent ROOT-DIR') and "
+                    + "give servers its certificate as a trust anchor");
+        }
+        if (notAfter.isAfter(caEnd)) {
+            java.time.Duration left = java.time.Duration.between(now, caEnd).truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
+            String shorter = left.compareTo(Lifetime.MIN) >= 0
+                    ? "give --valid-for " + Lifetime.format(left) + " or less (the time the CA has left)"
+                    : "the CA has less than " + Lifetime.format(Lifetime.MIN) + " left, too little for any certificate";
+            throw CaException.badInput("the " + what + " would be valid until " + notAfter + ", after its CA's certificate ends ("
+                    + caEnd + "): " + shorter + "; for longer lifetimes make a new CA with 'knock-ca init' (for an "
+                    + "intermediate: a new one with 'knock-ca init --parent ROOT-DIR'), add its certificate to the servers' "
+                    + "trust anchors and issue from it");
         }
     }
 

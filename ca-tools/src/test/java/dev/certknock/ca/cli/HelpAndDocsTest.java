@@ -18,7 +18,7 @@ import picocli.CommandLine;
 class HelpAndDocsTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"init", "issue-server", "issue-client", "csr", "bundle", "revoke", "crl", "list", "inspect"})
+    @ValueSource(strings = {"init", "issue-server", "issue-client", "csr", "bundle", "renew", "revoke", "crl", "list", "inspect"})
     void everyCommandHasHelpWithExamplesAndExitCodes(String command) {
         CaTestSupport.Result r = CaTestSupport.run(command, "--help").ok();
         assertThat(r.out()).contains("Usage: knock-ca " + command).contains("Examples:").contains("knock-ca " + command)
@@ -28,7 +28,7 @@ class HelpAndDocsTest {
     @Test
     void topLevelHelpListsTheCommands() {
         String out = CaTestSupport.run("--help").ok().out();
-        assertThat(out).contains("init", "issue-server", "issue-client", "revoke", "crl", "list", "inspect", "generate-completion");
+        assertThat(out).contains("init", "issue-server", "issue-client", "renew", "revoke", "crl", "list", "inspect", "generate-completion");
     }
 
     @Test

@@ -46,7 +46,7 @@ class CrlServiceTest {
 
     private String client(Path ca, String name, int days) {
         return new IssueService(clock, random).issueClient(new ClientRequest(ca, CA_PASSWORD, name,
-                new GrantOptions(List.of("tcp/22"), null, null, null), false, days, "p256", null,
+                new GrantOptions(List.of("tcp/22"), null, null, null), false, java.time.Duration.ofDays(days), "p256", null,
                 tmp.resolve(name + ".p12"), null, "bundle password of some length".toCharArray())).serial();
     }
 

@@ -47,7 +47,8 @@ final class KnockSetup {
      * @param hostOrTarget a target name from the targets file, or a host
      * @param grantTexts grants named on the command line (may be empty)
      * @param fallbackGrants grants when none are named and the target has none; null: that is an error
-     * @param warnings where one-line warnings go (an address cache file that cannot be used)
+     * @param warnings where one-line warnings go (an address cache file that cannot be used, a certificate that
+     *                 expires within a day)
      */
     static Plan plan(KnockArgs args, CliContext context, String hostOrTarget, List<String> grantTexts,
             Supplier<List<PortGrant>> fallbackGrants, Consumer<String> warnings) {
@@ -115,6 +116,7 @@ final class KnockSetup {
         } finally {
             Arrays.fill(password, '\0');
         }
+        CertificateExpiry.check(identity.certificate(), Clock.systemUTC().instant(), warnings);
         if (caCert != null) {
             identity = identity.withTrustAnchors(CertificateFiles.read(caCert, "CA certificate"));
         }
