@@ -385,15 +385,30 @@ public final class PcapCapture implements PacketSource {
      * capture has no turns to count (PcapCaptureLivenessIT). A thread that has ended, or is stuck in Java code (the
      * sink, a lock), shows its last turn.
      */
+    /**
+     * True when the stack has pcap4j's native read (or JNA's) and none of our code above it: waiting for a frame, or
+     * in pcap4j's and JNA's own handling of one before our {@link #onFrame} (which counts a turn as it starts). The
+     * first frame of a process can spend long there (class loading, the interpreter) and is not a hang; a thread
+     * held in our code (the sink) is, and shows its last turn.
+     */
+    static boolean insideLibpcapOutsideOurCode(StackTraceElement[] stack) {
+        for (StackTraceElement e : stack) {
+            String c = e.getClassName();
+            if (c.startsWith("dev.certknock.")) {
+                return false;
+            }
+            if (e.isNativeMethod() && (c.startsWith("org.pcap4j.core.") || c.startsWith("com.sun.jna."))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public long lastTurnNanos() {
         Thread t = thread;
-        if (t != null && t.getState() == Thread.State.RUNNABLE) {
-            StackTraceElement[] stack = t.getStackTrace();
-            if (stack.length > 0 && stack[0].isNativeMethod() && (stack[0].getClassName().startsWith("org.pcap4j.core.")
-                    || stack[0].getClassName().startsWith("com.sun.jna."))) {
-                return System.nanoTime();
-            }
+        if (t != null && t.getState() == Thread.State.RUNNABLE && insideLibpcapOutsideOurCode(t.getStackTrace())) {
+            return System.nanoTime();
         }
         return lastTurn;
     }
