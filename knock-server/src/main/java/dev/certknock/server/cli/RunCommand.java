@@ -9,13 +9,20 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import dev.certknock.server.reload.ReloadThread;
+import dev.certknock.server.reload.Signals;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code knock-server run}: the server, until stopped (SIGTERM or Ctrl-C). */
+/**
+ * {@code knock-server run}: the server, until stopped (SIGTERM or Ctrl-C: exit 0 after firewall.onStop); SIGHUP
+ * reloads the configuration and reopens the audit log (docs/CONFIGURATION.md, "Reload").
+ */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Start the server: receive knocks, validate them and open the granted ports until stopped.",
         footer = {"%nExample:%n  knock-server run --config /etc/certknock/config.yaml",
+            "%nSignals: SIGHUP reloads the configuration (a bad one is refused and logged; the running one stays) and "
+                + "reopens the audit log; SIGTERM and SIGINT stop the server (exit 0).",
             "%nLog level: CERTKNOCK_LOG_LEVEL=DEBUG shows every drop (rate-limited)."})
 public final class RunCommand implements Callable<Integer> {
 
@@ -31,12 +38,17 @@ public final class RunCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new UserException(ExitCodes.FAILURE, "cannot start: " + e.getMessage(), e);
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        // SIGHUP reloads on a thread of its own; SIGTERM and SIGINT end the wait below, and the server's stop
+        // behaviour (firewall.onStop) runs here, so the process exits 0. The hook covers any other way out.
+        CountDownLatch stop = new CountDownLatch(1);
+        Thread hook = new Thread(server::close, "knock-server-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try (ReloadThread reloads = new ReloadThread(server::reload)) {
+            Signals.install(reloads::request, stop::countDown);
+            stop.await();
+        } finally {
             server.close();
-            stopped.countDown();
-        }, "knock-server-shutdown"));
-        stopped.await();
+        }
         return ExitCodes.OK;
     }
 }
