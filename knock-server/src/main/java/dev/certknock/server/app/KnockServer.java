@@ -524,7 +524,9 @@ public final class KnockServer implements AutoCloseable {
         ServerConfig now = next.config();
         List<String> restartOnly = RestartOnly.changed(was, now);
         if (!restartOnly.isEmpty()) {
-            throw new ReloadRefusedException(next.configFile() + ": " + RestartOnly.message(restartOnly));
+            // At the first changed key's line (or the file alone, when the key went back to its default by leaving)
+            throw new ReloadRefusedException(ConfigLoader.at(next.configFile(), "/" + restartOnly.get(0).replace('.', '/'),
+                    RestartOnly.message(restartOnly), null).getMessage());
         }
         KnockOpener opener;
         try {
