@@ -10,7 +10,6 @@ import dev.certknock.server.reload.ReloadListener;
 import dev.certknock.server.reload.ReloadResult;
 import dev.certknock.testing.pki.IssuedCertificate;
 import dev.certknock.testing.pki.TestCa;
-import java.io.OutputStream;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
@@ -20,8 +19,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -63,20 +60,6 @@ class KnockServerReloadTest {
     private byte[] knock(IssuedCertificate client, IssuedCertificate serverIdentity) {
         return f.knock(client, ServerFixture.ssh(120).withDeclaredIpv4(LOOPBACK),
                 ServerPublicKey.fromCertificate(serverIdentity.certificate()));
-    }
-
-    /** A second server identity, issued by the fixture's CA, in a bundle beside the first. */
-    private IssuedCertificate newIdentity(String bundle) throws Exception {
-        IssuedCertificate id = f.ca.leaf("CN=" + ServerFixture.SERVER_NAME).dnsName(ServerFixture.SERVER_NAME)
-                .extendedKeyUsage(dev.certknock.protocol.grant.CertknockOids.KP_SERVER.getId()).build();
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        ks.load(null, null);
-        ks.setKeyEntry("knock", id.privateKey(), ServerFixture.PASSWORD, new Certificate[] {id.certificate(),
-            f.caCertificate()});
-        try (OutputStream out = Files.newOutputStream(dir.resolve(bundle))) {
-            ks.store(out, ServerFixture.PASSWORD);
-        }
-        return id;
     }
 
     private static void edit(Path config, String from, String to) throws Exception {
@@ -177,7 +160,7 @@ class KnockServerReloadTest {
         IssuedCertificate alice = f.client("alice").build();
         IssuedCertificate bob = f.client("bob").build();
         Path config = f.writeConfig(dir, f.ca.crl().build(), "");
-        IssuedCertificate next = newIdentity("next.p12");
+        IssuedCertificate next = f.writeIdentity(dir, "next.p12");
         List<String> seen = new ArrayList<>();
         try (KnockServer server = KnockServer.start(ServerMaterial.load(config), f.clock)) {
             server.addReloadListener(new ReloadListener() {
