@@ -540,27 +540,26 @@ public final class KnockServer implements AutoCloseable {
         List<CaKey> cas = caKeys(next);
         CrlService crls = before.crls();
         ChainValidator chains = before.chains();
-        if (crlChanged) {
-            try {
-                crls = CrlService.create(next, clock);
-            } catch (RuntimeException e) {
-                throw new ReloadRefusedException("cannot set up the CRL refresh for the new configuration: "
-                        + LogText.of(e.getMessage()));
-            }
-            crls.store().addListener(new RevocationCloser());
-            crls.loadCache(); // local disk: the cached CRLs are in force from the swap on
-            chains = new ChainValidator(next.trust(), crls.store()::generation, CHAIN_CACHE);
-        }
         KnockPipeline pipeline;
         try {
+            if (crlChanged) {
+                crls = CrlService.create(next, clock);
+                crls.store().addListener(new RevocationCloser());
+                crls.loadCache(); // local disk: the cached CRLs are in force from the swap on
+                noRollback(before.crls(), crls, next);
+                chains = new ChainValidator(next.trust(), crls.store()::generation, CHAIN_CACHE);
+            }
             var parts = new PipelineFactory.Parts(now, opener, chains, crls.store(), replay, firewall, clock);
             pipeline = new KnockPipeline(PipelineFactory.live(parts, throttles), events, clock,
                     replies != null ? replies : Replier.NONE);
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | ReloadRefusedException e) {
             if (crls != before.crls()) {
                 crls.close();
             }
-            throw new ReloadRefusedException("cannot build the knock pipeline: " + LogText.of(e.toString()));
+            if (e instanceof ReloadRefusedException r) {
+                throw r;
+            }
+            throw new ReloadRefusedException("cannot build the new CRL store or knock pipeline: " + LogText.of(e.toString()));
         }
         // Everything is built: the swap cannot fail from here on.
         dispatcher.replace(pipeline);
@@ -571,6 +570,10 @@ public final class KnockServer implements AutoCloseable {
             }
             crls.start();
             before.crls().close();
+            // after the old store is closed: it reports no more, and a removed CA no longer counts as stale
+            Set<X500Principal> names = new HashSet<>();
+            cas.forEach(ca -> names.add(ca.name()));
+            counters.retainIssuers(names);
             CrlService inForce = crls;
             long without = cas.stream().filter(ca -> inForce.store().info(ca).isEmpty()).count();
             if (without > 0) {
@@ -580,6 +583,26 @@ public final class KnockServer implements AutoCloseable {
         }
         logKeys(before.material(), next);
         return new ReloadResult.Applied(clock.instant(), changes(before.material(), next, trustChanged));
+    }
+
+    /**
+     * A new CRL store must not hold an older CRL than the running one for a CA key both trust (a {@code crl.cacheDir}
+     * with older files, a cache save that failed): that would bring revoked certificates back until the next fetch.
+     * A CA whose CRL the new store lacks is fail closed (its knocks are refused) and only warned about.
+     */
+    private static void noRollback(CrlService running, CrlService next, ServerMaterial material)
+            throws ReloadRefusedException {
+        for (dev.certknock.server.crl.CrlInfo held : running.store().infos()) {
+            CaKey ca = held.caKey();
+            Optional<dev.certknock.server.crl.CrlInfo> loaded = next.store().info(ca);
+            if (loaded.isPresent() && loaded.get().crlNumber().compareTo(held.crlNumber()) < 0) {
+                throw new ReloadRefusedException(ConfigLoader.at(material.configFile(), "/crl/cacheDir",
+                        "the CRL cache " + material.config().crl().cacheDir() + " holds CRL number "
+                        + loaded.get().crlNumber() + " of " + held.issuer().getName() + ", older than number "
+                        + held.crlNumber() + " in force: a reload never rolls revocation back; copy the current cache "
+                        + "files there or keep the running cacheDir", null).getMessage());
+            }
+        }
     }
 
     private static List<String> changes(ServerMaterial was, ServerMaterial now, boolean trustChanged) {

@@ -258,6 +258,31 @@ class KnockServerReloadTest {
     }
 
     @Test
+    void aCrlCacheWithAnOlderCrlIsRefusedRatherThanRollingRevocationBack() throws Exception {
+        IssuedCertificate alice = f.client("alice").build();
+        Path config = f.writeConfig(dir, f.ca.crl().number(1).build(), "");
+        // A server on another cache directory leaves CRL number 1 there.
+        edit(config, "  cacheDir: crl-cache", "  cacheDir: old-cache");
+        try (KnockServer old = KnockServer.start(ServerMaterial.load(config), f.clock)) {
+            await("CRL 1 cached", () -> !old.crls().store().infos().isEmpty());
+        }
+        edit(config, "  cacheDir: old-cache", "  cacheDir: crl-cache");
+        Files.write(dir.resolve("crl.der"), f.ca.crl().number(2).revoke(alice.certificate()).build().getEncoded());
+        try (KnockServer server = KnockServer.start(ServerMaterial.load(config), f.clock)) {
+            CaKey ca = CaKey.of(f.caCertificate());
+            await("CRL 2", () -> server.crls().store().info(ca).map(i -> i.crlNumber().intValue() == 2).orElse(false));
+            edit(config, "  cacheDir: crl-cache", "  cacheDir: old-cache");
+            ReloadResult r = server.reload();
+            assertThat(r).isInstanceOf(ReloadResult.Refused.class);
+            assertThat(((ReloadResult.Refused) r).reason()).startsWith(config + ":11:")
+                    .contains("holds CRL number 1", "older than number 2", "never rolls revocation back");
+            assertThat(server.crls().store().info(ca).orElseThrow().crlNumber().intValue()).isEqualTo(2);
+            send(server.knockAddress(), knock(alice, f.server));
+            await("alice still revoked", () -> server.counters().dropped(DropReason.REVOKED) == 1);
+        }
+    }
+
+    @Test
     void theAuditLogGoesOnInANewFileAfterARenameAndAReload() throws Exception {
         IssuedCertificate alice = f.client("alice").build();
         Path config = f.writeConfig(dir, f.ca.crl().build(), "logging:\n  audit: audit.jsonl\n");
