@@ -154,6 +154,22 @@ public final class ServerFixture {
         return config;
     }
 
+    /**
+     * Another identity of this server (a new knock key, certificate by the same CA), written as a PKCS#12 bundle under
+     * the same password: what an operator rotating the server key puts beside the old bundle.
+     */
+    public IssuedCertificate writeIdentity(Path dir, String bundle) throws Exception {
+        IssuedCertificate id = ca.leaf("CN=" + SERVER_NAME).dnsName(SERVER_NAME)
+                .extendedKeyUsage(CertknockOids.KP_SERVER.getId()).build();
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        ks.load(null, null);
+        ks.setKeyEntry("knock", id.privateKey(), PASSWORD, new Certificate[] {id.certificate(), ca.certificate()});
+        try (OutputStream out = Files.newOutputStream(dir.resolve(bundle))) {
+            ks.store(out, PASSWORD);
+        }
+        return id;
+    }
+
     public static String pem(String type, byte[] der) {
         return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
                 .encodeToString(der) + "\n-----END " + type + "-----\n";

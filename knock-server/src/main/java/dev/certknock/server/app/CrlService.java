@@ -62,6 +62,14 @@ public final class CrlService implements AutoCloseable {
     }
 
     /**
+     * Loads the cache into the store now (local disk, no network; once): a reload does this off to the side, so
+     * that the cached CRLs are in force from the moment the new store is swapped in, then calls {@link #start}.
+     */
+    public void loadCache() {
+        refresher.loadCache();
+    }
+
+    /**
      * Cache, then every source, once (for offline verification). Bounded: sources are fetched side by side,
      * each within the fetch deadline.
      */

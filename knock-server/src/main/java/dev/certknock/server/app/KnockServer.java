@@ -40,6 +40,13 @@ import java.time.Instant;
 import java.util.LinkedHashSet;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import dev.certknock.server.config.ConfigException;
+import dev.certknock.server.config.ConfigLoader;
+import dev.certknock.server.reload.ReloadListener;
+import dev.certknock.server.reload.ReloadResult;
+import dev.certknock.server.reload.RestartOnly;
 import dev.certknock.server.pipeline.PipelineFactory;
 import dev.certknock.server.knock.Replier;
 import dev.certknock.server.reply.KnockReplies;
@@ -83,13 +90,13 @@ public final class KnockServer implements AutoCloseable {
      */
     private static final int BACKGROUND_ROUNDS = 500;
     private static final int BACKGROUND_JUNK = 5000;
+    /** Validated certification paths kept (by leaf fingerprint) until the trust anchors or a CRL change. */
+    private static final int CHAIN_CACHE = 100_000;
 
     /** Most (address, port range) elements open at once; beyond it grants are refused (FIREWALL_FAILED). */
 
-    private final ServerMaterial material;
     private final Clock clock;
     private final KnockCounters counters = new KnockCounters();
-    private final CrlService crls;
     private final ReplayGuard replay;
     private final GrantLedger firewall;
     private final AuditLog audit;
@@ -108,18 +115,39 @@ public final class KnockServer implements AutoCloseable {
     private StatusSocket statusSocket;
     private StartupRehearsal.Background backgroundRehearsal;
     private final Instant startedAt;
-    private final List<CaKey> trustedCas;
     /** {@link System#nanoTime()} when a housekeeping run last finished (read by {@link #vitals}). */
     private volatile long housekeepingTurn = System.nanoTime();
+    /** The rate-limit stages every pipeline of this server shares (see PipelineFactory.Throttles). */
+    private final PipelineFactory.Throttles throttles;
+    /** What a reload replaces, read once per use and swapped whole (docs/DESIGN.md D30). */
+    private volatile Live live;
+    /** Held by a reload from start to end, and by close: one at a time, and none after close. */
+    private final Object reloadLock = new Object();
+    private final List<ReloadListener> reloadListeners = new CopyOnWriteArrayList<>();
+    private final AtomicLong reloadsApplied = new AtomicLong();
+    private final AtomicLong reloadsRefused = new AtomicLong();
+    private volatile ReloadResult lastReload;
+    /** Guarded by reloadLock. */
+    private boolean closed;
+
+    /**
+     * The parts that depend on the configuration's reloadable settings, keys and trust: a reload builds a new one
+     * off to the side and swaps it in when every part of it was built.
+     */
+    private record Live(ServerMaterial material, CrlService crls, List<CaKey> trustedCas, ChainValidator chains) {
+    }
+
+    private static List<CaKey> caKeys(ServerMaterial material) {
+        Set<CaKey> cas = new LinkedHashSet<>();
+        material.trust().caCertificates().forEach(c -> cas.add(CaKey.of(c)));
+        return List.copyOf(cas);
+    }
 
     private KnockServer(ServerMaterial material, Clock clock) throws IOException {
-        this.material = material;
         this.clock = clock;
         this.startedAt = clock.instant();
         ServerConfig config = material.config();
-        Set<CaKey> cas = new LinkedHashSet<>();
-        material.trust().caCertificates().forEach(c -> cas.add(CaKey.of(c)));
-        this.trustedCas = List.copyOf(cas);
+        List<CaKey> trustedCas = caKeys(material);
         List<KnockEventListener> listeners = new ArrayList<>();
         listeners.add(counters);
         this.metrics = config.metrics() != null ? new ServerMetrics(clock, version()) : null;
@@ -133,17 +161,19 @@ public final class KnockServer implements AutoCloseable {
         }
         this.events = KnockEventListener.composite(listeners);
         this.firewall = firewall(config, clock, events);
-        this.crls = CrlService.create(material, clock);
+        CrlService crls = CrlService.create(material, clock);
         crls.store().addListener(new RevocationCloser());
         this.replay = ReplayGuard.open(config.knock().replayJournal(), config.knock().timestampWindow(),
                 config.knock().replayCapacity(), clock);
-        ChainValidator chains = new ChainValidator(material.trust(), crls.store()::generation, 100_000);
+        ChainValidator chains = new ChainValidator(material.trust(), crls.store()::generation, CHAIN_CACHE);
+        this.live = new Live(material, crls, trustedCas, chains);
+        this.throttles = PipelineFactory.throttles(config.limits(), System::nanoTime);
         var parts = new PipelineFactory.Parts(config, KnockOpener.of(material.keys()), chains, crls.store(), replay,
                 firewall, clock);
         this.replies = config.knock().replies() ? new KnockReplies(new ReplySealer(new SecureRandom()), this::sendReply,
                 new TokenBucket(config.knock().repliesPerSecond(), 2.0 * config.knock().repliesPerSecond(), System::nanoTime))
                 : null;
-        KnockPipeline pipeline = new KnockPipeline(PipelineFactory.live(parts), events, clock,
+        KnockPipeline pipeline = new KnockPipeline(PipelineFactory.live(parts, throttles), events, clock,
                 replies != null ? replies : Replier.NONE);
         this.dispatcher = new KnockDispatcher(pipeline, counters, config.limits().queueCapacity(), config.limits().workers());
         this.capture = switch (config.capture().mode()) {
@@ -225,7 +255,7 @@ public final class KnockServer implements AutoCloseable {
             throw e;
         }
         s.statusSocket = status;
-        s.crls.start();
+        s.live.crls().start();
         s.housekeeping.scheduleAtFixedRate(s::housekeeping, 1, 1, TimeUnit.SECONDS);
         long every = material.config().logging().statsInterval().toMillis();
         s.housekeeping.scheduleAtFixedRate(s::logStats, every, every, TimeUnit.MILLISECONDS);
@@ -301,6 +331,7 @@ public final class KnockServer implements AutoCloseable {
 
     /** What {@code knock-server status} shows: open grants, CRL freshness per trusted CA key, counters, uptime. */
     public StatusReport status() {
+        Live l = live;
         Instant now = clock.instant();
         Map<String, Long> dropped = new java.util.LinkedHashMap<>();
         counters.drops().forEach((reason, n) -> dropped.put(reason.name(), n));
@@ -313,15 +344,18 @@ public final class KnockServer implements AutoCloseable {
                         d.serial().toString(16), d.issuer().getName(), d.openedAt(), d.expiresAt()))
                 .toList();
         List<StatusReport.Crl> crlList = new ArrayList<>();
-        for (CaKey ca : trustedCas) {
-            Optional<dev.certknock.server.crl.CrlInfo> info = crls.store().info(ca);
+        for (CaKey ca : l.trustedCas()) {
+            Optional<dev.certknock.server.crl.CrlInfo> info = l.crls().store().info(ca);
             crlList.add(info.map(i -> new StatusReport.Crl(ca.name().getName(), ca.keyId(), i.crlNumber().toString(),
                     i.thisUpdate(), i.nextUpdate(), i.staleAfter(), i.entries(), !i.isStaleAt(now)))
                     .orElse(new StatusReport.Crl(ca.name().getName(), ca.keyId(), null, null, null, null, null, false)));
         }
-        return new StatusReport(material.config().server().name(), version(), startedAt, now,
+        ReloadResult last = lastReload;
+        StatusReport.Reloads reloads = new StatusReport.Reloads(reloadsApplied.get(), reloadsRefused.get(),
+                last == null ? null : last.at(), last == null ? null : describe(last));
+        return new StatusReport(l.material().config().server().name(), version(), startedAt, now,
                 Math.max(0, Duration.between(startedAt, now).toSeconds()), figures, firewall.elementCount(), grants,
-                crlList);
+                crlList, reloads);
     }
 
     /** The metrics endpoint's address, when {@code metrics} is configured. */
@@ -412,16 +446,233 @@ public final class KnockServer implements AutoCloseable {
         return firewall;
     }
 
+    /** The CRLs in force (a reload that changes trust or the crl section replaces them). */
     public CrlService crls() {
-        return crls;
+        return live.crls();
     }
 
+    /** The configuration, keys and trust in force. */
     public ServerMaterial material() {
-        return material;
+        return live.material();
+    }
+
+    /** Told around every reload (e.g. a service manager notifier); see {@link ReloadListener}. */
+    public void addReloadListener(ReloadListener listener) {
+        reloadListeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+    }
+
+    /**
+     * Reopens the audit log, then re-reads the configuration file this server runs from and everything it points at
+     * (SIGHUP; docs/DESIGN.md D30). The new configuration, knock keys, trust anchors and CRL settings are loaded and
+     * checked off to the side, and swapped in as one only when all of it passed; otherwise nothing changes and the
+     * refusal is logged at ERROR with its file:line. Open grants, the replay state, the firewall table, the capture,
+     * the queue and the rate-limit standing carry on either way. One reload at a time; none after {@link #close}.
+     */
+    public ReloadResult reload() {
+        synchronized (reloadLock) {
+            for (ReloadListener l : reloadListeners) {
+                try {
+                    l.reloading();
+                } catch (RuntimeException e) {
+                    LOG.warn("reload listener {} failed: {}", l, LogText.of(e.toString()));
+                }
+            }
+            ReloadResult result;
+            if (closed) {
+                result = new ReloadResult.Refused(clock.instant(), "the server is stopping");
+            } else {
+                if (audit != null) {
+                    audit.reopen();
+                }
+                Path file = live.material().configFile();
+                LOG.info("reload: reading {}", file);
+                try {
+                    result = apply(ServerMaterial.load(file));
+                } catch (ConfigException e) {
+                    result = new ReloadResult.Refused(clock.instant(), e.getMessage());
+                } catch (ReloadRefusedException e) {
+                    result = new ReloadResult.Refused(clock.instant(), e.getMessage());
+                } catch (RuntimeException e) {
+                    LOG.error("reload failed unexpectedly", e);
+                    result = new ReloadResult.Refused(clock.instant(), "unexpected failure: " + LogText.of(e.toString()));
+                }
+            }
+            if (result instanceof ReloadResult.Applied applied) {
+                reloadsApplied.incrementAndGet();
+                LOG.info("reload applied: {}", applied.changed().isEmpty() ? "nothing changed"
+                        : "changed " + String.join(", ", applied.changed()));
+            } else {
+                reloadsRefused.incrementAndGet();
+                LOG.error("reload refused, the running configuration stays in force: {}",
+                        ((ReloadResult.Refused) result).reason());
+            }
+            if (metrics != null) {
+                metrics.reloaded(result instanceof ReloadResult.Applied);
+            }
+            lastReload = result;
+            for (ReloadListener l : reloadListeners) {
+                try {
+                    l.reloaded(result);
+                } catch (RuntimeException e) {
+                    LOG.warn("reload listener {} failed: {}", l, LogText.of(e.toString()));
+                }
+            }
+            return result;
+        }
+    }
+
+    private static String describe(ReloadResult r) {
+        if (r instanceof ReloadResult.Applied a) {
+            return "applied" + (a.changed().isEmpty() ? "" : ": " + String.join(", ", a.changed()));
+        }
+        return "refused: " + ((ReloadResult.Refused) r).reason();
+    }
+
+    /** A reload refused for a reason that is not the file's syntax (ConfigException covers that). */
+    private static final class ReloadRefusedException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        ReloadRefusedException(String message) {
+            super(message);
+        }
+    }
+
+    /** Builds everything the new material needs off to the side, then swaps it in. Called under reloadLock. */
+    private ReloadResult apply(ServerMaterial next) throws ReloadRefusedException {
+        Live before = live;
+        ServerConfig was = before.material().config();
+        ServerConfig now = next.config();
+        List<String> restartOnly = RestartOnly.changed(was, now);
+        if (!restartOnly.isEmpty()) {
+            // At the first changed key's line (or the file alone, when the key went back to its default by leaving)
+            throw new ReloadRefusedException(ConfigLoader.at(next.configFile(), "/" + restartOnly.get(0).replace('.', '/'),
+                    RestartOnly.message(restartOnly), null).getMessage());
+        }
+        KnockOpener opener;
+        try {
+            opener = KnockOpener.of(next.keys());
+        } catch (IllegalArgumentException e) {
+            throw new ReloadRefusedException(ConfigLoader.at(next.configFile(), "/server/identities", e.getMessage()
+                    + ": list each knock key once", e).getMessage());
+        }
+        boolean trustChanged = !next.trust().equals(before.material().trust());
+        boolean crlChanged = trustChanged || !now.crl().equals(was.crl());
+        List<CaKey> cas = caKeys(next);
+        CrlService crls = before.crls();
+        ChainValidator chains = before.chains();
+        KnockPipeline pipeline;
+        try {
+            if (crlChanged) {
+                crls = CrlService.create(next, clock);
+                crls.store().addListener(new RevocationCloser());
+                crls.loadCache(); // local disk: the cached CRLs are in force from the swap on
+                noRollback(before.crls(), crls, next);
+                chains = new ChainValidator(next.trust(), crls.store()::generation, CHAIN_CACHE);
+            }
+            var parts = new PipelineFactory.Parts(now, opener, chains, crls.store(), replay, firewall, clock);
+            pipeline = new KnockPipeline(PipelineFactory.live(parts, throttles), events, clock,
+                    replies != null ? replies : Replier.NONE);
+        } catch (RuntimeException | ReloadRefusedException e) {
+            if (crls != before.crls()) {
+                crls.close();
+            }
+            if (e instanceof ReloadRefusedException r) {
+                throw r;
+            }
+            throw new ReloadRefusedException("cannot build the new CRL store or knock pipeline: " + LogText.of(e.toString()));
+        }
+        // Everything is built: the swap cannot fail from here on.
+        dispatcher.replace(pipeline);
+        live = new Live(next, crls, cas, chains);
+        if (crlChanged) {
+            if (metrics != null) {
+                metrics.bindCrls(crls.store(), cas);
+            }
+            crls.start();
+            before.crls().close();
+            // after the old store is closed: it reports no more, and a removed CA no longer counts as stale
+            Set<X500Principal> names = new HashSet<>();
+            cas.forEach(ca -> names.add(ca.name()));
+            counters.retainIssuers(names);
+            CrlService inForce = crls;
+            long without = cas.stream().filter(ca -> inForce.store().info(ca).isEmpty()).count();
+            if (without > 0) {
+                LOG.warn("reload: {} of {} trusted CA key(s) have no CRL cached yet: their certificates' knocks are "
+                        + "refused until a CRL source delivers one", without, cas.size());
+            }
+        }
+        logKeys(before.material(), next);
+        return new ReloadResult.Applied(clock.instant(), changes(before.material(), next, trustChanged));
+    }
+
+    /**
+     * A new CRL store must not hold an older CRL than the running one for a CA key both trust (a {@code crl.cacheDir}
+     * with older files, a cache save that failed): that would bring revoked certificates back until the next fetch.
+     * A CA whose CRL the new store lacks is fail closed (its knocks are refused) and only warned about.
+     */
+    private static void noRollback(CrlService running, CrlService next, ServerMaterial material)
+            throws ReloadRefusedException {
+        for (dev.certknock.server.crl.CrlInfo held : running.store().infos()) {
+            CaKey ca = held.caKey();
+            Optional<dev.certknock.server.crl.CrlInfo> loaded = next.store().info(ca);
+            if (loaded.isPresent() && loaded.get().crlNumber().compareTo(held.crlNumber()) < 0) {
+                throw new ReloadRefusedException(ConfigLoader.at(material.configFile(), "/crl/cacheDir",
+                        "the CRL cache " + material.config().crl().cacheDir() + " holds CRL number "
+                        + loaded.get().crlNumber() + " of " + held.issuer().getName() + ", older than number "
+                        + held.crlNumber() + " in force: a reload never rolls revocation back; copy the current cache "
+                        + "files there or keep the running cacheDir", null).getMessage());
+            }
+        }
+    }
+
+    private static List<String> changes(ServerMaterial was, ServerMaterial now, boolean trustChanged) {
+        List<String> changed = new ArrayList<>();
+        if (!was.config().server().name().equals(now.config().server().name())) {
+            changed.add("server.name");
+        }
+        if (!keyIds(was).equals(keyIds(now))) {
+            changed.add("server.identities");
+        }
+        if (trustChanged) {
+            changed.add("trust");
+        }
+        if (!was.config().crl().equals(now.config().crl())) {
+            changed.add("crl");
+        }
+        if (!was.config().knock().equals(now.config().knock())) {
+            changed.add("knock");
+        }
+        return changed;
+    }
+
+    private static Set<String> keyIds(ServerMaterial m) {
+        Set<String> ids = new LinkedHashSet<>();
+        m.keys().forEach(k -> ids.add(k.publicKey().keyIdHex()));
+        return ids;
+    }
+
+    private static void logKeys(ServerMaterial was, ServerMaterial now) {
+        Set<String> before = keyIds(was);
+        Set<String> after = keyIds(now);
+        if (before.equals(after)) {
+            return;
+        }
+        Set<String> added = new LinkedHashSet<>(after);
+        added.removeAll(before);
+        Set<String> removed = new LinkedHashSet<>(before);
+        removed.removeAll(after);
+        LOG.info("reload: knock keys now {} (added {}, removed {}); knocks sealed to a removed key are dropped from now on",
+                after, added.isEmpty() ? "none" : added, removed.isEmpty() ? "none" : removed);
     }
 
     @Override
     public void close() {
+        synchronized (reloadLock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        }
         if (backgroundRehearsal != null) {
             backgroundRehearsal.close();
         }
@@ -442,7 +693,7 @@ public final class KnockServer implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.debug("statistics at stop: {}", LogText.of(e.toString()));
         }
-        crls.close();
+        live.crls().close();
         replay.close();
         firewall.close();
         if (audit != null) {

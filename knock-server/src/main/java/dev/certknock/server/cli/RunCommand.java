@@ -11,13 +11,22 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import dev.certknock.server.reload.ReloadListener;
+import dev.certknock.server.reload.ReloadResult;
+import dev.certknock.server.reload.ReloadThread;
+import dev.certknock.server.reload.Signals;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code knock-server run}: the server, until stopped (SIGTERM or Ctrl-C). */
+/**
+ * {@code knock-server run}: the server, until stopped (SIGTERM or Ctrl-C: exit 0 after firewall.onStop); SIGHUP
+ * reloads the configuration and reopens the audit log (docs/CONFIGURATION.md, "Reload").
+ */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Start the server: receive knocks, validate them and open the granted ports until stopped.",
         footer = {"%nExample:%n  knock-server run --config /etc/certknock/config.yaml",
+            "%nSignals: SIGHUP reloads the configuration (a bad one is refused and logged; the running one stays) and "
+                + "reopens the audit log; SIGTERM and SIGINT stop the server (exit 0).",
             "%nLog level: CERTKNOCK_LOG_LEVEL=DEBUG shows every drop (rate-limited)."})
 public final class RunCommand implements Callable<Integer> {
 
@@ -36,13 +45,34 @@ public final class RunCommand implements Callable<Integer> {
         // READY=1 now: firewall set up and capture started (docs/DEPLOYMENT.md, systemd). Nothing without NOTIFY_SOCKET.
         ServiceNotifications systemd = ServiceNotifications.ready(Notifier.fromEnvironment(System.getenv()),
                 System.getenv(), server::vitals, server::statsLine);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+        // RELOADING=1 while a SIGHUP's reload runs, READY=1 again when it has ended, applied or refused.
+        server.addReloadListener(new ReloadListener() {
+            @Override
+            public void reloading() {
+                systemd.reloading();
+            }
+
+            @Override
+            public void reloaded(ReloadResult result) {
+                systemd.reloaded(result instanceof ReloadResult.Applied ? "reload applied"
+                        : "reload refused, the running configuration stays (see the log)");
+            }
+        });
+        // SIGHUP reloads on a thread of its own; SIGTERM and SIGINT end the wait below, and the server's stop
+        // behaviour (firewall.onStop) runs here, so the process exits 0. The hook covers any other way out.
+        CountDownLatch stop = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
             systemd.stopping();
             server.close();
-            stopped.countDown();
-        }, "knock-server-shutdown"));
-        stopped.await();
+        }, "knock-server-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try (ReloadThread reloads = new ReloadThread(server::reload)) {
+            Signals.install(reloads::request, stop::countDown);
+            stop.await();
+        } finally {
+            systemd.stopping();
+            server.close();
+        }
         return ExitCodes.OK;
     }
 }

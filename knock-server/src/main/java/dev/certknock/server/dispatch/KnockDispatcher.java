@@ -47,7 +47,8 @@ public final class KnockDispatcher implements AutoCloseable {
     static final double PENALISED_SHARE_OF_BUDGET = 0.5;
 
     private final FairQueue<SourceKey, ReceivedDatagram> queue;
-    private final KnockPipeline pipeline;
+    /** Read once per datagram; replaced whole by {@link #replace} (a reload). */
+    private volatile KnockPipeline pipeline;
     private final KnockCounters counters;
     private final List<Thread> workers = new ArrayList<>();
     /** Per worker: {@link System#nanoTime()} when it took the datagram it is on, or {@link #IDLE}. */
@@ -161,6 +162,27 @@ public final class KnockDispatcher implements AutoCloseable {
                 penalised.tryAcquire();
             }
         }
+    }
+
+    /**
+     * From the next datagram a worker takes on, runs {@code next} instead (a reload: new keys, trust or settings);
+     * a datagram already being processed finishes in the pipeline it started in. The queue's tiers keep reading the
+     * throttles of the pipeline given at construction, so {@code next} must share them
+     * ({@link dev.certknock.server.pipeline.PipelineFactory#live(dev.certknock.server.pipeline.PipelineFactory.Parts,
+     * dev.certknock.server.pipeline.PipelineFactory.Throttles)}).
+     *
+     * @throws IllegalArgumentException when {@code next} has other throttles than the pipeline running now
+     */
+    public void replace(KnockPipeline next) {
+        if (throttle(pipeline.stages(), SourceRateLimit.class) != throttle(next.stages(), SourceRateLimit.class)
+                || throttle(pipeline.stages(), PublicKeyBudget.class) != throttle(next.stages(), PublicKeyBudget.class)) {
+            throw new IllegalArgumentException("a replacement pipeline must share the running one's throttles");
+        }
+        pipeline = next;
+    }
+
+    private static Stage throttle(List<Stage> stages, Class<? extends Stage> type) {
+        return stages.stream().filter(type::isInstance).findFirst().orElse(null);
     }
 
     public int queued() {

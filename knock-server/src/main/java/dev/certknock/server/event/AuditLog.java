@@ -138,6 +138,38 @@ public final class AuditLog implements KnockEventListener, AutoCloseable {
         }
     }
 
+    /**
+     * Opens the path again and writes every later line there (SIGHUP, after logrotate renamed the file): the new
+     * file is opened before the old one is closed, under the lock every line is written under, so no line is lost
+     * or written twice. When the path cannot be opened, lines go on to the file already open (where the rename put
+     * it) and this says so; a log written to a caller's {@link Writer} has nothing to reopen.
+     *
+     * @return true when lines now go to a file newly opened at the path
+     */
+    public synchronized boolean reopen() {
+        if (closed || file == null) {
+            return false;
+        }
+        if (!reopenable(file)) {
+            LOG.warn("audit log {} is not a regular file: not reopened; lines go on to the file already open", file);
+            return false;
+        }
+        FileChannel next;
+        try {
+            next = openChannel(file);
+        } catch (IOException e) {
+            LOG.warn("cannot reopen the audit log {} ({}): lines go on to the file already open", file, e.toString());
+            return false;
+        }
+        FileChannel previous = channel;
+        channel = next;
+        if (previous != null) {
+            closeQuietly(previous);
+        }
+        LOG.info("audit log {} reopened", file);
+        return true;
+    }
+
     /** Lines that could not be written since this log was opened. */
     public synchronized long lostLines() {
         return lostTotal;

@@ -47,6 +47,11 @@ public final class KnockCounters implements KnockEventListener {
         }
     }
 
+    /** Forgets the stale issuers that are not among these (a reload removed their trust). */
+    public void retainIssuers(java.util.Set<javax.security.auth.x500.X500Principal> trusted) {
+        staleIssuers.retainAll(trusted);
+    }
+
     /** Issuers whose knocks are refused now for want of a fresh CRL (a gauge). */
     public int staleCrlIssuers() {
         return staleIssuers.size();

@@ -54,7 +54,7 @@ public final class ServerMetrics implements KnockEventListener {
     /**
      * What the gauges and counters read when scraped.
      *
-     * @param trustedCas  the CA keys whose CRL age and freshness are reported (the trust store's: a fixed set)
+     * @param trustedCas  the CA keys whose CRL age and freshness are reported (the trust store's; a reload that changes them calls {@link ServerMetrics#bindCrls})
      * @param queueDepth  datagrams waiting in the dispatcher
      * @param replaySize  entries in the replay cache
      * @param budgetUsed  the share (0 to 1) of the public-key budget's burst spent now
@@ -78,6 +78,10 @@ public final class ServerMetrics implements KnockEventListener {
     private final Counter grantsOpened;
     private final Map<CloseReason, Counter> grantsClosed = new EnumMap<>(CloseReason.class);
     private final Timer latency;
+    private final Counter reloadsApplied;
+    private final Counter reloadsRefused;
+    /** The per-CA CRL gauges, replaced when a reload changes the trusted CAs. Guarded by this. */
+    private final java.util.List<io.micrometer.core.instrument.Meter> crlGauges = new java.util.ArrayList<>();
 
     /** @param version the server's version, for {@code certknock_build_info} */
     public ServerMetrics(Clock clock, String version) {
@@ -92,6 +96,10 @@ public final class ServerMetrics implements KnockEventListener {
                 .description("From a knock datagram's capture to its grant opened")
                 .serviceLevelObjectives(LATENCY_BUCKETS)
                 .register(registry);
+        reloadsApplied = Counter.builder(PREFIX + ".reloads").description("Configuration reloads (SIGHUP), by result")
+                .tag("result", "applied").register(registry);
+        reloadsRefused = Counter.builder(PREFIX + ".reloads").description("Configuration reloads (SIGHUP), by result")
+                .tag("result", "refused").register(registry);
         Gauge.builder(PREFIX + ".build.info", () -> 1).description("The server's version").tag("version", version)
                 .strongReference(true).register(registry);
     }
@@ -114,15 +122,7 @@ public final class ServerMetrics implements KnockEventListener {
                 .description("The most firewall elements open at once (firewall.maxElements)").strongReference(true).register(registry);
         Gauge.builder(PREFIX + ".crl.stale.issuers", s.counters(), KnockCounters::staleCrlIssuers)
                 .description("Trusted issuers without a fresh CRL now (their knocks are refused)").strongReference(true).register(registry);
-        for (CaKey ca : s.trustedCas()) {
-            String label = ca.toString();
-            Gauge.builder(PREFIX + ".crl.age", s.crls(), crls -> age(crls.info(ca)))
-                    .description("Seconds since the held CRL's thisUpdate (NaN: none held)").baseUnit("seconds")
-                    .tag("ca", label).strongReference(true).register(registry);
-            Gauge.builder(PREFIX + ".crl.fresh", s.crls(), crls -> fresh(crls.info(ca)))
-                    .description("1 when the CA's CRL is fresh, 0 when stale or missing (knocks refused)")
-                    .tag("ca", label).strongReference(true).register(registry);
-        }
+        bindCrls(s.crls(), s.trustedCas());
         FunctionCounter.builder(PREFIX + ".capture.packets", s.capture(), PacketSource::received)
                 .description("Datagrams the capture delivered or offered").register(registry);
         FunctionCounter.builder(PREFIX + ".capture.kernel.drops", s.capture(), ServerMetrics::kernelDrops)
@@ -135,6 +135,29 @@ public final class ServerMetrics implements KnockEventListener {
         Gauge.builder(PREFIX + ".public.key.budget.used", s.budgetUsed(), DoubleSupplier::getAsDouble)
                 .description("Share of the public-key budget's burst spent now (1: knocks are dropped for budget)")
                 .baseUnit("ratio").strongReference(true).register(registry);
+    }
+
+    /**
+     * The CRL age and freshness gauges for these CA keys, read from this store; replaces those registered before
+     * (a reload that changed the trust anchors or the CRL settings).
+     */
+    public synchronized void bindCrls(CrlStore crls, Collection<CaKey> trustedCas) {
+        crlGauges.forEach(registry::remove);
+        crlGauges.clear();
+        for (CaKey ca : trustedCas) {
+            String label = ca.toString();
+            crlGauges.add(Gauge.builder(PREFIX + ".crl.age", crls, c -> age(c.info(ca)))
+                    .description("Seconds since the held CRL's thisUpdate (NaN: none held)").baseUnit("seconds")
+                    .tag("ca", label).strongReference(true).register(registry));
+            crlGauges.add(Gauge.builder(PREFIX + ".crl.fresh", crls, c -> fresh(c.info(ca)))
+                    .description("1 when the CA's CRL is fresh, 0 when stale or missing (knocks refused)")
+                    .tag("ca", label).strongReference(true).register(registry));
+        }
+    }
+
+    /** Counts a reload: applied, or refused (the running configuration stayed in force). */
+    public void reloaded(boolean applied) {
+        (applied ? reloadsApplied : reloadsRefused).increment();
     }
 
     private double age(Optional<CrlInfo> info) {

@@ -44,16 +44,51 @@ public final class PipelineFactory {
     private PipelineFactory() {
     }
 
+    /**
+     * The stages that keep per-source and server-wide standing (rate limits, the public-key budget): a reload builds
+     * a new pipeline around the same ones, so a reload neither resets a flooding source's standing nor refills the
+     * budget, and the dispatcher's tiers (which read them) stay true.
+     */
+    public record Throttles(SourceRateLimit sources, PublicKeyBudget budget) {
+        public Throttles {
+            Objects.requireNonNull(sources, "sources");
+            Objects.requireNonNull(budget, "budget");
+        }
+    }
+
+    /** New throttles from the {@code limits} section. */
+    public static Throttles throttles(ServerConfig.Limits limits, LongSupplier nanoTime) {
+        // The burst holds at least one knock's worth (an HPKE open and a chain validation).
+        return new Throttles(new SourceRateLimit(new SourceRateLimiter(limits.perSourcePerSecond(), limits.perSourceBurst(),
+                limits.trackedSources(), nanoTime)), new PublicKeyBudget(new TokenBucket(limits.publicKeyOpsPerSecond(),
+                Math.max(limits.publicKeyOpsPerSecond(), PublicKeyBudget.MIN_BURST), nanoTime)));
+    }
+
+    /** The throttles of a pipeline that {@link #live} built. */
+    public static Throttles throttlesOf(List<Stage> live) {
+        SourceRateLimit sources = null;
+        PublicKeyBudget budget = null;
+        for (Stage s : live) {
+            if (s instanceof SourceRateLimit l) {
+                sources = l;
+            } else if (s instanceof PublicKeyBudget b) {
+                budget = b;
+            }
+        }
+        return new Throttles(sources, budget);
+    }
+
     /** The live pipeline: rate limits, replay commit, and the firewall at the end. */
     public static List<Stage> live(Parts p) {
-        ServerConfig.Limits limits = p.config().limits();
+        return live(p, throttles(p.config().limits(), p.nanoTime()));
+    }
+
+    /** The live pipeline around throttles that already exist (a reload's: see {@link Throttles}). */
+    public static List<Stage> live(Parts p, Throttles throttles) {
         List<Stage> stages = new ArrayList<>();
         stages.add(new FrameCheck(p.opener(), p.config().knock().acceptVersion1()));
-        stages.add(new SourceRateLimit(new SourceRateLimiter(limits.perSourcePerSecond(), limits.perSourceBurst(),
-                limits.trackedSources(), p.nanoTime())));
-        // The burst holds at least one knock's worth (an HPKE open and a chain validation).
-        PublicKeyBudget budget = new PublicKeyBudget(new TokenBucket(limits.publicKeyOpsPerSecond(),
-                Math.max(limits.publicKeyOpsPerSecond(), PublicKeyBudget.MIN_BURST), p.nanoTime()));
+        stages.add(throttles.sources());
+        PublicKeyBudget budget = throttles.budget();
         stages.add(budget);
         stages.add(new HpkeOpen(p.opener()));
         addValidation(stages, p, new ChainValidation(p.chains(), budget));

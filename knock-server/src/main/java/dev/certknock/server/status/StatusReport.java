@@ -14,13 +14,25 @@ import java.util.Map;
  * @param at            when the report was made (the server's clock)
  * @param uptimeSeconds seconds since start
  * @param openElements  distinct firewall elements open (address, protocol, port or range)
+ * @param reloads       configuration reloads since start, or null (a server that predates them)
  */
 public record StatusReport(String server, String version, Instant startedAt, Instant at, long uptimeSeconds,
-        Counters counters, int openElements, List<Grant> grants, List<Crl> crls) {
+        Counters counters, int openElements, List<Grant> grants, List<Crl> crls, Reloads reloads) {
 
     public StatusReport {
         grants = List.copyOf(grants);
         crls = List.copyOf(crls);
+    }
+
+    /**
+     * Reloads since start (SIGHUP); null in a report from a server without reloads.
+     *
+     * @param applied how many were applied
+     * @param refused how many were refused (the running configuration stayed in force)
+     * @param lastAt  when the last one ended, or null when there was none
+     * @param last    what the last one did ("applied: ..." or "refused: " and the reason), or null
+     */
+    public record Reloads(long applied, long refused, Instant lastAt, String last) {
     }
 
     /**

@@ -12,6 +12,11 @@ public final class StatusText {
     public static void print(StatusReport r, PrintWriter out) {
         out.printf("knock-server %s (%s), up %s since %s%n", r.server(), r.version(), uptime(r.uptimeSeconds()),
                 r.startedAt());
+        StatusReport.Reloads reloads = r.reloads();
+        if (reloads != null) {
+            out.printf("reloads: %d applied, %d refused%s%n", reloads.applied(), reloads.refused(),
+                    reloads.lastAt() == null ? "" : "; last at " + reloads.lastAt() + ": " + reloads.last());
+        }
         StatusReport.Counters c = r.counters();
         out.printf("knocks: received %d, accepted %d, dropped %s%n", c.received(), c.accepted(),
                 c.dropped().isEmpty() ? "none" : new java.util.TreeMap<>(c.dropped()));

@@ -42,6 +42,7 @@ public final class ServiceNotifications implements AutoCloseable {
     /** The liveness bound without a watchdog (the status still shows a stall). */
     static final Duration DEFAULT_BOUND = Duration.ofSeconds(30);
 
+    private final java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
     private final Notifier notifier;
     private final Optional<Duration> watchdog;
     private final Liveness liveness;
@@ -181,9 +182,28 @@ public final class ServiceNotifications implements AutoCloseable {
         }
     }
 
-    /** Sends {@code STOPPING=1} and stops the ticks: call first at shutdown. */
-    public void stopping() {
+    /**
+     * Sends {@code RELOADING=1} (with {@code MONOTONIC_USEC}, the JVM's nanoTime being CLOCK_MONOTONIC on Linux):
+     * a reload has started; systemd shows the unit as reloading until {@link #reloaded}.
+     */
+    public void reloading() {
         if (!notifier.enabled()) {
+            return;
+        }
+        send("RELOADING=1\nMONOTONIC_USEC=" + System.nanoTime() / 1000 + "\nSTATUS=reloading");
+    }
+
+    /** Sends {@code READY=1} again after a reload, with what became of it in {@code STATUS=}. */
+    public void reloaded(String outcome) {
+        if (!notifier.enabled()) {
+            return;
+        }
+        send("READY=1\nSTATUS=" + outcome);
+    }
+
+    /** Sends {@code STOPPING=1} and stops the ticks: call first at shutdown (once; later calls do nothing). */
+    public void stopping() {
+        if (!notifier.enabled() || !stopping.compareAndSet(false, true)) {
             return;
         }
         close();

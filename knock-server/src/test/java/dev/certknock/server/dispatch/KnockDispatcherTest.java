@@ -254,4 +254,39 @@ class KnockDispatcherTest {
         assertThat(counters.dropped(DropReason.TRUNCATED)).isEqualTo(1);
         assertThat(errors.get()).isEqualTo(1);
     }
+
+    @Test
+    void aReplacedPipelineTakesTheNextDatagramsAndMustShareTheThrottles() throws Exception {
+        SourceRateLimit limit = new SourceRateLimit(new SourceRateLimiter(5, 10, 64, System::nanoTime));
+        AtomicInteger first = new AtomicInteger();
+        AtomicInteger second = new AtomicInteger();
+        Stage one = ctx -> {
+            first.incrementAndGet();
+            return Outcome.drop(DropReason.TRUNCATED, "test");
+        };
+        Stage two = ctx -> {
+            second.incrementAndGet();
+            return Outcome.drop(DropReason.TRUNCATED, "test");
+        };
+        KnockCounters counters = new KnockCounters();
+        try (KnockDispatcher d = new KnockDispatcher(new KnockPipeline(List.of(limit, one), counters, Clock.systemUTC()),
+                counters, 16, 1)) {
+            d.offer(datagram());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (first.get() < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            d.replace(new KnockPipeline(List.of(limit, two), counters, Clock.systemUTC()));
+            d.offer(datagram());
+            while (second.get() < 1 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertThat(first.get()).isEqualTo(1);
+            assertThat(second.get()).isEqualTo(1);
+            SourceRateLimit other = new SourceRateLimit(new SourceRateLimiter(5, 10, 64, System::nanoTime));
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> d.replace(new KnockPipeline(List.of(other, two),
+                    counters, Clock.systemUTC()))).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("throttles");
+        }
+    }
 }
