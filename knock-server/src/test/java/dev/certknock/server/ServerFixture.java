@@ -178,4 +178,11 @@ public final class ServerFixture {
     public X509Certificate caCertificate() {
         return ca.certificate();
     }
+
+    /** Sends one datagram from a fresh loopback socket (the knocks of in-process servers go over loopback). */
+    public static void sendFromLoopback(java.net.InetSocketAddress to, byte[] datagram) throws java.io.IOException {
+        try (java.net.DatagramSocket s = new java.net.DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
+            s.send(new java.net.DatagramPacket(datagram, datagram.length, to));
+        }
+    }
 }

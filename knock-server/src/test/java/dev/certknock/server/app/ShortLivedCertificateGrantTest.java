@@ -1,5 +1,6 @@
 package dev.certknock.server.app;
 
+import dev.certknock.testing.wait.Await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -37,19 +38,11 @@ class ShortLivedCertificateGrantTest {
     private final ServerFixture f = new ServerFixture();
 
     private static void send(InetSocketAddress to, byte[] datagram) throws Exception {
-        try (DatagramSocket s = new DatagramSocket(0, java.net.InetAddress.getLoopbackAddress())) {
-            s.send(new DatagramPacket(datagram, datagram.length, to));
-        }
+        ServerFixture.sendFromLoopback(to, datagram);
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(15).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(20);
-        }
+        Await.until(what, Duration.ofSeconds(15), Duration.ofMillis(20), condition);
     }
 
     @Test

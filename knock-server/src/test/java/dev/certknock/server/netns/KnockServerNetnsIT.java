@@ -1,5 +1,6 @@
 package dev.certknock.server.netns;
 
+import dev.certknock.testing.wait.Await;
 import static dev.certknock.server.netns.TestNetwork.in;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -198,13 +199,7 @@ class KnockServerNetnsIT {
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(100);
-        }
+        Await.until(what, Duration.ofSeconds(30), Duration.ofMillis(100), condition);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.certknock.server.reload;
 
+import dev.certknock.testing.wait.Await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
@@ -15,13 +16,7 @@ import org.junit.jupiter.api.Test;
 class ReloadThreadTest {
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out waiting for " + what);
-            }
-            Thread.sleep(5);
-        }
+        Await.until(what, Duration.ofSeconds(10), Duration.ofMillis(5), condition);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.certknock.server.firewall.command;
 
+import dev.certknock.testing.wait.Await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -208,11 +209,7 @@ class CommandWriterTest {
     }
 
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!condition.getAsBoolean()) {
-            assertThat(System.nanoTime() - deadline).as("waited %s for: %s", WAIT, what).isNegative();
-            Thread.sleep(20);
-        }
+        Await.until(what, WAIT, Duration.ofMillis(20), condition);
     }
 
     private BooleanSupplier count(String verb, int n) {
