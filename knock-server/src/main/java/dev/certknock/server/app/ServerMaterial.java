@@ -20,6 +20,7 @@ import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -46,9 +47,21 @@ public record ServerMaterial(ServerConfig config, Path configFile, List<ServerPr
         List<ConfigException> problems = new ArrayList<>();
         List<ServerPrivateKey> keys = new ArrayList<>();
         List<ServerConfig.Identity> ids = config.server().identities();
+        Map<String, Integer> keyIds = new HashMap<>();
         for (int i = 0; i < ids.size(); i++) {
             try {
-                keys.addAll(loadIdentity(configFile, "/server/identities/" + i, ids.get(i), env));
+                for (ServerPrivateKey k : loadIdentity(configFile, "/server/identities/" + i, ids.get(i), env)) {
+                    Integer first = keyIds.putIfAbsent(k.publicKey().keyIdHex(), i);
+                    if (first != null) {
+                        // Knocks name their server key by this id: two keys with one id cannot both be meant.
+                        problems.add(ConfigLoader.at(configFile, "/server/identities/" + i, "this identity's knock key "
+                                + "(key id " + k.publicKey().keyIdHex() + ") is the one server.identities[" + first
+                                + "] already holds: list each server key once (remove this entry, or point it at the new "
+                                + "bundle if you meant to rotate)", null));
+                    } else {
+                        keys.add(k);
+                    }
+                }
             } catch (ConfigException e) {
                 problems.add(e);
             }
