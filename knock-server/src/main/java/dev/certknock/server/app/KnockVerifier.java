@@ -12,10 +12,14 @@ import dev.certknock.server.knock.ReceivedDatagram;
 import dev.certknock.server.knock.Verdict;
 import dev.certknock.server.replay.ReplayGuard;
 import dev.certknock.server.trust.ChainValidator;
+import dev.certknock.server.crl.RevocationStatus;
 import java.net.InetSocketAddress;
+import java.security.cert.CRLReason;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -52,6 +56,39 @@ public final class KnockVerifier {
         } catch (KnockRejectedException e) {
             return Optional.empty();
         }
+    }
+
+    /**
+     * The certificate a datagram carries, when it opens with the server's key (signature not checked: this names
+     * whom the knock claims to come from), with the first certificate of its chain that the CRLs held list as
+     * revoked, if any.
+     */
+    public Optional<Holder> holder(byte[] datagram) {
+        List<X509Certificate> chain;
+        try {
+            chain = KnockOpener.of(material.keys()).open(KnockFrame.parse(datagram)).claimedContent().chain();
+        } catch (KnockRejectedException | RuntimeException e) {
+            return Optional.empty(); // not opened, or no parsable certificate: nothing to name
+        }
+        if (chain.isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<Revocation> revoked = Optional.empty();
+        for (int i = 0; i < chain.size() && revoked.isEmpty(); i++) {
+            RevocationStatus s = crls.store().status(chain.get(i), i + 1 < chain.size() ? chain.get(i + 1) : null);
+            if (s instanceof RevocationStatus.Revoked r) {
+                revoked = Optional.of(new Revocation(chain.get(i), r.revocationDate(), r.reason()));
+            }
+        }
+        return Optional.of(new Holder(chain.get(0), revoked));
+    }
+
+    /** The certificate a knock carries (its leaf) and, when one of its chain is listed on a CRL held, that entry. */
+    public record Holder(X509Certificate certificate, Optional<Revocation> revocation) {
+    }
+
+    /** A certificate listed on a CRL: when it was revoked and why (the CRL entry's reason code, when it has one). */
+    public record Revocation(X509Certificate certificate, Instant date, Optional<CRLReason> reason) {
     }
 
     /** The verdict for the datagram from this source. */

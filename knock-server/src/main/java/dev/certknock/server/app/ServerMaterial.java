@@ -30,8 +30,16 @@ import java.util.Map;
  */
 public record ServerMaterial(ServerConfig config, Path configFile, List<ServerPrivateKey> keys, TrustStore trust) {
 
+    /** How the problem of a bundle whose password does not open it begins. */
+    private static final String WRONG_PASSWORD = "wrong password for ";
+
     public ServerMaterial {
         keys = List.copyOf(keys);
+    }
+
+    /** Whether a problem {@link #load} reported is a wrong bundle password (credentials, not configuration). */
+    public static boolean wrongPassword(ConfigException.Problem problem) {
+        return problem.message().startsWith(WRONG_PASSWORD);
     }
 
     public static ServerMaterial load(Path configFile) throws ConfigException {
@@ -169,7 +177,7 @@ public record ServerMaterial(ServerConfig config, Path configFile, List<ServerPr
             } catch (IOException e) {
                 if (e.getCause() instanceof java.security.UnrecoverableKeyException || String.valueOf(e.getMessage()).contains("password")) {
                     throw ConfigLoader.at(configFile, pointer + "/bundle",
-                            "wrong password for " + id.bundle() + ": check the password source", null);
+                            WRONG_PASSWORD + id.bundle() + ": check the password source", null);
                 }
                 throw ConfigLoader.at(configFile, pointer + "/bundle",
                         "cannot read the PKCS#12 bundle " + id.bundle() + ": " + describe(e), e);

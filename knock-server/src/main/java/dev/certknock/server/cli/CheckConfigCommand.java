@@ -28,8 +28,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code knock-server check-config [--online] FILE}: every error and warning of the configuration and of what it
- * points at (see {@link ConfigCheck}), then stops. Exit code 0 when there is no error (warnings allowed), 3 when
- * there is one.
+ * points at (see {@link ConfigCheck}), then stops. Exit code 0 when there is no error (warnings allowed), 4 when
+ * every error is a bundle password that does not open its bundle, 3 when there is any other error.
  */
 @Command(name = "check-config", mixinStandardHelpOptions = true,
         description = {"Check a configuration file and everything it points at (bundles, passwords, CA certificates, "
@@ -39,6 +39,7 @@ import picocli.CommandLine.Spec;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:No error (warnings may be printed).", "2:Invalid command line.",
             "3:At least one error: the configuration, a file it names, or (with --online) a CRL source.",
+            "4:Credentials unusable: every error is a wrong bundle password.",
             "70:Internal error (please report it)."},
         footer = {"%nExamples:%n  knock-server check-config /etc/certknock/config.yaml",
             "  sudo -u certknock knock-server check-config --online /etc/certknock/config.yaml"})
@@ -90,7 +91,15 @@ public final class CheckConfigCommand implements Callable<Integer> {
             err.printf("error: %s%n", e);
         }
         err.flush();
-        return report.ok() ? ExitCodes.OK : ExitCodes.BAD_INPUT;
+        return exitCode(report.errors());
+    }
+
+    /** 0 without errors; 4 when each error is a wrong bundle password; 3 when any other error is among them. */
+    static int exitCode(List<ConfigException.Problem> errors) {
+        if (errors.isEmpty()) {
+            return ExitCodes.OK;
+        }
+        return errors.stream().allMatch(ServerMaterial::wrongPassword) ? ExitCodes.BAD_CREDENTIALS : ExitCodes.BAD_INPUT;
     }
 
     private static String count(int n, String what) {

@@ -9,6 +9,7 @@ import dev.certknock.server.app.KnockVerifier;
 import dev.certknock.server.app.ServerMaterial;
 import dev.certknock.server.event.LogText;
 import dev.certknock.server.grant.GrantDecision;
+import dev.certknock.server.knock.DropReason;
 import dev.certknock.server.knock.Verdict;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -17,9 +18,11 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -30,7 +33,11 @@ import picocli.CommandLine.Spec;
 /** {@code knock-server verify}: why was this knock refused? */
 @Command(name = "verify", mixinStandardHelpOptions = true,
         description = {"Run a saved knock datagram through the server's checks without touching any firewall or "
-                + "replay state, and print the verdict: the grants it would open, or the reason it is dropped."},
+                + "replay state, and print the verdict: the grants it would open, or the reason it is dropped.",
+            "A dropped knock that opened with the server's key names its certificate (subject, serial, issuer) and, "
+                + "when a CRL held lists it, the revocation date and reason. Only warnings are logged.",
+            "The packet file is a datagram as 'knock --save-packet' writes it, or one the server kept under "
+                + "diagnostics.keepRefused."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {" 0:The knock would be accepted.", "11:The knock would be dropped (the reason is printed).",
             " 3:Bad input (configuration, packet file, address).", "70:Internal error."},
@@ -65,6 +72,12 @@ public final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        try (WarningsOnly quiet = new WarningsOnly()) {
+            return judge();
+        }
+    }
+
+    private int judge() {
         ServerMaterial material = CheckConfigCommand.load(config);
         byte[] datagram;
         try {
@@ -79,23 +92,57 @@ public final class VerifyCommand implements Callable<Integer> {
                     "--at packet: the datagram does not open with this server's key, so it has no readable timestamp"));
             default -> parseInstant(at);
         };
-        Verdict v = KnockVerifier.at(material, when).verify(datagram, from);
+        KnockVerifier verifier = KnockVerifier.at(material, when);
+        Verdict v = verifier.verify(datagram, from);
         PrintWriter out = spec.commandLine().getOut();
-        if (json) {
-            out.println(toJson(v, when));
-        } else if (v instanceof Verdict.Accepted a) {
-            GrantDecision d = a.decision();
-            out.printf("ACCEPTED at %s: would open %s for %s for %d s%n  certificate %s, serial %s, issuer %s%n", when,
-                    d.grants(), d.address().getHostAddress(), d.duration().toSeconds(), LogText.of(d.subject().getName()),
-                    d.serial().toString(16), LogText.of(d.issuer().getName()));
-        } else {
-            Verdict.Dropped d = (Verdict.Dropped) v;
-            out.printf("DROPPED at %s: %s in %s (%s)%n", when, d.reason(), d.stage(), LogText.of(d.detail()));
+        if (v instanceof Verdict.Accepted a) {
+            if (json) {
+                out.println(toJson(v, when, Optional.empty(), null));
+            } else {
+                GrantDecision d = a.decision();
+                out.printf("ACCEPTED at %s: would open %s for %s for %d s%n  certificate %s, serial %s, issuer %s%n", when,
+                        d.grants(), d.address().getHostAddress(), d.duration().toSeconds(), LogText.of(d.subject().getName()),
+                        d.serial().toString(16), LogText.of(d.issuer().getName()));
+            }
+            return ExitCodes.OK;
         }
-        return v instanceof Verdict.Accepted ? ExitCodes.OK : DROPPED;
+        Verdict.Dropped d = (Verdict.Dropped) v;
+        Optional<KnockVerifier.Holder> holder = verifier.holder(datagram);
+        String hint = hint(d, holder.isPresent() ? KnockVerifier.claimedTime(material, datagram) : Optional.empty());
+        if (json) {
+            out.println(toJson(v, when, holder, hint));
+            return DROPPED;
+        }
+        out.printf("DROPPED at %s: %s in %s (%s)%n", when, d.reason(), d.stage(), LogText.of(d.detail()));
+        holder.ifPresent(h -> {
+            X509Certificate c = h.certificate();
+            out.printf("  certificate %s, serial %s, issuer %s%n", LogText.of(c.getSubjectX500Principal().getName()),
+                    c.getSerialNumber().toString(16), LogText.of(c.getIssuerX500Principal().getName()));
+            h.revocation().ifPresent(r -> out.printf("  revoked %s%s, reason %s%n", r.date(),
+                    r.certificate().equals(c) ? "" : " (its CA certificate " + LogText.of(r.certificate()
+                            .getSubjectX500Principal().getName()) + ", serial " + r.certificate().getSerialNumber().toString(16) + ")",
+                    r.reason().map(Enum::name).orElse("none given")));
+        });
+        if (hint != null) {
+            out.printf("  hint: %s%n", hint);
+        }
+        return DROPPED;
     }
 
-    private static String toJson(Verdict v, Instant when) {
+    /**
+     * Judged now, a knock saved or kept earlier is out of the timestamp window whatever else it holds: say that
+     * {@code --at packet} judges it at its own time, as the server did when it arrived.
+     */
+    private String hint(Verdict.Dropped d, Optional<Instant> claimed) {
+        boolean timestamp = d.reason() == DropReason.TIMESTAMP_TOO_OLD || d.reason() == DropReason.TIMESTAMP_IN_FUTURE;
+        if (!timestamp || !"now".equals(at)) {
+            return null;
+        }
+        return "judged now" + claimed.map(t -> "; the knock says it was sent at " + t).orElse("")
+                + ": run again with --at packet to judge it at its own timestamp, as the server did when it arrived";
+    }
+
+    private static String toJson(Verdict v, Instant when, Optional<KnockVerifier.Holder> holder, String hint) {
         ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode n = m.createObjectNode();
         n.put("at", when.toString());
@@ -117,6 +164,22 @@ public final class VerifyCommand implements Callable<Integer> {
             n.put("reason", d.reason().name());
             n.put("stage", d.stage());
             n.put("detail", d.detail());
+            holder.ifPresent(h -> {
+                X509Certificate c = h.certificate();
+                n.put("subject", c.getSubjectX500Principal().getName());
+                n.put("serial", c.getSerialNumber().toString(16));
+                n.put("issuer", c.getIssuerX500Principal().getName());
+                h.revocation().ifPresent(r -> {
+                    ObjectNode rn = n.putObject("revocation");
+                    rn.put("subject", r.certificate().getSubjectX500Principal().getName());
+                    rn.put("serial", r.certificate().getSerialNumber().toString(16));
+                    rn.put("date", r.date().toString());
+                    rn.put("reason", r.reason().map(Enum::name).orElse(null));
+                });
+            });
+            if (hint != null) {
+                n.put("hint", hint);
+            }
         }
         try {
             return m.writeValueAsString(n);

@@ -111,13 +111,17 @@ class CheckConfigCommandTest {
                 .contains("warning: knock.replies is false: clients behind NAT");
     }
 
+    /** Issue 12: a wrong password alone exits 4 (credentials unusable), as check-config --help and docs say. */
     @Test
     void aWrongBundlePasswordNamesTheLine() throws Exception {
         Path config = f.writeConfig(dir, f.ca.crl().build(), "");
         Files.writeString(dir.resolve("password.txt"), "not the password\n");
-        assertThat(run("check-config", config.toString())).isEqualTo(3);
+        assertThat(run("check-config", config.toString())).isEqualTo(4);
         assertThat(err.toString()).contains(config + ":4:").contains("wrong password for").contains("server.p12")
                 .doesNotContain("not the password");
+        StringWriter help = new StringWriter();
+        KnockServerCommand.run(new PrintWriter(help), new PrintWriter(new StringWriter()), "check-config", "--help");
+        assertThat(help.toString()).containsPattern("4\\s+Credentials unusable: every error is a wrong bundle password");
     }
 
     @Test
@@ -183,7 +187,7 @@ class CheckConfigCommandTest {
         Files.writeString(dir.resolve("plain-file"), "x");
         Files.writeString(config, Files.readString(config).replace("replayJournal: replay.journal",
                 "replayJournal: plain-file/replay.journal"));
-        assertThat(run("check-config", config.toString())).isEqualTo(3);
+        assertThat(run("check-config", config.toString())).as("any error besides a wrong password: 3").isEqualTo(3);
         List<String> errors = err.toString().lines().toList();
         assertThat(errors).hasSize(4).allSatisfy(l -> assertThat(l).startsWith("error: " + config + ":"));
         assertThat(errors.get(0)).contains(":4:").contains("wrong password for").doesNotContain("not the password");

@@ -41,7 +41,42 @@ class VerifyCommandTest {
         out.getBuffer().setLength(0);
         assertThat(run("verify", "--config", config.toString(), "--source", "198.51.100.7", packet.toString()))
                 .isEqualTo(VerifyCommand.DROPPED);
-        assertThat(out.toString()).contains("DROPPED").contains("TIMESTAMP_");
+        assertThat(out.toString()).contains("DROPPED").contains("TIMESTAMP_")
+                .as("issue 12: the certificate is named on a drop, and --at packet suggested")
+                .contains("certificate CN=alice").contains("serial " + alice.certificate().getSerialNumber().toString(16))
+                .contains("the knock says it was sent at 2026-11-22T10:00:00Z: run again with --at packet");
+        // judged at a given instant, the hint is not given: the operator chose the time
+        out.getBuffer().setLength(0);
+        assertThat(run("verify", "--config", config.toString(), "--source", "198.51.100.7", "--at", "2026-11-23T10:00:00Z",
+                packet.toString())).isEqualTo(VerifyCommand.DROPPED);
+        assertThat(out.toString()).contains("TIMESTAMP_TOO_OLD").contains("certificate CN=alice").doesNotContain("--at packet");
+    }
+
+    /** Issue 12: verify's answer holds no INFO log lines (the CRL cache logs INFO under the test configuration). */
+    @Test
+    void verifyLogsNothingButWarnings() throws Exception {
+        IssuedCertificate alice = f.client("alice").build();
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        Path packet = dir.resolve("knock.bin");
+        Files.write(packet, f.knock(alice, ServerFixture.ssh(60)));
+        ch.qos.logback.classic.Logger root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> events = new ch.qos.logback.core.read.ListAppender<>();
+        events.start();
+        root.addAppender(events);
+        try {
+            assertThat(run("verify", "--config", config.toString(), "--source", "198.51.100.7", "--at", "packet",
+                    packet.toString())).isZero();
+            assertThat(events.list).as("log events during verify").allSatisfy(e -> assertThat(e.getLevel())
+                    .isIn(ch.qos.logback.classic.Level.WARN, ch.qos.logback.classic.Level.ERROR));
+            // the levels are back afterwards: the same load logs its INFO line outside verify
+            dev.certknock.server.app.KnockVerifier.at(dev.certknock.server.app.ServerMaterial.load(config),
+                    java.time.Instant.parse("2026-11-22T10:00:00Z"));
+            assertThat(events.list).as("the check above can fail: outside verify INFO is logged")
+                    .anySatisfy(e -> assertThat(e.getLevel()).isEqualTo(ch.qos.logback.classic.Level.INFO));
+        } finally {
+            root.detachAppender(events);
+        }
     }
 
     @Test
@@ -75,7 +110,15 @@ class VerifyCommandTest {
         assertThat(run("verify", "--config", config.toString(), "--source", "2001:db8::7", "--at", "2026-11-22T10:00:05Z",
                 "--json", packet.toString())).isEqualTo(VerifyCommand.DROPPED);
         assertThat(out.toString()).contains("\"verdict\" : \"dropped\"").contains("\"reason\" : \"REVOKED\"")
-                .contains("\"stage\" : \"RevocationCheck\"").contains("\"source\" : \"2001:db8:0:0:0:0:0:7\"");
+                .contains("\"stage\" : \"RevocationCheck\"").contains("\"source\" : \"2001:db8:0:0:0:0:0:7\"")
+                .contains("\"subject\" : \"CN=alice\"").contains("\"serial\" : \"" + alice.certificate().getSerialNumber().toString(16))
+                .contains("\"revocation\" : {").contains("\"reason\" : \"KEY_COMPROMISE\"").contains("\"date\" : \"2026-11-22T");
+        out.getBuffer().setLength(0);
+        assertThat(run("verify", "--config", config.toString(), "--source", "2001:db8::7", "--at", "2026-11-22T10:00:05Z",
+                packet.toString())).isEqualTo(VerifyCommand.DROPPED);
+        assertThat(out.toString()).contains("DROPPED at 2026-11-22T10:00:05Z: REVOKED")
+                .contains("certificate CN=alice, serial " + alice.certificate().getSerialNumber().toString(16))
+                .containsPattern("revoked 2026-11-2[12]T[0-9:.]+Z, reason KEY_COMPROMISE");
     }
 
     @Test
