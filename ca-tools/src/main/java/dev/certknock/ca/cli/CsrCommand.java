@@ -17,7 +17,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 + "the PKCS#12 bundle the knock client reads."},
         footerHeading = "%nExamples:%n",
         footer = {"  knock-ca csr bob --key bob.key --out bob.csr",
-                "  knock-ca csr bob --key-type ed25519 --key bob.key --out bob.csr --out-password-file bob.pass"})
+                "  knock-ca csr bob --key-type ed25519 --key bob.key --out bob.csr --key-password-file bob.pass"})
 public final class CsrCommand implements Callable<Integer> {
 
     @Spec
@@ -36,7 +36,7 @@ public final class CsrCommand implements Callable<Integer> {
     String keyType;
 
     @ArgGroup(exclusive = false, heading = "%nPassword for the new key (asked twice on the terminal otherwise):%n")
-    PasswordOptions.Out outPassword = new PasswordOptions.Out();
+    PasswordOptions.NewKey outPassword = new PasswordOptions.NewKey();
 
     @Mixin
     CaCli.ExitCodeHelp exitCodes;

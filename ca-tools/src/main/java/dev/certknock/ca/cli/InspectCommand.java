@@ -22,7 +22,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 + "grants ([{protocol, first, last}]), maxOpenSeconds, servers and sources."},
         footerHeading = "%nExamples:%n",
         footer = {"  knock-ca inspect alice.pem", "  knock-ca inspect --json ca/publish/certknock.crl",
-                "  knock-ca inspect alice.p12 --password-file alice.pass"})
+                "  knock-ca inspect alice.p12 --bundle-password-file alice.pass"})
 public final class InspectCommand implements Callable<Integer> {
 
     @Spec

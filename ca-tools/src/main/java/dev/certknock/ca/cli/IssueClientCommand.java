@@ -4,6 +4,9 @@ import dev.certknock.ca.issue.ClientRequest;
 import dev.certknock.ca.issue.GrantOptions;
 import dev.certknock.ca.issue.IssueResult;
 import dev.certknock.ca.issue.IssueService;
+import dev.certknock.ca.issue.NameInUse;
+import dev.certknock.ca.pki.Names;
+import dev.certknock.ca.store.IssuedEntry;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -72,6 +75,9 @@ public final class IssueClientCommand implements Callable<Integer> {
     @Option(names = "--cert-out", paramLabel = "FILE", description = "The certificate alone, PEM (default: FILE with .pem for .p12; not with --csr).")
     Path certOut;
 
+    @Option(names = "--force", description = "Issue even when NAME already has a valid client certificate (otherwise refused; 'renew' replaces one).")
+    boolean force;
+
     @ArgGroup(exclusive = false, heading = "%nCA key password (asked on the terminal otherwise):%n")
     PasswordOptions.Ca caPassword = new PasswordOptions.Ca();
 
@@ -84,6 +90,13 @@ public final class IssueClientCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         java.time.Duration lifetime = this.lifetime.resolve(DEFAULT_LIFETIME);
+        if (!force) {
+            CaCli.call(() -> {
+                NameInUse.refuseValid(dir.dir, IssuedEntry.CLIENT, Names.commonName(name, "the client name"), name,
+                        CaCli.CLOCK.instant(), "issue-client");
+                return null;
+            });
+        }
         char[] ca = caPassword.read(false);
         char[] bundle = csr == null ? outPassword.read("bundle") : null;
         IssueResult r = CaCli.call(() -> new IssueService(CaCli.CLOCK, CaCli.random()).issueClient(new ClientRequest(

@@ -2,6 +2,9 @@ package dev.certknock.ca.cli;
 
 import dev.certknock.ca.issue.IssueResult;
 import dev.certknock.ca.issue.IssueService;
+import dev.certknock.ca.issue.NameInUse;
+import dev.certknock.ca.pki.Names;
+import dev.certknock.ca.store.IssuedEntry;
 import dev.certknock.ca.issue.ServerRequest;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -20,7 +23,7 @@ import picocli.CommandLine.Model.CommandSpec;
         footerHeading = "%nExamples:%n",
         footer = {"  knock-ca issue-server --dir ca gw1.example.test --out gw1.p12",
                 "  knock-ca issue-server --dir ca gw2.example.test --key-type x25519 --valid-for 365d --out gw2.p12 \\",
-                "      --cert-out gw2-for-clients.pem --ca-password-file ca.pass --out-password-file gw2.pass"})
+                "      --cert-out gw2-for-clients.pem --ca-password-file ca.pass --bundle-password-file gw2.pass"})
 public final class IssueServerCommand implements Callable<Integer> {
 
     @Spec
@@ -47,6 +50,9 @@ public final class IssueServerCommand implements Callable<Integer> {
     @Mixin
     LifetimeOptions lifetime; // default 365d
 
+    @Option(names = "--force", description = "Issue even when DNS-NAME already has a valid server certificate (otherwise refused; 'renew' replaces one).")
+    boolean force;
+
     @ArgGroup(exclusive = false, heading = "%nCA key password (asked on the terminal otherwise):%n")
     PasswordOptions.Ca caPassword = new PasswordOptions.Ca();
 
@@ -59,6 +65,14 @@ public final class IssueServerCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         java.time.Duration lifetime = this.lifetime.resolve(DEFAULT_LIFETIME);
+        if (!force) {
+            CaCli.call(() -> {
+                String dns = Names.dnsName(dnsName);
+                NameInUse.refuseValid(dir.dir, IssuedEntry.SERVER, Names.commonName(dns, "the server name"), dns,
+                        CaCli.CLOCK.instant(), "issue-server");
+                return null;
+            });
+        }
         char[] ca = caPassword.read(false);
         char[] bundle = outPassword.read("bundle");
         IssueResult r = CaCli.call(() -> new IssueService(CaCli.CLOCK, CaCli.random()).issueServer(

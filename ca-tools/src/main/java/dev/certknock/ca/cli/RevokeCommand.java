@@ -14,12 +14,14 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "revoke", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Mark a certificate revoked in the CA database, by serial or by certificate file. Servers learn it "
+        description = {"Mark a certificate revoked in the CA database, by serial, by name or by certificate file. A name "
+                + "revokes the one valid certificate of that name (several: their serials are listed, exit 3). Servers learn it "
                 + "from the next CRL: run 'knock-ca crl' afterwards. A revocation is final."},
         footerHeading = "%nReasons:%n",
         footer = {"  unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn",
                 "%nExamples:",
                 "  knock-ca revoke --dir ca 3f9c0e7d1a2b4c5d6e7f8091a2b3c4d5 --reason keyCompromise",
+                "  knock-ca revoke --dir ca alice --reason affiliationChanged",
                 "  knock-ca revoke --dir ca --cert alice.pem --reason affiliationChanged"})
 public final class RevokeCommand implements Callable<Integer> {
 
@@ -33,7 +35,8 @@ public final class RevokeCommand implements Callable<Integer> {
     Target target;
 
     static final class Target {
-        @Parameters(index = "0", paramLabel = "SERIAL", description = "The serial number in hex, as 'list' shows it.")
+        @Parameters(index = "0", paramLabel = "SERIAL|NAME",
+                description = "The serial number in hex, as 'list' shows it, or the name (CN) of exactly one valid certificate.")
         String serial;
 
         @Option(names = "--cert", paramLabel = "FILE", description = "The certificate to revoke (PEM or DER).")
@@ -52,7 +55,7 @@ public final class RevokeCommand implements Callable<Integer> {
             RevocationReason why = RevocationReason.parse(reason);
             RevokeService service = new RevokeService(CaCli.CLOCK);
             return target.cert != null ? service.revokeCertificate(dir.dir, target.cert, why)
-                    : service.revokeSerial(dir.dir, target.serial, why);
+                    : service.revokeSerialOrName(dir.dir, target.serial, why);
         });
         var out = spec.commandLine().getOut();
         out.printf("Revoked %s certificate %s (%s), reason %s, at %s%n", e.kind(), e.serial(), e.subject(), e.reason(), e.revokedAt());

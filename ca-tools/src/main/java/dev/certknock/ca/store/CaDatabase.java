@@ -27,6 +27,15 @@ public record CaDatabase(int formatVersion, long lastCrlNumber, String lastCrlAt
         return entries.stream().filter(e -> e.serial().equals(serialHex)).findFirst();
     }
 
+    /**
+     * The certificates of this kind with this subject (DN text as the entries hold it) that are valid at {@code now}:
+     * neither revoked nor expired.
+     */
+    public List<IssuedEntry> validWithSubject(String kind, String subject, java.time.Instant now) {
+        return entries.stream().filter(e -> e.kind().equals(kind) && e.subject().equals(subject)
+                && e.status(now).equals("valid")).toList();
+    }
+
     public boolean containsSerial(String serialHex) {
         return find(serialHex).isPresent();
     }

@@ -66,7 +66,7 @@ final class CaTestSupport {
     Result issueClient(String name, String... extra) {
         List<String> args = new ArrayList<>(List.of("issue-client", "--dir", ca.toString(), name,
                 "--out", tmp.resolve(name + ".p12").toString(), "--ca-password-file", caPass.toString(),
-                "--out-password-file", outPass.toString()));
+                "--bundle-password-file", outPass.toString()));
         args.addAll(Arrays.asList(extra));
         return run(args.toArray(String[]::new));
     }
@@ -74,7 +74,7 @@ final class CaTestSupport {
     Result issueServer(String name, String... extra) {
         List<String> args = new ArrayList<>(List.of("issue-server", "--dir", ca.toString(), name,
                 "--out", tmp.resolve(name + ".p12").toString(), "--ca-password-file", caPass.toString(),
-                "--out-password-file", outPass.toString()));
+                "--bundle-password-file", outPass.toString()));
         args.addAll(Arrays.asList(extra));
         return run(args.toArray(String[]::new));
     }
@@ -94,7 +94,7 @@ final class CaTestSupport {
     }
 
     JsonNode inspect(Path file) {
-        return run("inspect", "--json", file.toString(), "--password-file", outPass.toString()).ok().json();
+        return run("inspect", "--json", file.toString(), "--bundle-password-file", outPass.toString()).ok().json();
     }
 
     record Proc(int code, String output) {

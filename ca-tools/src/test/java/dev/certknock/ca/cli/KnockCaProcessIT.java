@@ -58,7 +58,7 @@ class KnockCaProcessIT {
         List<Process> processes = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             processes.add(start("issue-client", "p" + i, "--grant", "tcp/22", "--out", tmp.resolve("p" + i + ".p12").toString(),
-                    "--ca-password-env", "CA_PASS", "--out-password-env", "BUNDLE_PASS"));
+                    "--ca-password-env", "CA_PASS", "--bundle-password-env", "BUNDLE_PASS"));
         }
         Set<String> serials = new HashSet<>();
         for (Process p : processes) {

@@ -39,14 +39,14 @@ class RefusalTest {
         Path eleven = Files.writeString(tmp.resolve("eleven.pass"), "abcdefghijk\n");
         refused(CaTestSupport.run("issue-client", "--dir", t.ca.toString(), "alice", "--grant", "tcp/22",
                 "--out", tmp.resolve("alice.p12").toString(), "--ca-password-file", t.caPass.toString(),
-                "--out-password-file", eleven.toString()), 3,
+                "--bundle-password-file", eleven.toString()), 3,
                 "the bundle password has 11 characters, fewer than 12", "at least 12 characters");
         assertThat(Files.exists(tmp.resolve("alice.p12"))).isFalse();
         refused(CaTestSupport.run("issue-server", "--dir", t.ca.toString(), "gw1.example.test",
                 "--out", tmp.resolve("gw1.p12").toString(), "--ca-password-file", t.caPass.toString(),
-                "--out-password-file", eleven.toString()), 3, "fewer than 12");
+                "--bundle-password-file", eleven.toString()), 3, "fewer than 12");
         CaTestSupport.Result csr = CaTestSupport.run("csr", "alice", "--key", tmp.resolve("alice.key").toString(),
-                "--out", tmp.resolve("alice.csr").toString(), "--out-password-file", eleven.toString());
+                "--out", tmp.resolve("alice.csr").toString(), "--key-password-file", eleven.toString());
         assertThat(csr.code()).isEqualTo(3);
         assertThat(csr.err()).contains("fewer than 12");
         assertThat(Files.exists(tmp.resolve("alice.key"))).isFalse();
@@ -54,7 +54,7 @@ class RefusalTest {
         Path twelve = Files.writeString(tmp.resolve("twelve.pass"), "abcdefghijkl\n");
         CaTestSupport.run("issue-client", "--dir", t.ca.toString(), "alice", "--grant", "tcp/22",
                 "--out", tmp.resolve("alice.p12").toString(), "--ca-password-file", t.caPass.toString(),
-                "--out-password-file", twelve.toString()).ok();
+                "--bundle-password-file", twelve.toString()).ok();
     }
 
     @Test
@@ -100,7 +100,7 @@ class RefusalTest {
         Files.writeString(tmp.resolve("wrong.pass"), "not the password\n");
         CaTestSupport.Result r = CaTestSupport.run("issue-client", "--dir", t.ca.toString(), "alice", "--grant", "tcp/22",
                 "--out", tmp.resolve("alice.p12").toString(), "--ca-password-file", tmp.resolve("wrong.pass").toString(),
-                "--out-password-file", t.outPass.toString());
+                "--bundle-password-file", t.outPass.toString());
         refused(r, 4, "wrong password for the private key", "ca.key");
         assertThat(Files.exists(tmp.resolve("alice.p12"))).isFalse();
         assertThat(CaTestSupport.run("crl", "--dir", t.ca.toString(), "--ca-password-file", tmp.resolve("wrong.pass").toString())
@@ -164,9 +164,60 @@ class RefusalTest {
         assertThat(CaTestSupport.run("inspect", tmp.resolve("junk.txt").toString()).code()).isEqualTo(3);
         t.issueClient("alice", "--grant", "tcp/22").ok();
         Files.writeString(tmp.resolve("wrong.pass"), "nope\n");
-        CaTestSupport.Result r = CaTestSupport.run("inspect", tmp.resolve("alice.p12").toString(), "--password-file",
+        CaTestSupport.Result r = CaTestSupport.run("inspect", tmp.resolve("alice.p12").toString(), "--bundle-password-file",
                 tmp.resolve("wrong.pass").toString());
         assertThat(r.code()).isEqualTo(4);
         assertThat(r.err()).contains("wrong password for the PKCS#12 bundle");
+    }
+
+    /** Issue 12: a name with a valid certificate is refused before any password is asked for; --force issues anyway. */
+    @Test
+    void aValidNameIsNotIssuedTwiceWithoutForce() throws Exception {
+        String first = CaTestSupport.serialOf(t.issueClient("alice", "--grant", "tcp/22").ok());
+        // no password options and no terminal: the refusal comes first, not "no CA key password" (exit 2)
+        CaTestSupport.Result again = CaTestSupport.run("issue-client", "--dir", t.ca.toString(), "alice", "--grant", "tcp/22",
+                "--out", tmp.resolve("alice-2.p12").toString());
+        assertThat(again.code()).as(again.err()).isEqualTo(1);
+        assertThat(again.err()).contains("'alice' already has a valid client certificate: serial " + first)
+                .contains("knock-ca renew --dir " + t.ca + " alice --out FILE").contains("--force");
+        assertThat(Files.exists(tmp.resolve("alice-2.p12"))).isFalse();
+        assertThat(CaTestSupport.run("list", "--dir", t.ca.toString(), "--json").ok().json()).hasSize(1);
+
+        String second = CaTestSupport.serialOf(CaTestSupport.run("issue-client", "--dir", t.ca.toString(), "alice", "--grant",
+                "tcp/22", "--out", tmp.resolve("alice-2.p12").toString(), "--force", "--ca-password-file", t.caPass.toString(),
+                "--bundle-password-file", t.outPass.toString()).ok());
+        assertThat(second).isNotEqualTo(first);
+
+        // another kind, or another name, is not in the way; a revoked certificate frees its name
+        t.issueServer("alice.example.test", "--valid-for", "30d").ok();
+        assertThat(t.issueServer("alice.example.test", "--valid-for", "30d").code()).isEqualTo(1);
+        assertThat(CaTestSupport.run("issue-server", "--dir", t.ca.toString(), "ALICE.example.test.", "--out",
+                tmp.resolve("x.p12").toString()).err()).as("the server name is compared as issued (lower case)")
+                .contains("already has a valid server certificate");
+        t.issueClient("bob", "--grant", "tcp/22").ok();
+        CaTestSupport.run("revoke", "--dir", t.ca.toString(), "bob").ok();
+        Files.delete(tmp.resolve("bob.p12"));
+        Files.delete(tmp.resolve("bob.pem"));
+        t.issueClient("bob", "--grant", "tcp/22").ok();
+    }
+
+    /** Issue 12: revoke by name when exactly one valid certificate has it; several are listed, none is refused. */
+    @Test
+    void revokeByName() throws Exception {
+        String first = CaTestSupport.serialOf(t.issueClient("alice", "--grant", "tcp/22").ok());
+        String second = CaTestSupport.serialOf(CaTestSupport.run("issue-client", "--dir", t.ca.toString(), "alice", "--grant",
+                "tcp/22", "--out", tmp.resolve("alice-2.p12").toString(), "--force", "--ca-password-file", t.caPass.toString(),
+                "--bundle-password-file", t.outPass.toString()).ok());
+        CaTestSupport.Result ambiguous = CaTestSupport.run("revoke", "--dir", t.ca.toString(), "alice");
+        assertThat(ambiguous.code()).isEqualTo(3);
+        assertThat(ambiguous.err()).contains("'alice' names 2 valid certificates").contains(first).contains(second)
+                .contains("revoke one by its serial");
+        CaTestSupport.run("revoke", "--dir", t.ca.toString(), first, "--reason", "superseded").ok();
+        CaTestSupport.Result byName = CaTestSupport.run("revoke", "--dir", t.ca.toString(), "alice", "--reason", "keyCompromise").ok();
+        assertThat(byName.out()).contains("Revoked client certificate " + second + " (CN=alice), reason keyCompromise");
+        CaTestSupport.Result none = CaTestSupport.run("revoke", "--dir", t.ca.toString(), "alice");
+        assertThat(none.code()).isEqualTo(3);
+        assertThat(none.err()).contains("'alice' is not in the database of the CA in").contains("as a serial or as the name of a valid certificate").contains("knock-ca list");
+        assertThat(CaTestSupport.run("revoke", "--dir", t.ca.toString(), "nobody").code()).isEqualTo(3);
     }
 }

@@ -39,7 +39,7 @@ class ShortLivedAndRenewTest {
 
     private CaTestSupport.Result renew(String... args) {
         List<String> all = new java.util.ArrayList<>(List.of("renew", "--dir", t.ca.toString(), "--ca-password-file",
-                t.caPass.toString(), "--out-password-file", t.outPass.toString()));
+                t.caPass.toString(), "--bundle-password-file", t.outPass.toString()));
         all.addAll(List.of(args));
         return CaTestSupport.run(all.toArray(String[]::new));
     }
@@ -177,7 +177,7 @@ class ShortLivedAndRenewTest {
 
         // a request whose CN says mallory: the key is certified, the subject stays bob's
         t.run("csr", "mallory", "--key", tmp.resolve("m.key").toString(), "--out", tmp.resolve("m.csr").toString(),
-                "--out-password-file", t.outPass.toString()).ok();
+                "--key-password-file", t.outPass.toString()).ok();
         renew("bob", "--csr", tmp.resolve("m.csr").toString(), "--out", tmp.resolve("bob-3.pem").toString()).ok();
         X509Certificate fromCsr = PemFiles.certificates(tmp.resolve("bob-3.pem")).get(0);
         assertThat(fromCsr.getSubjectX500Principal().getName()).isEqualTo("CN=bob");

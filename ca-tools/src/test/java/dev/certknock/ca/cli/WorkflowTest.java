@@ -237,7 +237,7 @@ class WorkflowTest {
     void csrPathKeepsTheKeyWithTheClient() throws Exception {
         t.init().ok();
         t.run("csr", "bob", "--key", tmp.resolve("bob.key").toString(), "--out", tmp.resolve("bob.csr").toString(),
-                "--key-type", "ed25519", "--out-password-file", t.outPass.toString()).ok();
+                "--key-type", "ed25519", "--key-password-file", t.outPass.toString()).ok();
         assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(tmp.resolve("bob.key")))).isEqualTo("rw-------");
         assertThat(t.openssl("req", "-in", "bob.csr", "-verify", "-noout").output()).contains("verify OK");
         t.run("issue-client", "--dir", t.ca.toString(), "bob", "--grant", "tcp/22", "--csr", tmp.resolve("bob.csr").toString(),
@@ -245,7 +245,7 @@ class WorkflowTest {
         assertThat(PemFiles.certificates(tmp.resolve("bob-cert.pem"))).hasSize(2);
         t.run("bundle", "--key", tmp.resolve("bob.key").toString(), "--cert", tmp.resolve("bob-cert.pem").toString(),
                 "--out", tmp.resolve("bob.p12").toString(), "--key-password-file", t.outPass.toString(),
-                "--out-password-file", t.outPass.toString()).ok();
+                "--bundle-password-file", t.outPass.toString()).ok();
         JsonNode p12 = t.inspect(tmp.resolve("bob.p12"));
         assertThat(p12.get("entries").get(0).get("chain").get(0).get("keyAlgorithm").asText()).isEqualTo("Ed25519");
         // A certificate for another key is refused.
@@ -253,7 +253,7 @@ class WorkflowTest {
         Files.writeString(tmp.resolve("alice-chain.pem"), Files.readString(tmp.resolve("alice.pem")) + Files.readString(t.ca.resolve("ca.pem")));
         CaTestSupport.Result wrong = t.run("bundle", "--key", tmp.resolve("bob.key").toString(), "--cert",
                 tmp.resolve("alice-chain.pem").toString(), "--out", tmp.resolve("x.p12").toString(),
-                "--key-password-file", t.outPass.toString(), "--out-password-file", t.outPass.toString());
+                "--key-password-file", t.outPass.toString(), "--bundle-password-file", t.outPass.toString());
         assertThat(wrong.code()).isEqualTo(3);
         assertThat(wrong.err()).contains("is not for the key");
     }

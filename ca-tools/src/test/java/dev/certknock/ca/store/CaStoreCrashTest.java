@@ -35,7 +35,7 @@ class CaStoreCrashTest {
         Files.writeString(ca.resolve(".db.json.123.tmp"), "{\"formatVersion\":1,\"lastCrlNu");
         assertThat(store.database().entries()).isEmpty();
         assertThat(run("issue-client", "--dir", ca.toString(), "a", "--grant", "tcp/22", "--out", tmp.resolve("a.p12").toString(),
-                "--ca-password-file", pass.toString(), "--out-password-file", pass.toString())).isZero();
+                "--ca-password-file", pass.toString(), "--bundle-password-file", pass.toString())).isZero();
         assertThat(store.database().entries()).hasSize(1);
     }
 
