@@ -12,6 +12,7 @@ import dev.certknock.server.dispatch.KnockDispatcher;
 import dev.certknock.server.event.AuditLog;
 import dev.certknock.server.event.DropLog;
 import dev.certknock.server.event.KnockCounters;
+import dev.certknock.server.diagnostics.RefusedKeeper;
 import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.event.LogText;
 import dev.certknock.server.firewall.ConntrackCutter;
@@ -101,6 +102,8 @@ public final class KnockServer implements AutoCloseable {
     private final GrantLedger firewall;
     private final AuditLog audit;
     private final KnockEventListener events;
+    /** diagnostics.keepRefused, or null when off. */
+    private final RefusedKeeper keepRefused;
     private final KnockDispatcher dispatcher;
     private final PacketSource capture;
     private final ScheduledExecutorService housekeeping;
@@ -158,6 +161,12 @@ public final class KnockServer implements AutoCloseable {
         this.audit = config.logging().audit() != null ? AuditLog.open(config.logging().audit(), clock, System::nanoTime) : null;
         if (audit != null) {
             listeners.add(audit);
+        }
+        ServerConfig.KeepRefused keep = config.diagnostics().keepRefused();
+        this.keepRefused = keep == null ? null : RefusedKeeper.start(new RefusedKeeper.Settings(
+                keep.directoryOr(config.knock().replayJournal()), keep.count(), keep.maxBytes(), keep.perSecond()), System::nanoTime);
+        if (keepRefused != null) {
+            listeners.add(keepRefused);
         }
         this.events = KnockEventListener.composite(listeners);
         this.firewall = firewall(config, clock, events);
@@ -687,6 +696,9 @@ public final class KnockServer implements AutoCloseable {
             replySocket.close();
         }
         dispatcher.close();
+        if (keepRefused != null) {
+            keepRefused.close();
+        }
         housekeeping.shutdownNow();
         try {
             LOG.info("stats at stop: {}", stats.line());

@@ -110,6 +110,11 @@ public record ServerMaterial(ServerConfig config, Path configFile, List<ServerPr
         if (config.logging().audit() != null) {
             writable(problems, configFile, "/logging/audit", config.logging().audit(), false);
         }
+        ServerConfig.KeepRefused keep = config.diagnostics().keepRefused();
+        if (keep != null) {
+            writable(problems, configFile, keep.directory() != null ? "/diagnostics/keepRefused/directory"
+                    : "/diagnostics/keepRefused", keep.directoryOr(config.knock().replayJournal()), true);
+        }
         if (config.firewall().backend() == ServerConfig.FirewallBackend.COMMAND) {
             writable(problems, configFile, "/firewall/command/stateFile", config.firewall().command().stateFile(), false);
         }

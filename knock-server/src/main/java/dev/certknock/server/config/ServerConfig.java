@@ -25,7 +25,8 @@ public record ServerConfig(
         Limits limits,
         Logging logging,
         Metrics metrics,
-        Status status) {
+        Status status,
+        Diagnostics diagnostics) {
 
     public ServerConfig {
         Objects.requireNonNull(server, "server");
@@ -42,6 +43,7 @@ public record ServerConfig(
         logging = logging != null ? logging : Logging.DEFAULT;
         // metrics stays null when the section is absent: no endpoint unless configured
         status = status != null ? status : Status.DEFAULT;
+        diagnostics = diagnostics != null ? diagnostics : Diagnostics.DEFAULT;
         boolean dropsKnockPort = firewall.backend() == FirewallBackend.NFTABLES || firewall.backend() == FirewallBackend.IPTABLES;
         if (dropsKnockPort && capture.mode() != CaptureMode.PCAP) {
             throw new InvalidValueException("firewall.backend", "firewall backend " + firewall.backend().name().toLowerCase(
@@ -312,6 +314,42 @@ public record ServerConfig(
         /** The socket's path: the configured one, or {@code status.sock} beside the replay journal. */
         public Path socketOr(Path replayJournal) {
             return socket != null ? socket : replayJournal.toAbsolutePath().resolveSibling("status.sock");
+        }
+    }
+
+    /**
+     * Help for the operator; off unless configured.
+     *
+     * @param keepRefused keep the last refused datagrams on disk for {@code knock-server verify}; null = off
+     */
+    public record Diagnostics(KeepRefused keepRefused) {
+        static final Diagnostics DEFAULT = new Diagnostics(null);
+    }
+
+    /**
+     * The last {@code count} refused datagrams, each a file (0600) as {@code knock --save-packet} writes it, with a
+     * sidecar naming source, time and drop reason; bounded in count and total bytes, written at most
+     * {@code perSecond} a second by one thread off the knock path.
+     *
+     * @param count     how many to keep (required), 1-1000
+     * @param maxBytes  most bytes the kept files may take together, default 1 MiB, 64 KiB-256 MiB
+     * @param perSecond most datagrams kept per second (the rest are counted), default 10, 1-100
+     * @param directory where, default {@code refused} beside the replay journal (the state directory)
+     */
+    public record KeepRefused(Integer count, Integer maxBytes, Integer perSecond, Path directory) {
+        public KeepRefused {
+            if (count == null) {
+                throw new InvalidValueException("diagnostics.keepRefused", "diagnostics.keepRefused.count is required: how "
+                        + "many refused datagrams to keep, e.g. 50 (or remove keepRefused to keep none)");
+            }
+            count = range("diagnostics.keepRefused.count", count, 0, 1, 1000);
+            maxBytes = range("diagnostics.keepRefused.maxBytes", maxBytes, 1024 * 1024, 64 * 1024, 256 * 1024 * 1024);
+            perSecond = range("diagnostics.keepRefused.perSecond", perSecond, 10, 1, 100);
+        }
+
+        /** The directory: the configured one, or {@code refused} beside the replay journal. */
+        public Path directoryOr(Path replayJournal) {
+            return directory != null ? directory : replayJournal.toAbsolutePath().resolveSibling("refused");
         }
     }
 

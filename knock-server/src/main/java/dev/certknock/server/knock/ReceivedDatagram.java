@@ -23,6 +23,11 @@ public final class ReceivedDatagram {
         return new ReceivedDatagram(bytes, 0, bytes.length, source, receivedAt);
     }
 
+    /** A copy of the bytes. */
+    public byte[] bytes() {
+        return bytes.clone();
+    }
+
     byte[] bytesUnsafe() {
         return bytes;
     }

@@ -55,6 +55,7 @@ public final class RestartOnly {
         differ(keys, "logging.audit", abs(before.logging().audit()), abs(after.logging().audit()));
         differ(keys, "logging.statsInterval", before.logging().statsInterval(), after.logging().statsInterval());
         differ(keys, "metrics", before.metrics(), after.metrics());
+        differ(keys, "diagnostics.keepRefused", before.diagnostics().keepRefused(), after.diagnostics().keepRefused());
         differ(keys, "status.socket", before.statusSocket().toAbsolutePath(), after.statusSocket().toAbsolutePath());
         return keys;
     }
