@@ -51,6 +51,7 @@ class RestartOnlyTest {
         "logging.audit | 'protect:' | 'logging:\n  audit: /var/log/certknock/audit.jsonl\nprotect:'",
         "metrics | 'protect:' | 'metrics:\n  port: 9464\nprotect:'",
         "status.socket | 'protect:' | 'status:\n  socket: /run/certknock/status.sock\nprotect:'",
+        "diagnostics.keepRefused | 'protect:' | 'diagnostics:\n  keepRefused:\n    count: 5\nprotect:'",
     })
     void aRestartOnlyKeyIsNamed(String key, String from, String to) throws Exception {
         ServerConfig before = parse(BASE);
