@@ -196,7 +196,7 @@ class HardwareKeyTest {
         assertThat(knock(java.util.Map.of("P", PIN), concat(base, "--token-label", "no-such-token", "--pin-env", "P")))
                 .isEqualTo(3);
         assertThat(err.toString()).contains("no token labelled 'no-such-token' in " + MODULE + "; its tokens: ")
-                .contains("'" + token + "'");
+                .contains("'" + token + "'").doesNotContain("''"); // not the blank token in the free slot
 
         reset();
         assertThat(knock(java.util.Map.of("P", PIN), concat(base, "--token-label", token, "--key-label", "nobody",

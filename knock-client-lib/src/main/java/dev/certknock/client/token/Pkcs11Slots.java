@@ -31,13 +31,15 @@ final class Pkcs11Slots {
     private static final int C_GET_SLOT_LIST = 4;
     private static final int C_GET_TOKEN_INFO = 6;
     private static final int LABEL_BYTES = 32;
+    private static final int FLAGS_OFFSET = 96;
+    private static final long CKF_TOKEN_INITIALIZED = 0x400;
     private static final int MAX_SLOTS = 256;
 
     private Pkcs11Slots() {
     }
 
     /**
-     * The slots that hold a token, with their labels.
+     * The slots that hold an initialized token (a blank one has no label to find it by), with their labels.
      *
      * @throws TokenAccessException when the module cannot be loaded or fails a call
      */
@@ -75,7 +77,10 @@ final class Pkcs11Slots {
                 long id = ids.getNativeLong((long) i * Native.LONG_SIZE).longValue();
                 info.clear();
                 rv = function(functions, C_GET_TOKEN_INFO).invokeInt(new Object[] {new com.sun.jna.NativeLong(id), info});
-                if (rv == CKR_OK) {
+                // CK_TOKEN_INFO: label[32], manufacturerID[32], model[16], serialNumber[16], then CK_FLAGS flags.
+                boolean initializedToken = rv == CKR_OK
+                        && (info.getNativeLong(FLAGS_OFFSET).longValue() & CKF_TOKEN_INITIALIZED) != 0;
+                if (initializedToken) {
                     slots.add(new Slot(id, label(info.getByteArray(0, LABEL_BYTES))));
                 }
             }
