@@ -3,6 +3,7 @@ package dev.certknock.client.cli;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** The options every knocking command shares (a picocli mixin). */
@@ -77,6 +78,9 @@ public final class KnockArgs {
     @Option(names = "--targets", paramLabel = "FILE",
             description = "Targets file (default: $CERTKNOCK_TARGETS, else ~/.config/certknock/targets.yaml).")
     Path targets;
+
+    @Mixin
+    TokenArgs token = new TokenArgs();
 
     @Option(names = {"-v", "--verbose"}, description = "Say more: timestamp, key id, certificates.")
     boolean verbose;

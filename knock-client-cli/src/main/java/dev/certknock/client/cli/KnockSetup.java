@@ -56,12 +56,17 @@ final class KnockSetup {
         Optional<TargetEntry> named = store.find(hostOrTarget);
         TargetEntry t = named.orElse(null);
         String host = t != null ? t.host() : hostOrTarget;
-        Path bundle = args.bundle != null ? args.bundle : t != null && t.bundle() != null ? Path.of(t.bundle()) : null;
+        boolean onToken = args.token.used();
+        if (onToken && args.bundle != null) {
+            throw new UserException(ExitCodes.USAGE, "give --bundle or --pkcs11-module (a key on a token), not both");
+        }
+        Path bundle = onToken ? null : args.bundle != null ? args.bundle
+                : t != null && t.bundle() != null ? Path.of(t.bundle()) : null;
         Path serverCert = args.serverCert != null ? args.serverCert
                 : t != null && t.serverCert() != null ? Path.of(t.serverCert()) : null;
         Path caCert = args.caCert != null ? args.caCert : t != null && t.caCert() != null ? Path.of(t.caCert()) : null;
         String alias = args.alias != null ? args.alias : t != null ? t.alias() : null;
-        if (bundle == null || serverCert == null) {
+        if ((bundle == null && !onToken) || serverCert == null) {
             String missing = bundle == null && serverCert == null ? "--bundle and --server-cert"
                     : bundle == null ? "--bundle" : "--server-cert";
             throw new UserException(ExitCodes.USAGE, "'" + hostOrTarget + "' is not a target in " + store.file()
@@ -107,15 +112,7 @@ final class KnockSetup {
         } catch (IllegalArgumentException e) {
             throw new UserException(ExitCodes.BAD_INPUT, e.getMessage(), e);
         }
-        char[] password = Passwords.read(args, context, bundle);
-        ClientIdentity identity;
-        try {
-            identity = ClientIdentity.fromPkcs12(bundle, password, alias);
-        } catch (IdentityException e) {
-            throw Failures.of(e);
-        } finally {
-            Arrays.fill(password, '\0');
-        }
+        ClientIdentity identity = onToken ? TokenIdentity.load(args.token, context) : fromBundle(args, context, bundle, alias);
         CertificateExpiry.check(identity.certificate(), Clock.systemUTC().instant(), warnings);
         if (caCert != null) {
             identity = identity.withTrustAnchors(CertificateFiles.read(caCert, "CA certificate"));
@@ -128,6 +125,17 @@ final class KnockSetup {
                     named.map(x -> hostOrTarget), bundle);
         } catch (KnockException e) {
             throw Failures.of(e);
+        }
+    }
+
+    private static ClientIdentity fromBundle(KnockArgs args, CliContext context, Path bundle, String alias) {
+        char[] password = Passwords.read(args, context, bundle);
+        try {
+            return ClientIdentity.fromPkcs12(bundle, password, alias);
+        } catch (IdentityException e) {
+            throw Failures.of(e);
+        } finally {
+            Arrays.fill(password, '\0');
         }
     }
 

@@ -42,7 +42,7 @@ final class Passwords {
         return password;
     }
 
-    private static char[] fromFile(Path file) {
+    static char[] fromFile(Path file) {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);

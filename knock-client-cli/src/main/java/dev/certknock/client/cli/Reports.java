@@ -114,7 +114,8 @@ final class Reports {
                 + server.getNotAfter().toInstant() + ")");
         out.println("  client      " + client.getSubjectX500Principal().getName() + " (valid until "
                 + client.getNotAfter().toInstant() + ", grants " + plan.client().certificateGrants().grants() + ")");
-        out.println("  bundle      " + plan.bundle());
+        out.println(plan.bundle() != null ? "  bundle      " + plan.bundle()
+                : "  key         on the PKCS#11 token (" + plan.client().identity().credential().signer() + ")");
     }
 
     static String what(KnockRequest r) {
