@@ -32,6 +32,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /**
  * Knocks on one server with one identity. Built once ({@link #builder}), then used from any number of threads:
@@ -304,15 +306,32 @@ public final class KnockClient {
      * Each attempt waits at most the probe timeout (500 ms unless set); while the port stays shut, the knock is
      * sent again (a new knock with a fresh nonce, same request and address, from a fresh socket) up to the resend
      * limit (3 unless set), spread evenly over the timeout; a resend waits for the server's reply as the first
-     * knock did (up to 1 s, or what is left of the timeout). Timing out is a result, not an exception.
+     * knock did (up to 1 s, or what is left of the timeout). Timing out is a result
+     * ({@link OpenConfirmation.Status#TIMED_OUT}), not an exception. An interrupt of the calling thread ends the
+     * wait with {@link OpenConfirmation.Status#INTERRUPTED} and the thread's interrupt flag set again: at once
+     * during a pause, after the running connection attempt or resend (at most the probe timeout, or the reply
+     * wait of a resend) otherwise.
      *
+     * @param sent the receipt of the knock to wait for ({@link #knock} or {@link #send})
+     * @param tcpPort the TCP port to probe on the knocked address, 1 to 65535
+     * @param timeout how long to wait in all, positive
+     * @return how waiting ended
      * @throws KnockException when a resend fails its checks (the certificate expired meanwhile, for example)
      */
     public OpenConfirmation awaitOpen(KnockReceipt sent, int tcpPort, Duration timeout) throws KnockException {
         return awaitOpen(sent, tcpPort, timeout, AwaitListener.NONE);
     }
 
-    /** {@link #awaitOpen(KnockReceipt, int, Duration)} with a listener for progress. */
+    /**
+     * {@link #awaitOpen(KnockReceipt, int, Duration)} with a listener for progress.
+     *
+     * @param sent the receipt of the knock to wait for
+     * @param tcpPort the TCP port to probe, 1 to 65535
+     * @param timeout how long to wait in all, positive
+     * @param listener hears each failed attempt and each resend, on the waiting thread
+     * @return how waiting ended
+     * @throws KnockException when a resend fails its checks
+     */
     public OpenConfirmation awaitOpen(KnockReceipt sent, int tcpPort, Duration timeout, AwaitListener listener)
             throws KnockException {
         try (AwaitedConnection c = awaitConnection(sent, tcpPort, timeout, listener)) {
@@ -323,12 +342,95 @@ public final class KnockClient {
     }
 
     /**
-     * Like {@link #awaitOpen(KnockReceipt, int, Duration, AwaitListener)}, but keeps the connection that
-     * succeeded, for a caller that wants to use it (the ssh proxy).
+     * {@link #awaitOpen(KnockReceipt, int, Duration)} on a thread of {@code executor}, for callers that must not
+     * block. The arguments are checked at once (a bad one throws here, not in the future). The future completes
+     * with the confirmation, or exceptionally with the {@link KnockException} of a failed resend. Cancelling the
+     * returned future ({@code cancel(true)} or {@code cancel(false)}) interrupts the wait, which stops as
+     * {@link #awaitOpen(KnockReceipt, int, Duration)} says; cancelling a stage derived from it does not.
+     *
+     * @param sent the receipt of the knock to wait for
+     * @param tcpPort the TCP port to probe, 1 to 65535
+     * @param timeout how long to wait in all, positive
+     * @param executor runs the wait; it blocks one of its threads for up to {@code timeout}
+     * @return the future confirmation
      */
-    public AwaitedConnection awaitConnection(KnockReceipt sent, int tcpPort, Duration timeout, AwaitListener listener)
-            throws KnockException {
+    public CompletableFuture<OpenConfirmation> awaitOpenAsync(KnockReceipt sent, int tcpPort, Duration timeout,
+            Executor executor) {
+        return awaitOpenAsync(sent, tcpPort, timeout, AwaitListener.NONE, executor);
+    }
+
+    /**
+     * {@link #awaitOpenAsync(KnockReceipt, int, Duration, Executor)} with a listener for progress (called on the
+     * executor's thread).
+     *
+     * @param sent the receipt of the knock to wait for
+     * @param tcpPort the TCP port to probe, 1 to 65535
+     * @param timeout how long to wait in all, positive
+     * @param listener hears each failed attempt and each resend
+     * @param executor runs the wait
+     * @return the future confirmation
+     */
+    public CompletableFuture<OpenConfirmation> awaitOpenAsync(KnockReceipt sent, int tcpPort, Duration timeout,
+            AwaitListener listener, Executor executor) {
+        requireAwaitArguments(sent, tcpPort, timeout, listener);
+        Objects.requireNonNull(executor, "executor");
+        AsyncWait wait = new AsyncWait();
+        executor.execute(() -> wait.run(() -> awaitOpen(sent, tcpPort, timeout, listener)));
+        return wait;
+    }
+
+    /**
+     * The future of {@link #awaitOpenAsync}: cancelling it interrupts the thread that waits, never a thread that
+     * has moved on to other work.
+     */
+    private static final class AsyncWait extends CompletableFuture<OpenConfirmation> {
+        private final Object lock = new Object();
+        private Thread worker;
+        private boolean finished;
+
+        interface Wait {
+            OpenConfirmation await() throws KnockException;
+        }
+
+        void run(Wait wait) {
+            synchronized (lock) {
+                if (isDone()) {
+                    return; // cancelled before it started
+                }
+                worker = Thread.currentThread();
+            }
+            try {
+                complete(wait.await());
+            } catch (KnockException | RuntimeException | Error e) {
+                completeExceptionally(e);
+            } finally {
+                synchronized (lock) {
+                    worker = null;
+                    finished = true;
+                }
+                if (isCancelled()) {
+                    // The interrupt was this future's, not the executor's: do not leave it on the pool's thread.
+                    Thread.interrupted();
+                }
+            }
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            boolean cancelled = super.cancel(mayInterruptIfRunning);
+            synchronized (lock) {
+                if (cancelled && worker != null && !finished) {
+                    worker.interrupt();
+                }
+            }
+            return cancelled;
+        }
+    }
+
+    private static void requireAwaitArguments(KnockReceipt sent, int tcpPort, Duration timeout,
+            AwaitListener listener) {
         Objects.requireNonNull(sent, "sent");
+        Objects.requireNonNull(timeout, "timeout");
         Objects.requireNonNull(listener, "listener");
         if (tcpPort < 1 || tcpPort > 65535) {
             throw new IllegalArgumentException("TCP port " + tcpPort + " is outside 1-65535");
@@ -336,6 +438,22 @@ public final class KnockClient {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("the timeout must be positive, not " + timeout);
         }
+    }
+
+    /**
+     * Like {@link #awaitOpen(KnockReceipt, int, Duration, AwaitListener)}, but keeps the connection that
+     * succeeded, for a caller that wants to use it (the ssh proxy).
+     *
+     * @param sent the receipt of the knock to wait for
+     * @param tcpPort the TCP port to probe, 1 to 65535
+     * @param timeout how long to wait in all, positive
+     * @param listener hears each failed attempt and each resend
+     * @return the confirmation, and the connected socket when the port opened (close it)
+     * @throws KnockException when a resend fails its checks
+     */
+    public AwaitedConnection awaitConnection(KnockReceipt sent, int tcpPort, Duration timeout, AwaitListener listener)
+            throws KnockException {
+        requireAwaitArguments(sent, tcpPort, timeout, listener);
         InetSocketAddress probe = new InetSocketAddress(sent.target().getAddress(), tcpPort);
         long start = System.nanoTime();
         long timeoutNanos = timeout.toNanos();
@@ -344,19 +462,27 @@ public final class KnockClient {
         KnockReceipt last = sent;
         while (true) {
             long elapsed = System.nanoTime() - start;
+            if (Thread.currentThread().isInterrupted()) {
+                return new AwaitedConnection(new OpenConfirmation(OpenConfirmation.Status.INTERRUPTED,
+                        Duration.ofNanos(elapsed), attempts, knocks), null);
+            }
             long remaining = timeoutNanos - elapsed;
             if (remaining <= 0) {
-                return new AwaitedConnection(new OpenConfirmation(false, Duration.ofNanos(elapsed), attempts, knocks), null);
+                return new AwaitedConnection(new OpenConfirmation(OpenConfirmation.Status.TIMED_OUT,
+                        Duration.ofNanos(elapsed), attempts, knocks), null);
             }
             attempts++;
             long attemptStart = System.nanoTime();
             Socket socket = tryConnect(probe, Math.max(1, Math.min(probeTimeout.toMillis(), remaining / 1_000_000)));
             if (socket != null) {
-                return new AwaitedConnection(new OpenConfirmation(true, Duration.ofNanos(System.nanoTime() - start),
-                        attempts, knocks), socket);
+                return new AwaitedConnection(new OpenConfirmation(OpenConfirmation.Status.OPENED,
+                        Duration.ofNanos(System.nanoTime() - start), attempts, knocks), socket);
             }
             elapsed = System.nanoTime() - start;
             listener.attemptFailed(attempts, Duration.ofNanos(elapsed));
+            if (Thread.currentThread().isInterrupted()) {
+                continue; // reported at the top of the loop
+            }
             if (knocks - 1 < maxResends && elapsed >= resendDue(knocks - 1, timeoutNanos)) {
                 last = resend(last, timeoutNanos - elapsed);
                 knocks++;
@@ -373,9 +499,7 @@ public final class KnockClient {
                 try {
                     Thread.sleep(Math.max(1, Duration.ofNanos(Math.min(pause, left)).toMillis()));
                 } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return new AwaitedConnection(new OpenConfirmation(false,
-                            Duration.ofNanos(System.nanoTime() - start), attempts, knocks), null);
+                    Thread.currentThread().interrupt(); // reported at the top of the loop
                 }
             }
         }
