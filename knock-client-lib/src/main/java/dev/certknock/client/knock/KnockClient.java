@@ -82,30 +82,64 @@ public final class KnockClient {
         this.observed = b.observed;
     }
 
-    /** A builder for a client of this identity knocking on this target. */
+    /**
+     * A builder for a client of this identity knocking on this target.
+     *
+     * @param identity who knocks
+     * @param target where the knocks go
+     * @return the builder
+     */
     public static Builder builder(ClientIdentity identity, KnockTarget target) {
         return new Builder(identity, target);
     }
 
+    /**
+     * Who knocks.
+     *
+     * @return the identity this client was built with
+     */
     public ClientIdentity identity() {
         return identity;
     }
 
+    /**
+     * Where the knocks go.
+     *
+     * @return the target this client was built with
+     */
     public KnockTarget target() {
         return target;
     }
 
-    /** What the client certificate allows. */
+    /**
+     * What the client certificate allows.
+     *
+     * @return the grants extension of the client certificate
+     */
     public CertknockGrants certificateGrants() {
         return grants;
     }
 
-    /** Checks and sends a knock for these grants with default options (v2, waiting up to 1 s for the reply). */
+    /**
+     * Checks and sends a knock for these grants with default options (v2, waiting up to 1 s for the reply).
+     *
+     * @param grants the ports to open, each inside one grant of the client certificate
+     * @return what was sent and what the server said
+     * @throws KnockException when a check fails or sending fails (see {@link #send})
+     */
     public KnockReceipt knock(PortGrant... grants) throws KnockException {
+        Objects.requireNonNull(grants, "grants");
         return knock(Arrays.asList(grants), KnockOptions.defaults());
     }
 
-    /** Checks and sends a knock, and waits for the reply as the options say. */
+    /**
+     * Checks and sends a knock, and waits for the reply as the options say.
+     *
+     * @param grants the ports to open, each inside one grant of the client certificate
+     * @param options duration, declared addresses, version, reply wait
+     * @return what was sent and what the server said
+     * @throws KnockException when a check fails or sending fails (see {@link #send})
+     */
     public KnockReceipt knock(List<PortGrant> grants, KnockOptions options) throws KnockException {
         return send(prepare(grants, options));
     }
@@ -114,9 +148,17 @@ public final class KnockClient {
      * Checks and seals a knock without sending it (a dry run). Touches the network only to discover the route's
      * local address, when the knock declares it or looks up the observed address of the route (resolving the host,
      * connecting a UDP socket: no packet).
+     *
+     * @param requested the ports to open, each inside one grant of the client certificate
+     * @param options duration, declared addresses, version, reply wait
+     * @return the sealed knock, for {@link #send}
+     * @throws KnockException when a check fails (its reason says which)
      */
     public PreparedKnock prepare(List<PortGrant> requested, KnockOptions options) throws KnockException {
         Objects.requireNonNull(requested, "requested");
+        for (PortGrant g : requested) {
+            Objects.requireNonNull(g, "requested grant");
+        }
         Objects.requireNonNull(options, "options");
         Instant now = clock.instant();
         CertificateChecks.requireClientChainValid(identity.credential().chain(), now);
@@ -168,8 +210,11 @@ public final class KnockClient {
      * @throws KnockException when sending fails, when the server reports an address outside the certificate's
      *     sources ({@code SOURCE_NOT_PERMITTED}), or when it still reports another address after
      *     {@value #MAX_ADDRESS_ROUNDS} knocks sealed again ({@code ADDRESS_NOT_ACCEPTED})
+     * @param prepared a knock {@link #prepare}d by this client
+     * @return what was sent and what the server said
      */
     public KnockReceipt send(PreparedKnock prepared) throws KnockException {
+        Objects.requireNonNull(prepared, "prepared");
         InetSocketAddress to = prepared.resolvedTarget().isPresent() ? prepared.resolvedTarget().get() : resolve();
         return exchange(prepared.sealed(), prepared.options(), prepared.addressOrigin(), to);
     }
@@ -697,20 +742,36 @@ public final class KnockClient {
             this.target = Objects.requireNonNull(target, "target");
         }
 
-        /** The time source for timestamps and validity checks (tests inject a fixed one). */
+        /**
+         * The time source for timestamps and validity checks (tests inject a fixed one).
+         *
+         * @param clock the clock (default: the system's, UTC)
+         * @return this builder
+         */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;
         }
 
-        /** The randomness for nonces and ephemeral keys. */
+        /**
+         * The randomness for nonces and ephemeral keys.
+         *
+         * @param random the source (default: a new {@link SecureRandom})
+         * @return this builder
+         */
         public Builder random(SecureRandom random) {
             this.random = Objects.requireNonNull(random, "random");
             return this;
         }
 
-        /** How long one TCP connection attempt of {@link #awaitOpen} may take. */
+        /**
+         * How long one TCP connection attempt of {@link #awaitOpen} may take.
+         *
+         * @param timeout positive (default 500 ms)
+         * @return this builder
+         */
         public Builder probeTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout");
             if (timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("the probe timeout must be positive");
             }
@@ -718,8 +779,14 @@ public final class KnockClient {
             return this;
         }
 
-        /** The least time between two connection attempts of {@link #awaitOpen}. */
+        /**
+         * The least time between two connection attempts of {@link #awaitOpen}.
+         *
+         * @param pause zero or more (default 200 ms)
+         * @return this builder
+         */
         public Builder retryPause(Duration pause) {
+            Objects.requireNonNull(pause, "pause");
             if (pause.isNegative()) {
                 throw new IllegalArgumentException("the retry pause must not be negative");
             }
@@ -727,7 +794,12 @@ public final class KnockClient {
             return this;
         }
 
-        /** How often {@link #awaitOpen} may send the knock again, 0 to 10. */
+        /**
+         * How often {@link #awaitOpen} may send the knock again.
+         *
+         * @param resends 0 to 10 (default 3)
+         * @return this builder
+         */
         public Builder maxResends(int resends) {
             if (resends < 0 || resends > 10) {
                 throw new IllegalArgumentException("resends " + resends + " is outside 0-10");
@@ -739,6 +811,9 @@ public final class KnockClient {
         /**
          * Where the addresses servers report are remembered (default: in memory, 64 entries, for this client
          * only); {@link ObservedAddressCache#NONE} remembers nothing.
+         *
+         * @param cache a thread-safe cache
+         * @return this builder
          */
         public Builder observedAddresses(ObservedAddressCache cache) {
             this.observed = Objects.requireNonNull(cache, "cache");
@@ -748,6 +823,9 @@ public final class KnockClient {
         /**
          * Checks what does not change with time: the client certificate is a certknock client certificate with
          * grants, and the server certificate a certknock server certificate with a P-256 or X25519 key.
+         *
+         * @return the client
+         * @throws KnockException when a certificate is not fit for knocks (its reason says how)
          */
         public KnockClient build() throws KnockException {
             CertknockGrants grants = CertificateChecks.clientGrants(identity.certificate());
