@@ -1,8 +1,8 @@
 package dev.certknock.examples;
 
+import dev.certknock.client.CertificateFiles;
 import dev.certknock.client.identity.ClientIdentity;
 import dev.certknock.client.identity.IdentityException;
-import dev.certknock.client.knock.CertificateFiles;
 import dev.certknock.client.knock.KnockClient;
 import dev.certknock.client.knock.KnockException;
 import dev.certknock.client.knock.KnockOptions;

@@ -3,7 +3,6 @@ package dev.certknock.client;
 import static org.assertj.core.api.Assertions.assertThatNullPointerException;
 
 import dev.certknock.client.identity.ClientIdentity;
-import dev.certknock.client.knock.CertificateFiles;
 import dev.certknock.client.knock.KnockClient;
 import dev.certknock.client.knock.KnockOptions;
 import dev.certknock.client.knock.KnockReceipt;

@@ -9,7 +9,7 @@ import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
 
-/** Reads certificate files (PEM or DER) through the library's {@link dev.certknock.client.knock.CertificateFiles}. */
+/** Reads certificate files (PEM or DER) through the library's {@link dev.certknock.client.CertificateFiles}. */
 final class CertificateFiles {
 
     private CertificateFiles() {
@@ -18,7 +18,7 @@ final class CertificateFiles {
     /** Every certificate in the file, in file order; failures as a {@link UserException} naming {@code what}. */
     static List<X509Certificate> read(Path file, String what) {
         try {
-            return dev.certknock.client.knock.CertificateFiles.read(file);
+            return dev.certknock.client.CertificateFiles.read(file);
         } catch (NoSuchFileException e) {
             throw new UserException(ExitCodes.BAD_INPUT, what + " " + file + " does not exist");
         } catch (IOException e) {

@@ -218,7 +218,7 @@ public final class ClientIdentity {
     /**
      * A copy that also trusts these CA certificates (for a bundle without its root, for example).
      *
-     * @param anchors CA certificates ({@link dev.certknock.client.knock.CertificateFiles#read} reads a file)
+     * @param anchors CA certificates ({@link dev.certknock.client.CertificateFiles#read} reads a file)
      * @return the new identity
      */
     public ClientIdentity withTrustAnchors(Collection<X509Certificate> anchors) {

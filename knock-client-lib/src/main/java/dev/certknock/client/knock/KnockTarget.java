@@ -57,7 +57,7 @@ public record KnockTarget(String host, int knockPort, List<X509Certificate> serv
 
     /**
      * A target on the default knock port, any address family, with the certificates of a server certificate file
-     * ({@link CertificateFiles#read}): the server certificate first, then any intermediates.
+     * ({@link dev.certknock.client.CertificateFiles#read}): the server certificate first, then any intermediates.
      *
      * @param host name or address literal
      * @param serverCertificates the server certificate first, then any intermediate CA certificates

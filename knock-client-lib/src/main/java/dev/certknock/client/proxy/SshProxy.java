@@ -70,6 +70,12 @@ public final class SshProxy {
      */
     public Outcome run(List<PortGrant> grants, KnockOptions options, int tcpPort, Duration timeout,
             InputStream in, OutputStream out, AwaitListener listener) throws KnockException, IOException {
+        Objects.requireNonNull(grants, "grants");
+        Objects.requireNonNull(options, "options");
+        Objects.requireNonNull(timeout, "timeout");
+        Objects.requireNonNull(in, "in");
+        Objects.requireNonNull(out, "out");
+        Objects.requireNonNull(listener, "listener");
         KnockReceipt receipt = client.knock(grants, options);
         try (AwaitedConnection connection = client.awaitConnection(receipt, tcpPort, timeout, listener)) {
             if (connection.socket().isEmpty()) {

@@ -1,4 +1,4 @@
-package dev.certknock.client.knock;
+package dev.certknock.client;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -15,7 +15,7 @@ import java.util.Objects;
 /**
  * Reads X.509 certificate files as the {@code knock} command does: PEM (one or more {@code CERTIFICATE} blocks,
  * text around them ignored) or DER (one certificate). A server certificate file goes to
- * {@link KnockTarget#of(String, List)}; a CA certificate file to
+ * {@link dev.certknock.client.knock.KnockTarget#of(String, List)}; a CA certificate file to
  * {@link dev.certknock.client.identity.ClientIdentity#withTrustAnchors}.
  */
 public final class CertificateFiles {
