@@ -8,6 +8,7 @@
  *   <li>{@link dev.certknock.client.knock}: where and what: {@code KnockClient} validates, seals and sends one
  *       UDP datagram per knock, and optionally confirms that a TCP port opened.</li>
  *   <li>{@link dev.certknock.client.proxy}: knock, wait, then relay a stream (the {@code ssh} ProxyCommand).</li>
+ *   <li>{@link dev.certknock.client.CertificateFiles}: reads server and CA certificate files (PEM or DER).</li>
  * </ul>
  *
  * <p>No static state and no global {@link java.security.Security#addProvider} calls: cryptography runs

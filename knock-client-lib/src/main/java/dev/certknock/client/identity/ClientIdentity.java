@@ -54,6 +54,11 @@ public final class ClientIdentity {
      * {@code KeyStore "PKCS12"} gives them. The common bundle (HMAC-SHA256 MAC, PBES2 with PBKDF2-HMAC-SHA256
      * and AES) is read by a faster reader with the same checks; any other, and any failure, goes through the
      * JDK's key store.
+     *
+     * @param bundle the PKCS#12 file
+     * @param password its password (not kept; the caller clears it)
+     * @return the identity
+     * @throws IdentityException when the bundle cannot be read or used (its reason says why)
      */
     public static ClientIdentity fromPkcs12(Path bundle, char[] password) throws IdentityException {
         return fromPkcs12(bundle, password, null);
@@ -62,6 +67,12 @@ public final class ClientIdentity {
     /**
      * Loads a PKCS#12 bundle; {@code alias} picks the key entry when the bundle holds several (null: the only one).
      * The same password opens the file and the key, as PKCS#12 tools make them.
+     *
+     * @param bundle the PKCS#12 file
+     * @param password its password (not kept; the caller clears it)
+     * @param alias the key entry to use, or null when the bundle holds one
+     * @return the identity
+     * @throws IdentityException when the bundle cannot be read or used (its reason says why)
      */
     public static ClientIdentity fromPkcs12(Path bundle, char[] password, String alias) throws IdentityException {
         Objects.requireNonNull(bundle, "bundle");
@@ -107,6 +118,9 @@ public final class ClientIdentity {
      * @param alias the key entry, or null when the store holds exactly one
      * @param keyPassword the key's password (a token's PIN is given when loading the store; pass it or an empty
      *     array here)
+     * @param store a loaded key store
+     * @return the identity
+     * @throws IdentityException when the entry is missing, ambiguous or cannot sign knocks
      */
     public static ClientIdentity fromKeyStore(KeyStore store, String alias, char[] keyPassword) throws IdentityException {
         Objects.requireNonNull(store, "store");
@@ -175,6 +189,11 @@ public final class ClientIdentity {
     /**
      * A key and certificates already in memory: the client certificate first, then any intermediates and CA
      * certificates (self-signed ones become trust anchors, the rest travel in the knock).
+     *
+     * @param key the client's private key (EC P-256 or Ed25519)
+     * @param certificates the client certificate first, then intermediates and CA certificates
+     * @return the identity
+     * @throws IdentityException when the key cannot sign knocks or does not match the certificate
      */
     public static ClientIdentity of(PrivateKey key, List<X509Certificate> certificates) throws IdentityException {
         Objects.requireNonNull(key, "key");
@@ -182,36 +201,65 @@ public final class ClientIdentity {
         return build(signerFor(key, certificates.get(0), null), certificates);
     }
 
-    /** A custom signer (a hardware key behind another API) with its certificates, as for {@link #of(PrivateKey, List)}. */
+    /**
+     * A custom signer (a hardware key behind another API) with its certificates, as for {@link #of(PrivateKey, List)}.
+     *
+     * @param signer signs knocks with the client certificate's key
+     * @param certificates the client certificate first, then intermediates and CA certificates
+     * @return the identity
+     * @throws IdentityException when the signer does not match the certificate
+     */
     public static ClientIdentity of(KnockSigner signer, List<X509Certificate> certificates) throws IdentityException {
         Objects.requireNonNull(signer, "signer");
         requireCertificates(certificates);
         return build(signer, certificates);
     }
 
-    /** A copy that also trusts these CA certificates (for a bundle without its root, for example). */
+    /**
+     * A copy that also trusts these CA certificates (for a bundle without its root, for example).
+     *
+     * @param anchors CA certificates ({@link dev.certknock.client.CertificateFiles#read} reads a file)
+     * @return the new identity
+     */
     public ClientIdentity withTrustAnchors(Collection<X509Certificate> anchors) {
+        Objects.requireNonNull(anchors, "anchors");
         Set<X509Certificate> all = new LinkedHashSet<>(trustAnchors);
         all.addAll(anchors);
         return new ClientIdentity(credential, new ArrayList<>(all), intermediates);
     }
 
-    /** The signer and the chain sent in each knock (leaf first, no self-signed root). */
+    /**
+     * The signer and the chain sent in each knock.
+     *
+     * @return the credential (leaf first, no self-signed root)
+     */
     public ClientCredential credential() {
         return credential;
     }
 
-    /** The client certificate. */
+    /**
+     * The client certificate.
+     *
+     * @return the leaf
+     */
     public X509Certificate certificate() {
         return credential.certificate();
     }
 
-    /** The self-signed CA certificates a server certificate must chain to. */
+    /**
+     * The self-signed CA certificates a server certificate must chain to.
+     *
+     * @return the trust anchors
+     */
     public List<X509Certificate> trustAnchors() {
         return trustAnchors;
     }
 
-    /** CA certificates that are not self-signed, for building a server certificate's chain. */
+    /**
+     * CA certificates that are not self-signed, for building a server certificate's chain.
+     *
+     * @return the intermediates
+     */
     public List<X509Certificate> intermediates() {
         return intermediates;
     }

@@ -24,18 +24,37 @@ public final class IdentityException extends Exception {
         UNSUPPORTED_KEY
     }
 
+    /** What went wrong. */
     private final Reason reason;
 
+    /**
+     * An exception for this reason.
+     *
+     * @param reason which problem
+     * @param message what exactly, and what to do
+     */
     public IdentityException(Reason reason, String message) {
         super(message);
-        this.reason = reason;
+        this.reason = java.util.Objects.requireNonNull(reason, "reason");
     }
 
+    /**
+     * An exception for this reason, with its cause.
+     *
+     * @param reason which problem
+     * @param message what exactly, and what to do
+     * @param cause the underlying failure
+     */
     public IdentityException(Reason reason, String message, Throwable cause) {
         super(message, cause);
-        this.reason = reason;
+        this.reason = java.util.Objects.requireNonNull(reason, "reason");
     }
 
+    /**
+     * Which problem it was.
+     *
+     * @return the reason
+     */
     public Reason reason() {
         return reason;
     }

@@ -18,7 +18,6 @@ import org.bouncycastle.asn1.ASN1OctetString;
 import org.bouncycastle.asn1.ASN1Sequence;
 import org.bouncycastle.asn1.ASN1Set;
 import org.bouncycastle.asn1.DERNull;
-import org.bouncycastle.asn1.edec.EdECObjectIdentifiers;
 import org.bouncycastle.asn1.nist.NISTObjectIdentifiers;
 import org.bouncycastle.asn1.pkcs.Attribute;
 import org.bouncycastle.asn1.pkcs.AuthenticatedSafe;
@@ -71,6 +70,8 @@ final class Pkcs12Reader {
     /** What the JDK's PKCS#12 key store accepts at most, for the MAC and for PBES2. */
     static final int MAX_ITERATIONS = 5_000_000;
 
+    /** id-Ed25519 (RFC 8410), spelled out: its Bouncy Castle constant lives in bcutil, which this library does not need. */
+    private static final ASN1ObjectIdentifier ID_ED25519 = new ASN1ObjectIdentifier("1.3.101.112");
     /** Oracle's "trusted key usage" bag attribute: makes a certificate a trusted entry in the JDK's key store. */
     private static final ASN1ObjectIdentifier TRUSTED_KEY_USAGE = new ASN1ObjectIdentifier("2.16.840.1.113894.746875.1.1");
 
@@ -209,7 +210,7 @@ final class Pkcs12Reader {
                 String keyAlgorithm;
                 if (X9ObjectIdentifiers.id_ecPublicKey.equals(algorithm)) {
                     keyAlgorithm = "EC";
-                } else if (EdECObjectIdentifiers.id_Ed25519.equals(algorithm)) {
+                } else if (ID_ED25519.equals(algorithm)) {
                     keyAlgorithm = "Ed25519";
                 } else {
                     return new NotHandled("a key of type " + algorithm);

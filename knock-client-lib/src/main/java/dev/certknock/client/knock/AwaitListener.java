@@ -9,11 +9,22 @@ public interface AwaitListener {
     AwaitListener NONE = new AwaitListener() {
     };
 
-    /** A connection attempt failed (refused or timed out); waiting goes on. */
+    /**
+     * A connection attempt failed (refused or timed out); waiting goes on.
+     *
+     * @param attempt which attempt, from 1
+     * @param elapsed time since waiting started
+     */
     default void attemptFailed(int attempt, Duration elapsed) {
     }
 
-    /** No answer yet: the knock was sent again ({@code knocksSent} counts the original). */
+    /**
+     * No answer yet: the knock was sent again.
+     *
+     * @param receipt the resent knock's receipt
+     * @param knocksSent knocks sent in all, the original included
+     * @param elapsed time since waiting started
+     */
     default void knockResent(KnockReceipt receipt, int knocksSent, Duration elapsed) {
     }
 }

@@ -19,11 +19,20 @@ public final class AwaitedConnection implements AutoCloseable {
         this.socket = socket;
     }
 
+    /**
+     * How waiting ended.
+     *
+     * @return the confirmation
+     */
     public OpenConfirmation confirmation() {
         return confirmation;
     }
 
-    /** The connected socket; present exactly when {@code confirmation().opened()}. */
+    /**
+     * The connected socket.
+     *
+     * @return the socket, present exactly when {@code confirmation().opened()}
+     */
     public Optional<Socket> socket() {
         return Optional.ofNullable(socket);
     }

@@ -40,7 +40,7 @@ final class InMemoryObservedAddressCache implements ObservedAddressCache {
 
     @Override
     public synchronized void forget(Key key) {
-        entries.remove(key);
+        entries.remove(Objects.requireNonNull(key, "key"));
     }
 
     synchronized int size() {

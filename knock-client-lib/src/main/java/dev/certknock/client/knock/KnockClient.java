@@ -32,6 +32,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 
 /**
  * Knocks on one server with one identity. Built once ({@link #builder}), then used from any number of threads:
@@ -80,30 +82,64 @@ public final class KnockClient {
         this.observed = b.observed;
     }
 
-    /** A builder for a client of this identity knocking on this target. */
+    /**
+     * A builder for a client of this identity knocking on this target.
+     *
+     * @param identity who knocks
+     * @param target where the knocks go
+     * @return the builder
+     */
     public static Builder builder(ClientIdentity identity, KnockTarget target) {
         return new Builder(identity, target);
     }
 
+    /**
+     * Who knocks.
+     *
+     * @return the identity this client was built with
+     */
     public ClientIdentity identity() {
         return identity;
     }
 
+    /**
+     * Where the knocks go.
+     *
+     * @return the target this client was built with
+     */
     public KnockTarget target() {
         return target;
     }
 
-    /** What the client certificate allows. */
+    /**
+     * What the client certificate allows.
+     *
+     * @return the grants extension of the client certificate
+     */
     public CertknockGrants certificateGrants() {
         return grants;
     }
 
-    /** Checks and sends a knock for these grants with default options (v2, waiting up to 1 s for the reply). */
+    /**
+     * Checks and sends a knock for these grants with default options (v2, waiting up to 1 s for the reply).
+     *
+     * @param grants the ports to open, each inside one grant of the client certificate
+     * @return what was sent and what the server said
+     * @throws KnockException when a check fails or sending fails (see {@link #send})
+     */
     public KnockReceipt knock(PortGrant... grants) throws KnockException {
+        Objects.requireNonNull(grants, "grants");
         return knock(Arrays.asList(grants), KnockOptions.defaults());
     }
 
-    /** Checks and sends a knock, and waits for the reply as the options say. */
+    /**
+     * Checks and sends a knock, and waits for the reply as the options say.
+     *
+     * @param grants the ports to open, each inside one grant of the client certificate
+     * @param options duration, declared addresses, version, reply wait
+     * @return what was sent and what the server said
+     * @throws KnockException when a check fails or sending fails (see {@link #send})
+     */
     public KnockReceipt knock(List<PortGrant> grants, KnockOptions options) throws KnockException {
         return send(prepare(grants, options));
     }
@@ -112,9 +148,17 @@ public final class KnockClient {
      * Checks and seals a knock without sending it (a dry run). Touches the network only to discover the route's
      * local address, when the knock declares it or looks up the observed address of the route (resolving the host,
      * connecting a UDP socket: no packet).
+     *
+     * @param requested the ports to open, each inside one grant of the client certificate
+     * @param options duration, declared addresses, version, reply wait
+     * @return the sealed knock, for {@link #send}
+     * @throws KnockException when a check fails (its reason says which)
      */
     public PreparedKnock prepare(List<PortGrant> requested, KnockOptions options) throws KnockException {
         Objects.requireNonNull(requested, "requested");
+        for (PortGrant g : requested) {
+            Objects.requireNonNull(g, "requested grant");
+        }
         Objects.requireNonNull(options, "options");
         Instant now = clock.instant();
         CertificateChecks.requireClientChainValid(identity.credential().chain(), now);
@@ -166,8 +210,11 @@ public final class KnockClient {
      * @throws KnockException when sending fails, when the server reports an address outside the certificate's
      *     sources ({@code SOURCE_NOT_PERMITTED}), or when it still reports another address after
      *     {@value #MAX_ADDRESS_ROUNDS} knocks sealed again ({@code ADDRESS_NOT_ACCEPTED})
+     * @param prepared a knock {@link #prepare}d by this client
+     * @return what was sent and what the server said
      */
     public KnockReceipt send(PreparedKnock prepared) throws KnockException {
+        Objects.requireNonNull(prepared, "prepared");
         InetSocketAddress to = prepared.resolvedTarget().isPresent() ? prepared.resolvedTarget().get() : resolve();
         return exchange(prepared.sealed(), prepared.options(), prepared.addressOrigin(), to);
     }
@@ -304,15 +351,32 @@ public final class KnockClient {
      * Each attempt waits at most the probe timeout (500 ms unless set); while the port stays shut, the knock is
      * sent again (a new knock with a fresh nonce, same request and address, from a fresh socket) up to the resend
      * limit (3 unless set), spread evenly over the timeout; a resend waits for the server's reply as the first
-     * knock did (up to 1 s, or what is left of the timeout). Timing out is a result, not an exception.
+     * knock did (up to 1 s, or what is left of the timeout). Timing out is a result
+     * ({@link OpenConfirmation.Status#TIMED_OUT}), not an exception. An interrupt of the calling thread ends the
+     * wait with {@link OpenConfirmation.Status#INTERRUPTED} and the thread's interrupt flag set again: at once
+     * during a pause, after the running connection attempt or resend (at most the probe timeout, or the reply
+     * wait of a resend) otherwise.
      *
+     * @param sent the receipt of the knock to wait for ({@link #knock} or {@link #send})
+     * @param tcpPort the TCP port to probe on the knocked address, 1 to 65535
+     * @param timeout how long to wait in all, positive
+     * @return how waiting ended
      * @throws KnockException when a resend fails its checks (the certificate expired meanwhile, for example)
      */
     public OpenConfirmation awaitOpen(KnockReceipt sent, int tcpPort, Duration timeout) throws KnockException {
         return awaitOpen(sent, tcpPort, timeout, AwaitListener.NONE);
     }
 
-    /** {@link #awaitOpen(KnockReceipt, int, Duration)} with a listener for progress. */
+    /**
+     * {@link #awaitOpen(KnockReceipt, int, Duration)} with a listener for progress.
+     *
+     * @param sent the receipt of the knock to wait for
+     * @param tcpPort the TCP port to probe, 1 to 65535
+     * @param timeout how long to wait in all, positive
+     * @param listener hears each failed attempt and each resend, on the waiting thread
+     * @return how waiting ended
+     * @throws KnockException when a resend fails its checks
+     */
     public OpenConfirmation awaitOpen(KnockReceipt sent, int tcpPort, Duration timeout, AwaitListener listener)
             throws KnockException {
         try (AwaitedConnection c = awaitConnection(sent, tcpPort, timeout, listener)) {
@@ -323,12 +387,95 @@ public final class KnockClient {
     }
 
     /**
-     * Like {@link #awaitOpen(KnockReceipt, int, Duration, AwaitListener)}, but keeps the connection that
-     * succeeded, for a caller that wants to use it (the ssh proxy).
+     * {@link #awaitOpen(KnockReceipt, int, Duration)} on a thread of {@code executor}, for callers that must not
+     * block. The arguments are checked at once (a bad one throws here, not in the future). The future completes
+     * with the confirmation, or exceptionally with the {@link KnockException} of a failed resend. Cancelling the
+     * returned future ({@code cancel(true)} or {@code cancel(false)}) interrupts the wait, which stops as
+     * {@link #awaitOpen(KnockReceipt, int, Duration)} says; cancelling a stage derived from it does not.
+     *
+     * @param sent the receipt of the knock to wait for
+     * @param tcpPort the TCP port to probe, 1 to 65535
+     * @param timeout how long to wait in all, positive
+     * @param executor runs the wait; it blocks one of its threads for up to {@code timeout}
+     * @return the future confirmation
      */
-    public AwaitedConnection awaitConnection(KnockReceipt sent, int tcpPort, Duration timeout, AwaitListener listener)
-            throws KnockException {
+    public CompletableFuture<OpenConfirmation> awaitOpenAsync(KnockReceipt sent, int tcpPort, Duration timeout,
+            Executor executor) {
+        return awaitOpenAsync(sent, tcpPort, timeout, AwaitListener.NONE, executor);
+    }
+
+    /**
+     * {@link #awaitOpenAsync(KnockReceipt, int, Duration, Executor)} with a listener for progress (called on the
+     * executor's thread).
+     *
+     * @param sent the receipt of the knock to wait for
+     * @param tcpPort the TCP port to probe, 1 to 65535
+     * @param timeout how long to wait in all, positive
+     * @param listener hears each failed attempt and each resend
+     * @param executor runs the wait
+     * @return the future confirmation
+     */
+    public CompletableFuture<OpenConfirmation> awaitOpenAsync(KnockReceipt sent, int tcpPort, Duration timeout,
+            AwaitListener listener, Executor executor) {
+        requireAwaitArguments(sent, tcpPort, timeout, listener);
+        Objects.requireNonNull(executor, "executor");
+        AsyncWait wait = new AsyncWait();
+        executor.execute(() -> wait.run(() -> awaitOpen(sent, tcpPort, timeout, listener)));
+        return wait;
+    }
+
+    /**
+     * The future of {@link #awaitOpenAsync}: cancelling it interrupts the thread that waits, never a thread that
+     * has moved on to other work.
+     */
+    private static final class AsyncWait extends CompletableFuture<OpenConfirmation> {
+        private final Object lock = new Object();
+        private Thread worker;
+        private boolean finished;
+
+        interface Wait {
+            OpenConfirmation await() throws KnockException;
+        }
+
+        void run(Wait wait) {
+            synchronized (lock) {
+                if (isDone()) {
+                    return; // cancelled before it started
+                }
+                worker = Thread.currentThread();
+            }
+            try {
+                complete(wait.await());
+            } catch (KnockException | RuntimeException | Error e) {
+                completeExceptionally(e);
+            } finally {
+                synchronized (lock) {
+                    worker = null;
+                    finished = true;
+                }
+                if (isCancelled()) {
+                    // The interrupt was this future's, not the executor's: do not leave it on the pool's thread.
+                    Thread.interrupted();
+                }
+            }
+        }
+
+        @Override
+        public boolean cancel(boolean mayInterruptIfRunning) {
+            boolean cancelled = super.cancel(mayInterruptIfRunning);
+            synchronized (lock) {
+                if (cancelled && worker != null && !finished) {
+                    worker.interrupt();
+                }
+            }
+            return cancelled;
+        }
+    }
+
+    private static void requireAwaitArguments(KnockReceipt sent, int tcpPort, Duration timeout,
+            AwaitListener listener) {
         Objects.requireNonNull(sent, "sent");
+        Objects.requireNonNull(timeout, "timeout");
         Objects.requireNonNull(listener, "listener");
         if (tcpPort < 1 || tcpPort > 65535) {
             throw new IllegalArgumentException("TCP port " + tcpPort + " is outside 1-65535");
@@ -336,6 +483,22 @@ public final class KnockClient {
         if (timeout.isNegative() || timeout.isZero()) {
             throw new IllegalArgumentException("the timeout must be positive, not " + timeout);
         }
+    }
+
+    /**
+     * Like {@link #awaitOpen(KnockReceipt, int, Duration, AwaitListener)}, but keeps the connection that
+     * succeeded, for a caller that wants to use it (the ssh proxy).
+     *
+     * @param sent the receipt of the knock to wait for
+     * @param tcpPort the TCP port to probe, 1 to 65535
+     * @param timeout how long to wait in all, positive
+     * @param listener hears each failed attempt and each resend
+     * @return the confirmation, and the connected socket when the port opened (close it)
+     * @throws KnockException when a resend fails its checks
+     */
+    public AwaitedConnection awaitConnection(KnockReceipt sent, int tcpPort, Duration timeout, AwaitListener listener)
+            throws KnockException {
+        requireAwaitArguments(sent, tcpPort, timeout, listener);
         InetSocketAddress probe = new InetSocketAddress(sent.target().getAddress(), tcpPort);
         long start = System.nanoTime();
         long timeoutNanos = timeout.toNanos();
@@ -344,19 +507,27 @@ public final class KnockClient {
         KnockReceipt last = sent;
         while (true) {
             long elapsed = System.nanoTime() - start;
+            if (Thread.currentThread().isInterrupted()) {
+                return new AwaitedConnection(new OpenConfirmation(OpenConfirmation.Status.INTERRUPTED,
+                        Duration.ofNanos(elapsed), attempts, knocks), null);
+            }
             long remaining = timeoutNanos - elapsed;
             if (remaining <= 0) {
-                return new AwaitedConnection(new OpenConfirmation(false, Duration.ofNanos(elapsed), attempts, knocks), null);
+                return new AwaitedConnection(new OpenConfirmation(OpenConfirmation.Status.TIMED_OUT,
+                        Duration.ofNanos(elapsed), attempts, knocks), null);
             }
             attempts++;
             long attemptStart = System.nanoTime();
             Socket socket = tryConnect(probe, Math.max(1, Math.min(probeTimeout.toMillis(), remaining / 1_000_000)));
             if (socket != null) {
-                return new AwaitedConnection(new OpenConfirmation(true, Duration.ofNanos(System.nanoTime() - start),
-                        attempts, knocks), socket);
+                return new AwaitedConnection(new OpenConfirmation(OpenConfirmation.Status.OPENED,
+                        Duration.ofNanos(System.nanoTime() - start), attempts, knocks), socket);
             }
             elapsed = System.nanoTime() - start;
             listener.attemptFailed(attempts, Duration.ofNanos(elapsed));
+            if (Thread.currentThread().isInterrupted()) {
+                continue; // reported at the top of the loop
+            }
             if (knocks - 1 < maxResends && elapsed >= resendDue(knocks - 1, timeoutNanos)) {
                 last = resend(last, timeoutNanos - elapsed);
                 knocks++;
@@ -373,9 +544,7 @@ public final class KnockClient {
                 try {
                     Thread.sleep(Math.max(1, Duration.ofNanos(Math.min(pause, left)).toMillis()));
                 } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return new AwaitedConnection(new OpenConfirmation(false,
-                            Duration.ofNanos(System.nanoTime() - start), attempts, knocks), null);
+                    Thread.currentThread().interrupt(); // reported at the top of the loop
                 }
             }
         }
@@ -573,20 +742,36 @@ public final class KnockClient {
             this.target = Objects.requireNonNull(target, "target");
         }
 
-        /** The time source for timestamps and validity checks (tests inject a fixed one). */
+        /**
+         * The time source for timestamps and validity checks (tests inject a fixed one).
+         *
+         * @param clock the clock (default: the system's, UTC)
+         * @return this builder
+         */
         public Builder clock(Clock clock) {
             this.clock = Objects.requireNonNull(clock, "clock");
             return this;
         }
 
-        /** The randomness for nonces and ephemeral keys. */
+        /**
+         * The randomness for nonces and ephemeral keys.
+         *
+         * @param random the source (default: a new {@link SecureRandom})
+         * @return this builder
+         */
         public Builder random(SecureRandom random) {
             this.random = Objects.requireNonNull(random, "random");
             return this;
         }
 
-        /** How long one TCP connection attempt of {@link #awaitOpen} may take. */
+        /**
+         * How long one TCP connection attempt of {@link #awaitOpen} may take.
+         *
+         * @param timeout positive (default 500 ms)
+         * @return this builder
+         */
         public Builder probeTimeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout");
             if (timeout.isNegative() || timeout.isZero()) {
                 throw new IllegalArgumentException("the probe timeout must be positive");
             }
@@ -594,8 +779,14 @@ public final class KnockClient {
             return this;
         }
 
-        /** The least time between two connection attempts of {@link #awaitOpen}. */
+        /**
+         * The least time between two connection attempts of {@link #awaitOpen}.
+         *
+         * @param pause zero or more (default 200 ms)
+         * @return this builder
+         */
         public Builder retryPause(Duration pause) {
+            Objects.requireNonNull(pause, "pause");
             if (pause.isNegative()) {
                 throw new IllegalArgumentException("the retry pause must not be negative");
             }
@@ -603,7 +794,12 @@ public final class KnockClient {
             return this;
         }
 
-        /** How often {@link #awaitOpen} may send the knock again, 0 to 10. */
+        /**
+         * How often {@link #awaitOpen} may send the knock again.
+         *
+         * @param resends 0 to 10 (default 3)
+         * @return this builder
+         */
         public Builder maxResends(int resends) {
             if (resends < 0 || resends > 10) {
                 throw new IllegalArgumentException("resends " + resends + " is outside 0-10");
@@ -615,6 +811,9 @@ public final class KnockClient {
         /**
          * Where the addresses servers report are remembered (default: in memory, 64 entries, for this client
          * only); {@link ObservedAddressCache#NONE} remembers nothing.
+         *
+         * @param cache a thread-safe cache
+         * @return this builder
          */
         public Builder observedAddresses(ObservedAddressCache cache) {
             this.observed = Objects.requireNonNull(cache, "cache");
@@ -624,6 +823,9 @@ public final class KnockClient {
         /**
          * Checks what does not change with time: the client certificate is a certknock client certificate with
          * grants, and the server certificate a certknock server certificate with a P-256 or X25519 key.
+         *
+         * @return the client
+         * @throws KnockException when a certificate is not fit for knocks (its reason says how)
          */
         public KnockClient build() throws KnockException {
             CertknockGrants grants = CertificateChecks.clientGrants(identity.certificate());

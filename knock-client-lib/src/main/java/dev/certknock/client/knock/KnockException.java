@@ -50,18 +50,37 @@ public final class KnockException extends Exception {
         ADDRESS_NOT_ACCEPTED
     }
 
+    /** Which check failed. */
     private final Reason reason;
 
+    /**
+     * An exception for this reason.
+     *
+     * @param reason which check
+     * @param message what exactly, and what to do
+     */
     public KnockException(Reason reason, String message) {
         super(message);
-        this.reason = reason;
+        this.reason = java.util.Objects.requireNonNull(reason, "reason");
     }
 
+    /**
+     * An exception for this reason, with its cause.
+     *
+     * @param reason which check
+     * @param message what exactly, and what to do
+     * @param cause the underlying failure
+     */
     public KnockException(Reason reason, String message, Throwable cause) {
         super(message, cause);
-        this.reason = reason;
+        this.reason = java.util.Objects.requireNonNull(reason, "reason");
     }
 
+    /**
+     * Which check it was.
+     *
+     * @return the reason
+     */
     public Reason reason() {
         return reason;
     }

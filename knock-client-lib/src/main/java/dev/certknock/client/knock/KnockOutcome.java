@@ -16,6 +16,13 @@ public sealed interface KnockOutcome permits KnockOutcome.Confirmed, KnockOutcom
      * @param clockOffset the server's clock minus this host's (estimated at the midpoint of knock and reply)
      */
     record Confirmed(int openSeconds, InetSocketAddress observedSource, Duration clockOffset) implements KnockOutcome {
+        /**
+         * Checks the components.
+         *
+         * @param openSeconds how long the server opened the grants for
+         * @param observedSource the knock's source as the server saw it
+         * @param clockOffset the server's clock minus this host's
+         */
         public Confirmed {
             Objects.requireNonNull(observedSource, "observedSource");
             Objects.requireNonNull(clockOffset, "clockOffset");
@@ -32,6 +39,12 @@ public sealed interface KnockOutcome permits KnockOutcome.Confirmed, KnockOutcom
      *     which is unauthenticated: a hint, not proof)
      */
     record Unconfirmed(Duration waited, boolean portUnreachable) implements KnockOutcome {
+        /**
+         * Checks the components.
+         *
+         * @param waited how long the client waited
+         * @param portUnreachable whether an ICMP port-unreachable arrived
+         */
         public Unconfirmed {
             Objects.requireNonNull(waited, "waited");
         }

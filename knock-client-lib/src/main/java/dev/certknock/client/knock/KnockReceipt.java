@@ -38,8 +38,26 @@ public record KnockReceipt(int datagramSize, long timestampMillis, InetSocketAdd
         Optional<Inet6Address> declaredIpv6, KnockVersion version, AddressOrigin addressOrigin,
         List<InetAddress> learnedAddresses, KnockOutcome outcome) {
 
+    /**
+     * Checks the components.
+     *
+     * @param datagramSize bytes of the (last) UDP payload
+     * @param timestampMillis the (last) sealed timestamp
+     * @param target the resolved server address and knock port
+     * @param sourcePort the local UDP port
+     * @param grants the grants requested
+     * @param durationSeconds the open time requested
+     * @param declaredIpv4 the declared IPv4 address, if any
+     * @param declaredIpv6 the declared IPv6 address, if any
+     * @param version the protocol version
+     * @param addressOrigin where the declared address came from
+     * @param learnedAddresses the addresses the server reported, in order
+     * @param outcome what the server said
+     */
     public KnockReceipt {
         Objects.requireNonNull(target, "target");
+        Objects.requireNonNull(grants, "grants");
+        Objects.requireNonNull(learnedAddresses, "learnedAddresses");
         grants = List.copyOf(grants);
         Objects.requireNonNull(declaredIpv4, "declaredIpv4");
         Objects.requireNonNull(declaredIpv6, "declaredIpv6");
@@ -49,21 +67,38 @@ public record KnockReceipt(int datagramSize, long timestampMillis, InetSocketAdd
         Objects.requireNonNull(outcome, "outcome");
     }
 
+    /**
+     * The (last) sealed timestamp.
+     *
+     * @return {@link #timestampMillis()} as an instant
+     */
     public Instant timestamp() {
         return Instant.ofEpochMilli(timestampMillis);
     }
 
-    /** The knocks sent in all: one, plus one for each learned address. */
+    /**
+     * The knocks sent in all.
+     *
+     * @return one, plus one for each learned address
+     */
     public int knocksSent() {
         return 1 + learnedAddresses.size();
     }
 
-    /** True when the server replied that the grants are open. */
+    /**
+     * Whether the server confirmed the knock.
+     *
+     * @return true when the server replied that the grants are open
+     */
     public boolean confirmed() {
         return outcome instanceof KnockOutcome.Confirmed;
     }
 
-    /** The request the last knock carried: resending it seals a new knock (new nonce, new timestamp). */
+    /**
+     * The request the last knock carried: resending it seals a new knock (new nonce, new timestamp).
+     *
+     * @return grants, duration and declared addresses
+     */
     public KnockRequest request() {
         return new KnockRequest(grants, durationSeconds, declaredIpv4, declaredIpv6);
     }

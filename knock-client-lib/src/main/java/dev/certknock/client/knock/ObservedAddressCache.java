@@ -22,6 +22,13 @@ public interface ObservedAddressCache {
      * @param routeAddress the local address of the route to the server
      */
     record Key(String host, int knockPort, InetAddress routeAddress) {
+        /**
+         * Normalizes the host (brackets off, lower case) and checks the port.
+         *
+         * @param host the target's host
+         * @param knockPort the server's knock port, 1 to 65535
+         * @param routeAddress the local address of the route to the server
+         */
         public Key {
             Objects.requireNonNull(host, "host");
             Objects.requireNonNull(routeAddress, "routeAddress");
@@ -51,16 +58,35 @@ public interface ObservedAddressCache {
         }
     };
 
-    /** The address last observed for this key. */
+    /**
+     * The address last observed for this key.
+     *
+     * @param key server and route
+     * @return the address, or empty when none is remembered
+     */
     Optional<InetAddress> find(Key key);
 
-    /** Remembers the address a server observed (replacing any earlier one for the key). */
+    /**
+     * Remembers the address a server observed (replacing any earlier one for the key).
+     *
+     * @param key server and route
+     * @param observed the knock's source address as the server saw it
+     */
     void remember(Key key, InetAddress observed);
 
-    /** Forgets the key (the route reaches the server without NAT now). */
+    /**
+     * Forgets the key (the route reaches the server without NAT now).
+     *
+     * @param key server and route
+     */
     void forget(Key key);
 
-    /** A thread-safe in-memory cache of at most {@code maxEntries}, dropping the least recently used. */
+    /**
+     * A thread-safe in-memory cache, dropping the least recently used entry when full.
+     *
+     * @param maxEntries at most this many entries, at least 1
+     * @return the cache
+     */
     static ObservedAddressCache inMemory(int maxEntries) {
         return new InMemoryObservedAddressCache(maxEntries);
     }

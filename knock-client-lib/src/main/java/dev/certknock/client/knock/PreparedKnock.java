@@ -34,39 +34,74 @@ public final class PreparedKnock {
         return options;
     }
 
-    /** The exact UDP payload that {@link KnockClient#send} sends first. */
+    /**
+     * The exact UDP payload that {@link KnockClient#send} sends first.
+     *
+     * @return the datagram (a copy)
+     */
     public byte[] datagram() {
         return sealed.datagram();
     }
 
+    /**
+     * The datagram's size.
+     *
+     * @return bytes of the UDP payload, at most 1232
+     */
     public int size() {
         return sealed.size();
     }
 
-    /** UTC milliseconds since the epoch, as sealed. */
+    /**
+     * The sealed timestamp.
+     *
+     * @return UTC milliseconds since the epoch, as sealed
+     */
     public long timestampMillis() {
         return sealed.timestampMillis();
     }
 
+    /**
+     * What the knock asks for.
+     *
+     * @return grants, duration and declared addresses
+     */
     public KnockRequest request() {
         return sealed.request();
     }
 
+    /**
+     * The protocol version sealed.
+     *
+     * @return v1 or v2
+     */
     public KnockVersion version() {
         return sealed.version();
     }
 
-    /** Where the declared address came from. */
+    /**
+     * Where the declared address came from.
+     *
+     * @return given, cached, the route's, or none
+     */
     public AddressOrigin addressOrigin() {
         return addressOrigin;
     }
 
-    /** The server's key id (hex), as written in the datagram's header. */
+    /**
+     * The server's key id, as written in the datagram's header.
+     *
+     * @return the key id in hex
+     */
     public String serverKeyId() {
         return sealed.serverKey().keyIdHex();
     }
 
-    /** The server address, when preparing had to resolve it (to discover the route's local address). */
+    /**
+     * The server address, when preparing had to resolve it (to discover the route's local address).
+     *
+     * @return the resolved address and knock port, or empty
+     */
     public Optional<InetSocketAddress> resolvedTarget() {
         return Optional.ofNullable(resolvedTarget);
     }

@@ -20,7 +20,12 @@ public final class StreamRelay {
     private StreamRelay() {
     }
 
-    /** What was relayed. */
+    /**
+     * What was relayed.
+     *
+     * @param bytesToPeer bytes read from {@code in} and sent to the peer
+     * @param bytesFromPeer bytes read from the peer and written to {@code out}
+     */
     public record Totals(long bytesToPeer, long bytesFromPeer) {
     }
 
@@ -28,6 +33,10 @@ public final class StreamRelay {
      * Relays until the peer's stream ends, then closes the socket. Flushes {@code out} after every read, so an
      * interactive protocol such as SSH sees each packet at once.
      *
+     * @param socket the connected socket; closed on return
+     * @param in what goes to the peer (stdin, for ssh)
+     * @param out what the peer sends goes here (stdout, for ssh)
+     * @return the bytes relayed each way
      * @throws IOException when reading from the peer or writing to {@code out} fails
      */
     public static Totals relay(Socket socket, InputStream in, OutputStream out) throws IOException {

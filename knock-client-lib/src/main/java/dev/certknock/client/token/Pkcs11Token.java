@@ -25,13 +25,6 @@ import java.util.Collections;
 import java.util.Date;
 import java.util.List;
 import java.util.Objects;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x500.X500NameBuilder;
-import org.bouncycastle.asn1.x500.style.BCStyle;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * A PKCS#11 token (a smart card, a YubiKey's PIV application, an HSM, SoftHSM) opened through the JDK's SunPKCS11
@@ -201,7 +194,9 @@ public final class Pkcs11Token implements AutoCloseable {
 
     /**
      * Generates a P-256 key on the token, labelled {@code keyLabel}, that never leaves it, and stores a self-signed
-     * placeholder certificate (CN={@code commonName}) with it so that the token's key store shows it.
+     * placeholder certificate (CN={@code commonName}) with it so that the token's key store shows it. Needs
+     * Bouncy Castle's {@code bcpkix-jdk18on} on the class path (an optional dependency of this library: only the
+     * CA tools make keys; knocking with a token needs none of it).
      *
      * @return the new key (a handle; it signs through {@link #provider()})
      */
@@ -221,15 +216,9 @@ public final class Pkcs11Token implements AutoCloseable {
                     + rootMessage(e), e);
         }
         try {
-            X500Name subject = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, commonName)
-                    .addRDN(BCStyle.OU, PLACEHOLDER_OU).build();
-            Instant now = Instant.now();
-            var builder = new JcaX509v3CertificateBuilder(subject, BigInteger.ONE, Date.from(now),
-                    Date.from(now), subject, keys.getPublic());
-            var signer = new JcaContentSignerBuilder("SHA256withECDSA").setProvider(provider).build(keys.getPrivate());
-            X509Certificate placeholder = new JcaX509CertificateConverter().getCertificate(builder.build(signer));
+            X509Certificate placeholder = PlaceholderCertificate.make(commonName, PLACEHOLDER_OU, keys, provider);
             store.setKeyEntry(keyLabel, keys.getPrivate(), null, new Certificate[] {placeholder});
-        } catch (GeneralSecurityException | OperatorCreationException | IllegalArgumentException | ProviderException e) {
+        } catch (GeneralSecurityException | IllegalArgumentException | ProviderException e) {
             throw new IdentityException(Reason.UNSUPPORTED_KEY, "cannot store the new key on token '" + label + "': "
                     + rootMessage(e), e);
         }
