@@ -15,6 +15,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -43,11 +46,18 @@ public final class NftWriter implements ElementWriter {
      * element's own set only: a delete in an interval set makes the kernel rebuild its whole lookup structure.
      */
     private final Set<NftElement> legacy = new HashSet<>();
+    /**
+     * The grant path's writer when the kernel is reached in-process: element changes go over a netlink socket of
+     * their own, encoded as nft encodes them, instead of through a libnftables run each (docs/DESIGN.md D38). Null
+     * when the executor is not in-process (its command prefix may enter another namespace) or no socket opens.
+     */
+    private final NftNetlink netlink;
 
     public NftWriter(NftSettings settings, NftExecutor executor) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.executor = Objects.requireNonNull(executor, "executor");
         this.renderer = new NftRenderer(settings.table());
+        this.netlink = executor instanceof LibNftExecutor ? NftNetlink.open(settings.table()).orElse(null) : null;
     }
 
     /**
@@ -76,9 +86,11 @@ public final class NftWriter implements ElementWriter {
 
     @Override
     public void apply(List<ElementChange> batch) throws FirewallException {
-        String script = render(batch);
-        if (!script.isEmpty()) {
-            executor.apply(script);
+        if (netlink == null || !netlink.apply(changes(batch))) {
+            String script = render(batch);
+            if (!script.isEmpty()) {
+                executor.apply(script);
+            }
         }
         if (!legacy.isEmpty()) {
             for (ElementChange c : batch) {
@@ -101,6 +113,60 @@ public final class NftWriter implements ElementWriter {
     @Override
     public boolean hasDryRun() {
         return true;
+    }
+
+    /**
+     * The batch as netlink messages, in the order and grouping of {@link #render}'s script: deletes of elements that
+     * may be in a legacy place (each set's elements added with a 1 s timeout, then deleted: absent either way), the
+     * other deletes, then the adds (one per key, the last timing winning), by set.
+     */
+    List<NftSetElementBatch.Change> changes(List<ElementChange> batch) {
+        List<NftSetElementBatch.Change> out = new ArrayList<>();
+        Set<NftElement> everywhere = new LinkedHashSet<>();
+        Set<NftElement> ownSet = new LinkedHashSet<>();
+        Map<NftElement, NftSetElementBatch.Item> adds = new LinkedHashMap<>();
+        for (ElementChange c : batch) {
+            NftElement element = new NftElement(c.element().address(), c.element().ports());
+            if (c instanceof ElementChange.Add a) {
+                NftEntry checked = new NftEntry(element, a.timeout(), a.expires(), a.comment()); // validates
+                adds.remove(element);
+                adds.put(element, new NftSetElementBatch.Item(element, checked.timeout(), checked.expires(),
+                        checked.comment()));
+            } else {
+                (legacy.contains(element) ? everywhere : ownSet).add(element);
+            }
+        }
+        deletes(out, everywhere, true);
+        deletes(out, ownSet, false);
+        Map<String, List<NftSetElementBatch.Item>> bySet = new LinkedHashMap<>();
+        for (String set : NftElement.SETS) {
+            bySet.put(set, new ArrayList<>());
+        }
+        adds.values().forEach(i -> bySet.get(i.element().set()).add(i));
+        bySet.forEach((set, items) -> chunks(out, true, set, items));
+        return out;
+    }
+
+    private static void deletes(List<NftSetElementBatch.Change> out, Set<NftElement> elements, boolean everywhere) {
+        Map<String, List<NftElement>> bySet = new LinkedHashMap<>();
+        for (NftElement e : elements) {
+            for (String set : everywhere ? e.setsToSearch() : List.of(e.set())) {
+                bySet.computeIfAbsent(set, k -> new ArrayList<>()).add(e);
+            }
+        }
+        bySet.forEach((set, list) -> {
+            chunks(out, true, set, list.stream()
+                    .map(e -> new NftSetElementBatch.Item(e, Duration.ofSeconds(1), null, null)).toList());
+            chunks(out, false, set, list.stream().map(e -> new NftSetElementBatch.Item(e, null, null, null)).toList());
+        });
+    }
+
+    private static void chunks(List<NftSetElementBatch.Change> out, boolean add, String set,
+            List<NftSetElementBatch.Item> items) {
+        for (int from = 0; from < items.size(); from += NftSetElementBatch.MAX_ITEMS) {
+            out.add(new NftSetElementBatch.Change(add, set,
+                    items.subList(from, Math.min(items.size(), from + NftSetElementBatch.MAX_ITEMS))));
+        }
     }
 
     private String render(List<ElementChange> batch) {
@@ -186,7 +252,8 @@ public final class NftWriter implements ElementWriter {
     public String describe() {
         String how;
         if (executor instanceof LibNftExecutor) {
-            how = "in-process through libnftables";
+            how = netlink != null ? "in-process through libnftables, grants over netlink"
+                    : "in-process through libnftables";
         } else if (executor instanceof ProcessNftExecutor) {
             how = settings.commandPrefix().isEmpty()
                     ? "one nft process per batch (libnftables.so.1 cannot be loaded; install libnftables1)"
@@ -201,6 +268,9 @@ public final class NftWriter implements ElementWriter {
 
     @Override
     public void close() {
+        if (netlink != null) {
+            netlink.close();
+        }
         if (executor instanceof LibNftExecutor lib) {
             lib.close();
         }

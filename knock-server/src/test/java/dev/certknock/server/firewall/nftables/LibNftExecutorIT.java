@@ -59,6 +59,19 @@ class LibNftExecutorIT {
         assertThat(result.get("afterApply")).isEqualTo("[192.0.2.11 . tcp . 8002, 2001:db8::11 . tcp . 8003-8004]");
         assertThat(result.get("badBatch")).startsWith("refused").contains("Error: No such file or directory");
         assertThat(result.get("afterBad")).as("the refused batch left nothing behind").isEqualTo(result.get("afterApply"));
+        // The backend's writer: grants over netlink, read back through libnftables.
+        assertThat(result.get("writerDescribe")).endsWith("in-process through libnftables, grants over netlink");
+        assertThat(result.get("writerAdded")).isEqualTo("[192.0.2.21 tcp/8001 ck1 aaaa long, 192.0.2.22 tcp/8002-8003 "
+                + "null long, 2001:db8:0:0:0:0:0:21 udp/8004 ck1 bbbb long, 2001:db8:0:0:0:0:0:22 tcp/8005-8009 ck1 cccc long]");
+        assertThat(result.get("writerChanged")).isEqualTo("[192.0.2.21 tcp/8001 ck1 dddd long, 2001:db8:0:0:0:0:0:21 "
+                + "udp/8004 ck1 bbbb long, 2001:db8:0:0:0:0:0:22 tcp/8005-8009 ck1 cccc long]");
+        assertThat(result.get("writerRefused")).startsWith("the kernel refused the batch of 1 set change(s), nothing of "
+                + "it was applied: ENOENT").contains("add element inet nosuchtable allow4_port 192.0.2.23 . tcp . 8001");
+        assertThat(result.get("writerAfterRefused")).isEqualTo(result.get("writerChanged"));
+        String comment = TestNetwork.run(TestNetwork.in(ns, "nft", "list", "set", "inet", "ckwriter", "allow4_port")
+                .toArray(String[]::new));
+        assertThat(comment).as("nft reads what netlink wrote").contains("192.0.2.21 . tcp . 8001 timeout 30s expires")
+                .contains("comment \"ck1 dddd\"");
         // The nft program, run in the same namespace, sees what libnftables did; the host's ruleset has no such table.
         String listed = TestNetwork.run(TestNetwork.in(ns, "nft", "list", "set", "inet", "certknock", "allow4_port")
                 .toArray(String[]::new));

@@ -777,7 +777,7 @@ class NftWriterTest {
             }
             assertThat(direct.describe()).startsWith("backend nftables, table inet certknock (input priority filter - 10, "
                     + "knock port udp/62201 dropped, dropping [tcp/22, tcp/8000-8100, udp/51820]), ")
-                    .endsWith(loadable ? "in-process through libnftables"
+                    .endsWith(loadable ? "in-process through libnftables, grants over netlink"
                             : "one nft process per batch (libnftables.so.1 cannot be loaded; install libnftables1)");
         } finally {
             direct.close();
