@@ -17,7 +17,8 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {"Mark a certificate revoked in the CA database, by serial or by certificate file. Servers learn it "
                 + "from the next CRL: run 'knock-ca crl' afterwards. A revocation is final."},
         footerHeading = "%nReasons:%n",
-        footer = {"  unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn",
+        footer = {"  unspecified, keyCompromise, cACompromise, affiliationChanged, superseded,",
+                "  cessationOfOperation, privilegeWithdrawn",
                 "%nExamples:",
                 "  knock-ca revoke --dir ca 3f9c0e7d1a2b4c5d6e7f8091a2b3c4d5 --reason keyCompromise",
                 "  knock-ca revoke --dir ca --cert alice.pem --reason affiliationChanged"})
