@@ -59,6 +59,10 @@ run knock target add gw1 --host 127.0.0.1 --grant tcp/22 --bundle alice.p12 --se
 run knock target list
 run knock gw1 --dry-run --password-file bundle.pass
 run knock 127.0.0.1 tcp/22 "${files[@]}" --knock-port 1 --reply-timeout 0.2
+# A certificate that expires within a day: the warning's classes (and string concatenations) too.
+run knock-ca issue-client --dir ca carol --grant tcp/22 --days 1 --out carol.p12 \
+  --ca-password-file ca.pass --out-password-file bundle.pass
+run knock 127.0.0.1 tcp/22 --bundle carol.p12 --server-cert gw1.pem --password-file bundle.pass --dry-run
 
 merge knock-ca "$root/ca-tools/src/main/cds/knock-ca.classlist"
 merge knock "$root/knock-client-cli/src/main/cds/knock.classlist"

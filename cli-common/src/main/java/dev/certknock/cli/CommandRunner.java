@@ -1,6 +1,11 @@
 package dev.certknock.cli;
 
 import java.io.PrintWriter;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 
 /**
@@ -14,7 +19,76 @@ public final class CommandRunner {
     }
 
     public static int run(Object command, PrintWriter out, PrintWriter err, String... args) {
-        CommandLine cl = new CommandLine(command);
+        return execute(configure(new CommandLine(command), out, err), out, err, args);
+    }
+
+    /**
+     * Runs a command whose subcommands are registered only when this command line may need them (DESIGN.md D35):
+     * building picocli's model of a subcommand (annotation reflection over every option) is a good part of a
+     * short-lived tool's start, and a knock names no subcommand. The lean model, without {@code subcommands},
+     * parses first; the full one ({@code command} again, with every class of {@code subcommands} added in order)
+     * runs instead whenever the result could differ: an argument that names a subcommand (or an alias) or is an
+     * {@code @file}, no arguments or no positional parameter (but {@code --version}; without a positional a
+     * command may print its usage, which lists the subcommands), a help request, or any parse error (its message and usage come from the full model). Parsing runs nothing, so
+     * parsing twice changes nothing but the time.
+     *
+     * @param command makes a new instance of the top-level command (each model gets its own)
+     * @param subcommands the {@code @Command} classes to register, in the order the usage lists them
+     */
+    public static int run(Supplier<?> command, List<Class<?>> subcommands, PrintWriter out, PrintWriter err,
+            String... args) {
+        if (subcommands.isEmpty() || namesSubcommand(subcommands, args)) {
+            return execute(full(command, subcommands, out, err), out, err, args);
+        }
+        CommandLine lean = configure(new CommandLine(command.get()), out, err);
+        boolean[] needsFull = new boolean[1];
+        lean.setExecutionStrategy(parsed -> {
+            if (parsed.isUsageHelpRequested()
+                    || parsed.matchedPositionals().isEmpty() && !parsed.isVersionHelpRequested()) {
+                needsFull[0] = true;
+                return ExitCodes.OK;
+            }
+            return new CommandLine.RunLast().execute(parsed);
+        });
+        lean.setParameterExceptionHandler((ex, a) -> {
+            needsFull[0] = true;
+            return ExitCodes.USAGE;
+        });
+        int code = execute(lean, out, err, args);
+        return needsFull[0] ? execute(full(command, subcommands, out, err), out, err, args) : code;
+    }
+
+    private static CommandLine full(Supplier<?> command, List<Class<?>> subcommands, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(command.get());
+        for (Class<?> sub : subcommands) {
+            cl.addSubcommand(sub);
+        }
+        return configure(cl, out, err);
+    }
+
+    /** Whether an argument could be a subcommand's name (or an @file, which could hold one). */
+    static boolean namesSubcommand(List<Class<?>> subcommands, String... args) {
+        if (args.length == 0) {
+            return true;
+        }
+        Set<String> names = new HashSet<>();
+        for (Class<?> sub : subcommands) {
+            CommandLine.Command c = sub.getAnnotation(CommandLine.Command.class);
+            if (c == null) {
+                throw new IllegalArgumentException(sub + " has no @Command annotation");
+            }
+            names.add(c.name());
+            names.addAll(Arrays.asList(c.aliases()));
+        }
+        for (String arg : args) {
+            if (arg.startsWith("@") || names.contains(arg)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static CommandLine configure(CommandLine cl, PrintWriter out, PrintWriter err) {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExitCodeExceptionMapper(CommandRunner::exitCodeOf);
@@ -29,6 +103,11 @@ public final class CommandRunner {
             return exitCodeOf(ex);
         });
         cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(exitCodeMap());
+        HelpLayout.apply(cl);
+        return cl;
+    }
+
+    private static int execute(CommandLine cl, PrintWriter out, PrintWriter err, String... args) {
         try {
             return cl.execute(args);
         } finally {
@@ -42,6 +121,13 @@ public final class CommandRunner {
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);
         System.exit(run(command, out, err, args));
+    }
+
+    /** {@link #run(Supplier, List, PrintWriter, PrintWriter, String...)} on the process's streams, then exits. */
+    public static void main(Supplier<?> command, List<Class<?>> subcommands, String... args) {
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        System.exit(run(command, subcommands, out, err, args));
     }
 
     static int exitCodeOf(Throwable t) {

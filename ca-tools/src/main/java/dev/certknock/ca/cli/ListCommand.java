@@ -23,9 +23,10 @@ import picocli.CommandLine.Model.CommandSpec;
         footer = {"  knock-ca list --dir ca", "  knock-ca list --dir ca --kind client --json",
                 "  knock-ca list --dir ca --expiring 7d",
                 "%nFor cron:%n",
-                "  --expiring prints nothing when nothing expires (--json: []), and exits 0 whether or not any are listed,",
-                "  so cron, which mails any output, mails only when something expires. A script tests the output,",
-                "  e.g. [ \"$(knock-ca list --expiring 7d --json)\" != \"[]\" ], not the exit code, which is non-zero only on an error.",
+                "--expiring prints nothing when nothing expires (--json: []), and exits 0 whether or not any are listed, "
+                        + "so cron, which mails any output, mails only when something expires. A script tests the output, "
+                        + "not the exit code, which is non-zero only on an error:",
+                "  [ \"$(knock-ca list --expiring 7d --json)\" != \"[]\" ]",
                 "  Example crontab line: 0 8 * * * knock-ca list --dir /srv/ca --expiring 7d"})
 public final class ListCommand implements Callable<Integer> {
 

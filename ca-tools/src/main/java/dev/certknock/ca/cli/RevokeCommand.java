@@ -18,7 +18,8 @@ import picocli.CommandLine.Model.CommandSpec;
                 + "revokes the one valid certificate of that name (several: their serials are listed, exit 3). Servers learn it "
                 + "from the next CRL: run 'knock-ca crl' afterwards. A revocation is final."},
         footerHeading = "%nReasons:%n",
-        footer = {"  unspecified, keyCompromise, cACompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn",
+        footer = {"  unspecified, keyCompromise, cACompromise, affiliationChanged, superseded,",
+                "  cessationOfOperation, privilegeWithdrawn",
                 "%nExamples:",
                 "  knock-ca revoke --dir ca 3f9c0e7d1a2b4c5d6e7f8091a2b3c4d5 --reason keyCompromise",
                 "  knock-ca revoke --dir ca alice --reason affiliationChanged",

@@ -71,7 +71,9 @@ public final class CaInitService {
         }
         prepareDirectory(r.dir());
 
-        Instant now = clock.instant();
+        // Whole seconds, as the certificate holds them (X.509 times have no fractions): what init prints and the
+        // parent's index records is then the certificate's own notAfter, as issue-client does.
+        Instant now = clock.instant().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         Instant notBefore = now.minus(SigningCa.BACKDATE);
         Instant notAfter = now.plus(Duration.ofDays(r.days()));
         KeyPair keys = keyType.generate(random);

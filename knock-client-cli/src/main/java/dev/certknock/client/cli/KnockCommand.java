@@ -41,8 +41,6 @@ import picocli.CommandLine.Spec;
             "TARGET is a name from the targets file (knock target add), or a host name or address; then give "
                     + "--bundle and --server-cert. GRANT is tcp/PORT, udp/PORT or a range such as udp/8000-8100; "
                     + "without one, the target's default grants are asked for."},
-        subcommands = {TargetCommand.class, SshProxyCommand.class, AutoComplete.GenerateCompletion.class,
-            GenerateManPageCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {"  knock gw1.example.test tcp/22 --bundle alice.p12 --server-cert gw1.pem",
             "  knock target add gw1 --host gw1.example.test --grant tcp/22 \\",
@@ -94,18 +92,25 @@ public final class KnockCommand implements Callable<Integer> {
         this.context = context;
     }
 
+    /**
+     * The subcommands, in the order the usage lists them. Registered by {@link CommandRunner} only when the command
+     * line may name one (DESIGN.md D35): a knock does not build their models.
+     */
+    static final List<Class<?>> SUBCOMMANDS = List.of(TargetCommand.class, SshProxyCommand.class,
+            AutoComplete.GenerateCompletion.class, GenerateManPageCommand.class);
+
     public static void main(String[] args) {
-        CommandRunner.main(new KnockCommand(), args);
+        CommandRunner.main(KnockCommand::new, SUBCOMMANDS, args);
     }
 
     /** Runs the command against the given streams: the entry point for tests. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        return CommandRunner.run(new KnockCommand(), out, err, args);
+        return CommandRunner.run(KnockCommand::new, SUBCOMMANDS, out, err, args);
     }
 
     /** Runs the command with a given process context (environment, raw streams, console). */
     public static int run(CliContext context, PrintWriter out, PrintWriter err, String... args) {
-        return CommandRunner.run(new KnockCommand(context), out, err, args);
+        return CommandRunner.run(() -> new KnockCommand(context), SUBCOMMANDS, out, err, args);
     }
 
     public CliContext context() {
