@@ -1,7 +1,12 @@
 package dev.certknock.ca.init;
 
 import dev.certknock.ca.CaException;
+import dev.certknock.ca.issue.CaBounds;
+import dev.certknock.ca.issue.GrantOptions;
 import dev.certknock.ca.issue.SigningCa;
+import dev.certknock.ca.pki.PemFiles;
+import dev.certknock.protocol.grant.CertknockGrants;
+import dev.certknock.protocol.grant.GrantsExtension;
 import dev.certknock.ca.pki.Extensions;
 import dev.certknock.ca.pki.KeyType;
 import dev.certknock.ca.pki.Names;
@@ -26,6 +31,7 @@ import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
 import java.util.Set;
@@ -41,7 +47,9 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 /**
  * Creates a CA directory: a root (self-signed, no path length limit) or an intermediate signed by a root in
  * another directory (path length 0, so it can issue only end-entity certificates, and the root can stay
- * offline). The new key is encrypted at rest; the parent records the intermediate in its database.
+ * offline). The new key is encrypted at rest; the parent records the intermediate in its database. Given a bound,
+ * the CA certificate carries it as its own grants extension (docs/GRANT-EXTENSION.md): the bound must lie inside
+ * the parent's and its issuers' bounds.
  */
 public final class CaInitService {
 
@@ -69,6 +77,12 @@ public final class CaInitService {
         if (r.password() == null || r.password().length < 8) {
             throw CaException.badInput("the CA key password is shorter than 8 characters: choose a longer one");
         }
+        CertknockGrants bound = r.bound() == null ? null : bound(r.bound());
+        if (bound != null && r.parentDir() != null) {
+            // Checked again under the parent's lock below; here first so that a refusal leaves no directory behind.
+            CaBounds.requireInside(PemFiles.certificates(CaDirectory.open(r.parentDir()).chainFile()), bound,
+                    "the intermediate CA's bound", "the parent CA");
+        }
         prepareDirectory(r.dir());
 
         // Whole seconds, as the certificate holds them (X.509 times have no fractions): what init prints and the
@@ -82,7 +96,7 @@ public final class CaInitService {
         List<X509Certificate> chain;
         String parent = null;
         if (r.parentDir() == null) {
-            cert = selfSigned(subject, keys, notBefore, notAfter);
+            cert = selfSigned(subject, keys, notBefore, notAfter, bound);
             chain = List.of(cert);
         } else {
             CaStore parentStore = new CaStore(CaDirectory.open(r.parentDir()));
@@ -93,15 +107,23 @@ public final class CaInitService {
                             + "it cannot sign another CA; give the root's directory with --parent");
                 }
                 parentCa.requireWithinValidity(notAfter, "intermediate CA certificate", now);
+                if (bound != null) {
+                    CaBounds.requireInside(parentCa.chain(), bound, "the intermediate CA's bound", "the parent CA");
+                }
                 CaDatabase db = lock.read();
                 BigInteger serial = SigningCa.newSerial(db, random);
-                cert = parentCa.sign(serial, subject, keys.getPublic(), notBefore, notAfter, List.of(
+                List<Extension> extensions = new ArrayList<>(List.of(
                         new Extension(Extension.basicConstraints, true, encoded(new BasicConstraints(0))),
                         new Extension(Extension.keyUsage, true, encoded(new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign)))));
+                if (bound != null) {
+                    extensions.add(GrantsExtension.toExtension(bound));
+                }
+                cert = parentCa.sign(serial, subject, keys.getPublic(), notBefore, notAfter, extensions);
                 chain = Pki.concat(cert, parentCa.chain());
                 String hex = Pki.serialHex(serial);
                 lock.commit(db.with(new IssuedEntry(hex, cert.getSubjectX500Principal().getName(), IssuedEntry.CA,
-                        "intermediate CA, " + keyType.label() + ", path length 0", notBefore.toString(),
+                        "intermediate CA, " + keyType.label() + ", path length 0"
+                                + (bound != null ? "; bound " + GrantOptions.summary(bound) : ""), notBefore.toString(),
                         notAfter.toString(), null, null)));
                 AtomicFiles.write(parentStore.directory().issuedFile(hex), pemBytes(List.of(cert)), AtomicFiles.PUBLIC);
             }
@@ -121,10 +143,29 @@ public final class CaInitService {
                 r.crlDays(), publish, parent));
         return new InitResult(r.dir(), cert.getSubjectX500Principal().getName(), Pki.serialHex(cert.getSerialNumber()),
                 keyType.label(), notAfter.toString(), Pki.fingerprint(encodedCert(cert)),
-                cert.getIssuerX500Principal().getName(), parent != null);
+                cert.getIssuerX500Principal().getName(), parent != null, bound != null ? GrantOptions.summary(bound) : null);
     }
 
-    private X509Certificate selfSigned(X500Name subject, KeyPair keys, Instant notBefore, Instant notAfter) {
+    /** The bound the options describe: at least one grant; server entries names or {@code *.} and a name. */
+    private static CertknockGrants bound(GrantOptions options) {
+        if (options.grants().isEmpty()) {
+            if (options.maxOpenSeconds() == null && options.servers().isEmpty() && options.sources().isEmpty()) {
+                return null;
+            }
+            throw CaException.badInput("--max-open, --server and --source bound a CA only together with --grant: give the "
+                    + "ports this CA may grant, e.g. --grant tcp/5432 (a CA given none of these options may grant anything)");
+        }
+        for (String server : options.servers()) {
+            String problem = CaBounds.serverPatternProblem(server);
+            if (problem != null) {
+                throw CaException.badInput("--server " + problem);
+            }
+        }
+        return options.toGrants();
+    }
+
+    private X509Certificate selfSigned(X500Name subject, KeyPair keys, Instant notBefore, Instant notAfter,
+            CertknockGrants bound) {
         BigInteger serial = SigningCa.newSerial(CaDatabase.empty(), random);
         X509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject, serial, Date.from(notBefore),
                 Date.from(notAfter), subject, keys.getPublic());
@@ -133,6 +174,9 @@ public final class CaInitService {
             b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
             b.addExtension(Extension.subjectKeyIdentifier, false, Extensions.subjectKeyId(keys.getPublic()));
             b.addExtension(Extension.authorityKeyIdentifier, false, Extensions.authorityKeyId(keys.getPublic()));
+            if (bound != null) {
+                b.addExtension(GrantsExtension.toExtension(bound));
+            }
         } catch (CertIOException e) {
             throw new IllegalStateException(e);
         }

@@ -1,5 +1,6 @@
 package dev.certknock.ca.init;
 
+import dev.certknock.ca.issue.GrantOptions;
 import java.nio.file.Path;
 
 /**
@@ -15,7 +16,15 @@ import java.nio.file.Path;
  * @param password the password that encrypts the new CA key
  * @param parentDir the CA that signs this one as an intermediate, or null for a self-signed root
  * @param parentPassword that CA's key password, or null
+ * @param bound the grants this CA may issue (its own grants extension, a bound on every certificate below it), or
+ *     null for a CA that constrains nothing
  */
 public record InitRequest(Path dir, String name, String keyType, int days, String crlUrl, int crlDays, Path publishDir,
-        char[] password, Path parentDir, char[] parentPassword) {
+        char[] password, Path parentDir, char[] parentPassword, GrantOptions bound) {
+
+    /** A CA without a bound. */
+    public InitRequest(Path dir, String name, String keyType, int days, String crlUrl, int crlDays, Path publishDir,
+            char[] password, Path parentDir, char[] parentPassword) {
+        this(dir, name, keyType, days, crlUrl, crlDays, publishDir, password, parentDir, parentPassword, null);
+    }
 }

@@ -54,7 +54,9 @@ public final class InspectionText {
         if (c.knockKeyId() != null) {
             line(s, in, "Knock key id", c.knockKeyId());
         }
-        if (c.grantsError() != null) {
+        if (c.ca()) {
+            bound(s, c, in);
+        } else if (c.grantsError() != null) {
             line(s, in, "Grants", "UNREADABLE: " + c.grantsError());
         } else if (!c.grants().isEmpty()) {
             StringBuilder g = new StringBuilder();
@@ -68,6 +70,31 @@ public final class InspectionText {
             line(s, in, "Sources", c.sources().isEmpty() ? "any" : String.join(", ", c.sources()));
         }
         line(s, in, "SHA-256", c.sha256());
+    }
+
+    /** A CA's grants extension is a bound on every certificate below it (docs/GRANT-EXTENSION.md). */
+    private static void bound(StringBuilder s, CertificateInfo c, String in) {
+        if (c.grantsError() != null) {
+            line(s, in, "Bound", "UNREADABLE: " + c.grantsError() + " (servers refuse every client certificate below)");
+            return;
+        }
+        if (c.grants().isEmpty()) {
+            line(s, in, "Bound", "none: this CA may issue any grant");
+            return;
+        }
+        line(s, in, "Bound grants", grantText(c.grants()) + (Boolean.TRUE.equals(c.grantsCritical()) ? " (critical)" : ""));
+        line(s, in, "Bound max open", c.maxOpenSeconds() == null ? "none" : c.maxOpenSeconds() + " s (openings below are cut to it)");
+        line(s, in, "Bound servers", c.servers().isEmpty() ? "any" : String.join(", ", c.servers()));
+        line(s, in, "Bound sources", c.sources().isEmpty() ? "any" : String.join(", ", c.sources()));
+    }
+
+    private static String grantText(List<GrantInfo> grants) {
+        StringBuilder g = new StringBuilder();
+        for (GrantInfo gi : grants) {
+            g.append(g.length() == 0 ? "" : " ").append(gi.protocol()).append('/').append(gi.first())
+                    .append(gi.first() == gi.last() ? "" : "-" + gi.last());
+        }
+        return g.toString();
     }
 
     private static void crl(StringBuilder s, CrlInfo c) {

@@ -65,6 +65,7 @@ public final class IssueService {
         CaDirectory dir = CaDirectory.open(r.caDir());
         X500Name subject = Names.commonName(r.name(), "the client name");
         CertknockGrants grants = r.grants().toGrants();
+        CaBounds.requireInside(PemFiles.certificates(dir.chainFile()), grants, "the client certificate", "this CA");
         Path certOut = null;
         KeyPair keys = null;
         PublicKey publicKey;

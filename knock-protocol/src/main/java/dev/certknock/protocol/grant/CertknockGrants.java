@@ -189,7 +189,7 @@ public record CertknockGrants(List<PortGrant> grants, OptionalInt maxOpenSeconds
         return List.copyOf(copy);
     }
 
-    private static boolean equalsIgnoreAsciiCase(String a, String b) {
+    static boolean equalsIgnoreAsciiCase(String a, String b) {
         if (a.length() != b.length()) {
             return false;
         }

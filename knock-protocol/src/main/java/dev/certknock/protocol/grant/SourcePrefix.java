@@ -118,6 +118,16 @@ public record SourcePrefix(InetAddress network, int prefixLength) {
     }
 
     /**
+     * True when every address of {@code other} lies in this prefix: the same family, a prefix length at least as long,
+     * and its network address inside this one. An IPv6 prefix never contains an IPv4 one and the other way round,
+     * IPv4-mapped prefixes included.
+     */
+    public boolean containsPrefix(SourcePrefix other) {
+        Objects.requireNonNull(other, "other");
+        return isIpv6() == other.isIpv6() && other.prefixLength >= prefixLength && contains(other.network);
+    }
+
+    /**
      * The RFC 5280 iPAddress form: network address followed by netmask, 8 bytes for IPv4 and 32 for IPv6.
      * Returns a new array each call.
      */

@@ -27,6 +27,11 @@ public enum DropReason {
     MISSING_CLIENT_EKU,
     MISSING_GRANTS,
     MALFORMED_GRANTS,
+    /**
+     * The client certificate's grants reach outside the bound a CA of its path sets with its own grants extension
+     * (or that CA's extension cannot be read): docs/GRANT-EXTENSION.md.
+     */
+    GRANT_OUTSIDE_CA_BOUND,
     REVOKED,
     REVOCATION_UNAVAILABLE,
     UNSUPPORTED_SIGNATURE_KEY,

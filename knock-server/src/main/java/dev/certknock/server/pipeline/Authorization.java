@@ -26,8 +26,8 @@ import java.util.Optional;
  * told the address the server saw ({@link KnockReply.AddressNotSigned}), so a copy of the knock re-sent
  * from another address opens nothing there, and a client behind NAT learns its public address. For a v1
  * knock (read only when the operator opts in), the declared-address policy. Duration =
- * min(requested, certificate's maxOpenSeconds or the server default, server maximum, the certificate's
- * remaining validity).
+ * min(requested, certificate's maxOpenSeconds or the server default, server maximum, the least maxOpenSeconds
+ * the CAs of its path set as bounds, the certificate's remaining validity).
  */
 public final class Authorization implements Stage {
 
@@ -109,7 +109,7 @@ public final class Authorization implements Stage {
         X509Certificate leaf = content.certificate();
         long remaining = Duration.between(ctx.now(), leaf.getNotAfter().toInstant()).toSeconds();
         long seconds = Math.min(Math.min(content.durationSeconds(), cert.maxOpenSeconds().orElse(defaultOpenSeconds)),
-                Math.min(maxOpenSeconds, remaining));
+                Math.min(Math.min(maxOpenSeconds, ctx.caMaxOpenSeconds.orElse(maxOpenSeconds)), remaining));
         if (seconds < 1) {
             return Outcome.drop(DropReason.CERTIFICATE_EXPIRED, "certificate expires within a second");
         }

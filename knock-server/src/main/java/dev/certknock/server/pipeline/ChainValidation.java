@@ -5,7 +5,8 @@ import dev.certknock.server.trust.ChainValidator;
 import java.util.Optional;
 
 /**
- * The client's chain: trust anchor, validity now, CA constraints, EKU, grants extension (cached). It runs
+ * The client's chain: trust anchor, validity now, CA constraints, EKU, grants extension, the bounds its CAs
+ * set on the grants (cached). It runs
  * before the signature check, so on certificates anyone can put in a sealed packet: in the live pipeline
  * each validation is first charged to the {@link PublicKeyBudget}, and when the budget is spent the
  * knock is dropped without running the validator.
@@ -44,6 +45,7 @@ public final class ChainValidation implements Stage {
             ctx.validatedPath = v.path();
             ctx.holderPath = v.refs();
             ctx.certificateGrants = v.grants();
+            ctx.caMaxOpenSeconds = v.caMaxOpenSeconds();
             return Outcome.CONTINUE;
         }
         ChainResult.Invalid invalid = (ChainResult.Invalid) r;

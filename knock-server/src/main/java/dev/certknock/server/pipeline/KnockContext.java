@@ -17,6 +17,7 @@ import java.net.InetSocketAddress;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
+import java.util.OptionalInt;
 
 /**
  * What the stages learn about one datagram as it goes through the pipeline. Each stage fills in its
@@ -33,6 +34,8 @@ public final class KnockContext implements KnockView {
     /** {@link #validatedPath} as CRLs name its certificates: who holds the grant. */
     List<CertRef> holderPath;
     CertknockGrants certificateGrants;
+    /** The least maxOpenSeconds the CAs of the validated path set as bounds; empty when none does. */
+    OptionalInt caMaxOpenSeconds = OptionalInt.empty();
     VerifiedKnock verified;
     GrantDecision decision;
     /** Whether the source has failures to spare ({@link SourceRateLimit}); true without a rate limit. */

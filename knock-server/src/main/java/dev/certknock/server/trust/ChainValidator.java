@@ -2,6 +2,7 @@ package dev.certknock.server.trust;
 
 import dev.certknock.protocol.grant.CertknockGrants;
 import dev.certknock.protocol.grant.CertknockOids;
+import dev.certknock.protocol.grant.GrantBound;
 import dev.certknock.protocol.grant.GrantsExtension;
 import dev.certknock.protocol.grant.GrantsExtensionChecker;
 import dev.certknock.protocol.grant.GrantsFormatException;
@@ -27,6 +28,8 @@ import java.util.Date;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 import org.bouncycastle.jce.provider.BouncyCastleProvider;
@@ -36,7 +39,8 @@ import org.bouncycastle.jce.provider.BouncyCastleProvider;
  * certificates and the server's intermediates to a trust anchor, validity at the given time, CA
  * constraints) plus certknock's own rules: the leaf is no CA (basicConstraints cA=true never is a
  * client), its keyUsage, when present, allows digitalSignature, it has EKU id-kp-certknockClient and a
- * well-formed grants extension, and the path has at most {@value #MAX_INTERMEDIATES} intermediates.
+ * well-formed grants extension, the path has at most {@value #MAX_INTERMEDIATES} intermediates, and the leaf's
+ * grants lie inside the bound of every CA of the path (trust anchor included) that carries a grants extension.
  * Revocation is a separate stage. Valid results are cached by leaf fingerprint, bounded, and dropped
  * when the CRL generation changes or the time leaves the path's validity. Path validation failures are
  * cached for {@link #FAILURE_TTL}, bounded apart from the valid ones, so the same failing chain sent
@@ -271,10 +275,53 @@ public final class ChainValidator {
                         : anchor != null ? anchor.getPublicKey() : built.getTrustAnchor().getCAPublicKey();
                 refs.add(new CertRef(CertRef.keyIdOf(issuerKey), path.get(i).getSerialNumber()));
             }
-            return new ChainResult.Valid(path, refs, grants, notBefore, notAfter);
+            List<X509Certificate> cas = new ArrayList<>(path.subList(1, path.size()));
+            if (anchor != null) {
+                cas.add(anchor);
+            }
+            Bounded bounded = checkBounds(grants, cas);
+            if (bounded.refused() != null) {
+                return bounded.refused();
+            }
+            return new ChainResult.Valid(path, refs, grants, bounded.cap(), notBefore, notAfter);
         } catch (GeneralSecurityException | RuntimeException e) {
             return new ChainResult.Invalid(DropReason.UNTRUSTED_CHAIN, "no valid path to a trust anchor");
         }
+    }
+
+    /** The bound check's outcome: a refusal, or the least maxOpenSeconds the CAs set. */
+    private record Bounded(ChainResult.Invalid refused, OptionalInt cap) {
+    }
+
+    /**
+     * The leaf's grants against the grants extension of every CA of the validated path, nearest first, trust anchor
+     * last: each CA that carries one bounds the leaf (docs/GRANT-EXTENSION.md); one that cannot be read refuses (fail
+     * closed). A CA without the extension costs one extension lookup. Runs once per validated path: its result is
+     * cached with it.
+     */
+    static Bounded checkBounds(CertknockGrants leaf, List<X509Certificate> cas) {
+        OptionalInt cap = OptionalInt.empty();
+        for (int i = 0; i < cas.size(); i++) {
+            X509Certificate ca = cas.get(i);
+            String who = "CA " + (i + 1) + " above the client certificate ('" + ca.getSubjectX500Principal().getName() + "')";
+            Optional<CertknockGrants> bound;
+            try {
+                bound = GrantsExtension.fromCertificate(ca);
+            } catch (GrantsFormatException e) {
+                return new Bounded(new ChainResult.Invalid(DropReason.GRANT_OUTSIDE_CA_BOUND,
+                        who + " has a grants extension that cannot be read, so its bound is unknown: " + e.getMessage()), cap);
+            }
+            if (bound.isEmpty()) {
+                continue;
+            }
+            List<String> crossed = GrantBound.crossings(bound.get(), leaf);
+            if (!crossed.isEmpty()) {
+                return new Bounded(new ChainResult.Invalid(DropReason.GRANT_OUTSIDE_CA_BOUND,
+                        "outside the bound of " + who + ": " + String.join("; ", crossed)), cap);
+            }
+            cap = GrantBound.cap(cap, bound.get());
+        }
+        return new Bounded(null, cap);
     }
 
     private static Instant later(Instant a, Instant b) {

@@ -10,6 +10,7 @@ import static org.assertj.core.api.InstanceOfAssertFactories.STRING;
 
 import dev.certknock.protocol.grant.CertknockGrants;
 import dev.certknock.protocol.grant.CertknockOids;
+import dev.certknock.protocol.grant.GrantsExtension;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.grant.SourcePrefix;
 import dev.certknock.protocol.knock.ClientCredential;
@@ -153,6 +154,11 @@ class KnockPipelineTest {
                         h.f.ca.leaf("CN=bad grants").extendedKeyUsage(CertknockOids.KP_CLIENT.getId())
                                 .extension(CertknockOids.GRANTS_EXTENSION.getId(), false, new byte[] {0x30, 0x02, 0x30, 0x00})
                                 .build(), ssh)),
+                new Case("certificate outside its CA's bound", DropReason.GRANT_OUTSIDE_CA_BOUND, h -> knockBy(h,
+                        ServerFixture.client(h.f.ca.intermediate("CN=bounded CA")
+                                .extension(CertknockOids.GRANTS_EXTENSION.getId(), false,
+                                        GrantsExtension.encode(CertknockGrants.of(PortGrant.parse("tcp/5432")))).build(),
+                                "mallory", SSH).build(), ssh)),
                 new Case("grant outside the certificate", DropReason.GRANT_NOT_IN_CERTIFICATE,
                         h -> clientWith(h, SSH, KnockRequest.of(60, List.of(PortGrant.parse("udp/8000"))))),
                 new Case("grant outside the server's protected ports", DropReason.GRANT_NOT_PROTECTED,

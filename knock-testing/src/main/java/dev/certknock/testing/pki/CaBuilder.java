@@ -66,6 +66,12 @@ public final class CaBuilder {
         return this;
     }
 
+    /** Adds an extension, e.g. the certknock grants extension as a CA's bound. */
+    public CaBuilder extension(String oid, boolean critical, byte[] derValue) {
+        certificate.extension(oid, critical, derValue);
+        return this;
+    }
+
     public TestCa build() {
         return new TestCa(certificate.build(), parent, clock);
     }
