@@ -19,6 +19,11 @@ public final class KnockArgs {
             description = "The server's certificate (PEM or DER; intermediates may follow). Default: the target's.")
     Path serverCert;
 
+    @Option(names = "--server-name", paramLabel = "NAME",
+            description = "The name the server certificate must carry, when it is not the host knocked on (a server "
+                    + "knocked on by its address, say). Default: the target's, else the host.")
+    String serverName;
+
     @Option(names = "--ca-cert", paramLabel = "FILE",
             description = "CA certificate(s) to check the server certificate with, when the bundle carries none.")
     Path caCert;
