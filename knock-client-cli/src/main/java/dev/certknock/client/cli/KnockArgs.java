@@ -29,7 +29,8 @@ public final class KnockArgs {
     Path caCert;
 
     @Option(names = "--password-file", paramLabel = "FILE",
-            description = "Read the bundle password from the first line of FILE.")
+            description = "Read the bundle password from the first line of FILE (default: the target's passwordFile, "
+                    + "else a prompt on the terminal).")
     Path passwordFile;
 
     @Option(names = "--password-env", paramLabel = "NAME",
@@ -80,7 +81,8 @@ public final class KnockArgs {
     boolean noAddressCache;
 
     @Option(names = "--targets", paramLabel = "FILE",
-            description = "Targets file (default: $CERTKNOCK_TARGETS, else ~/.config/certknock/targets.yaml).")
+            description = "Targets file (default: $CERTKNOCK_TARGETS, else $XDG_CONFIG_HOME/certknock/targets.yaml, "
+                    + "else ~/.config/certknock/targets.yaml).")
     Path targets;
 
     @Option(names = {"-v", "--verbose"}, description = "Say more: timestamp, key id, certificates.")
