@@ -49,7 +49,7 @@ head -c 18 /dev/urandom | base64 > bundle.pass
 export CA_PASS="$(cat ca.pass)"
 knock-ca init --dir ca --name 'certknock demo CA' --crl-url http://ca.demo.test/certknock.crl \
   --ca-password-file ca.pass | sed 's/^/   /'
-knock-ca issue-server --dir ca gw1.demo.test --out gw1.p12 --ca-password-env CA_PASS --bundle-password-file bundle.pass \
+knock-ca issue-server --dir ca gw1.demo.test --ip 127.0.0.1 --ip 192.0.2.1 --out gw1.p12 --ca-password-env CA_PASS --bundle-password-file bundle.pass \
   | sed 's/^/   /'
 knock-ca issue-client --dir ca alice --grant tcp/22 --grant tcp/8080-8081 --max-open 30 --server gw1.demo.test \
   --days 30 --out alice.p12 --ca-password-env CA_PASS --bundle-password-file bundle.pass | sed 's/^/   /'

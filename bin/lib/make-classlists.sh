@@ -42,7 +42,7 @@ printf 'bundle password\n' >bundle.pass
 run knock-ca --help
 run knock-ca --version
 run knock-ca init --dir ca --name 'classlist CA' --crl-url http://ca.example.test/c.crl --ca-password-file ca.pass
-run knock-ca issue-server --dir ca gw1.example.test --out gw1.p12 --ca-password-file ca.pass \
+run knock-ca issue-server --dir ca gw1.example.test --ip 127.0.0.1 --out gw1.p12 --ca-password-file ca.pass \
   --out-password-file bundle.pass
 run knock-ca issue-client --dir ca alice --grant tcp/22 --max-open 300 --days 30 --out alice.p12 \
   --ca-password-file ca.pass --out-password-file bundle.pass

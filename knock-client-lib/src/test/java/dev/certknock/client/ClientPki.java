@@ -53,7 +53,8 @@ public final class ClientPki {
     }
 
     public static CertificateBuilder serverBuilder(TestCa ca, KeyType keyType) {
-        return ca.leaf("CN=" + SERVER_NAME).keyType(keyType).dnsName(SERVER_NAME)
+        // Tests knock on loopback: the certificate names it, as one for a server knocked on by address does
+        return ca.leaf("CN=" + SERVER_NAME).keyType(keyType).dnsName(SERVER_NAME).ipAddress("127.0.0.1").ipAddress("::1")
                 .keyUsage(keyType == KeyType.X25519 ? KeyUsage.keyAgreement : KeyUsage.keyAgreement | KeyUsage.digitalSignature)
                 .extendedKeyUsage(CertknockOids.KP_SERVER.getId());
     }

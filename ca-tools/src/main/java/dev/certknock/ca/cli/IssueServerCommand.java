@@ -17,11 +17,12 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "issue-server", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Issue a server certificate: the server's DNS name (CN and subjectAltName), EKU id-kp-certknockServer, "
+        description = {"Issue a server certificate: the server's DNS name (CN and subjectAltName; --ip adds addresses), EKU id-kp-certknockServer, "
                 + "and a fresh knock key (P-256 or X25519, keyUsage keyAgreement). Writes a PKCS#12 bundle (knock key, "
                 + "certificate, CA chain) for the server and the certificate alone as PEM for the clients. Valid for --valid-for (default 365d)."},
         footerHeading = "%nExamples:%n",
         footer = {"  knock-ca issue-server --dir ca gw1.example.test --out gw1.p12",
+                "  knock-ca issue-server --dir ca gw1.example.test --ip 192.0.2.10 --out gw1.p12",
                 "  knock-ca issue-server --dir ca gw2.example.test --key-type x25519 --valid-for 365d --out gw2.p12 \\",
                 "      --cert-out gw2-for-clients.pem --ca-password-file ca.pass --bundle-password-file gw2.pass"})
 public final class IssueServerCommand implements Callable<Integer> {
@@ -40,6 +41,10 @@ public final class IssueServerCommand implements Callable<Integer> {
 
     @Option(names = "--cert-out", paramLabel = "FILE", description = "The certificate alone, PEM (default: FILE with .pem for .p12).")
     Path certOut;
+
+    @Option(names = "--ip", paramLabel = "ADDRESS", description = "An IP address clients also knock on this server by "
+            + "(repeatable): written as an IP address subjectAltName, which knock checks as TLS does.")
+    java.util.List<String> ipAddresses = new java.util.ArrayList<>();
 
     @Option(names = "--key-type", defaultValue = "p256", paramLabel = "TYPE", description = "Knock key: p256 or x25519 (default: ${DEFAULT-VALUE}).")
     String keyType;
@@ -76,7 +81,8 @@ public final class IssueServerCommand implements Callable<Integer> {
         char[] ca = caPassword.read(false);
         char[] bundle = outPassword.read("bundle");
         IssueResult r = CaCli.call(() -> new IssueService(CaCli.CLOCK, CaCli.random()).issueServer(
-                new ServerRequest(dir.dir, ca, dnsName, lifetime, keyType, out, certOut, bundle)));
+                new ServerRequest(dir.dir, ca, dnsName, lifetime, keyType, out, certOut, bundle,
+                        ipAddresses)));
         IssueClientCommand.print(spec.commandLine().getOut(), r);
         return 0;
     }

@@ -107,6 +107,15 @@ public final class IssueService {
     public IssueResult issueServer(ServerRequest r) {
         CaDirectory dir = CaDirectory.open(r.caDir());
         String dns = Names.dnsName(r.dnsName());
+        List<String> ips = new ArrayList<>();
+        List<GeneralName> altNames = new ArrayList<>(List.of(new GeneralName(GeneralName.dNSName, dns)));
+        for (String ip : r.ipAddresses()) {
+            String a = Names.ipAddress(ip);
+            if (!ips.contains(a)) {
+                ips.add(a);
+                altNames.add(new GeneralName(GeneralName.iPAddress, a));
+            }
+        }
         KeyType type = KeyType.parse(r.keyType(), Set.of(KeyType.P256, KeyType.X25519), "server knock key");
         requireBundlePassword(r.bundlePassword());
         Path certOut = r.certOut() != null ? r.certOut() : pemBeside(r.out());
@@ -118,10 +127,11 @@ public final class IssueService {
                 // The knock key is a key-agreement key (HPKE's DHKEM): it never signs.
                 extension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyAgreement)),
                 extension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.getInstance(CertknockOids.KP_SERVER))),
-                extension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName(GeneralName.dNSName, dns))));
+                extension(Extension.subjectAlternativeName, false, new GeneralNames(altNames.toArray(GeneralName[]::new))));
         Issued issued = issue(dir, r.caPassword(), Names.commonName(dns, "the server name"), keys.getPublic(),
                 Lifetime.check(r.validFor(), "--valid-for"), extensions, IssuedEntry.SERVER,
-                "dns " + dns + "; knock key " + type.label(), "server certificate", db -> db);
+                "dns " + dns + (ips.isEmpty() ? "" : "; ip " + String.join(", ", ips)) + "; knock key " + type.label(),
+                "server certificate", db -> db);
         Bundles.write(r.out(), dns, keys.getPrivate(), Pki.concat(issued.certificate, issued.chain), r.bundlePassword());
         AtomicFiles.writeNew(certOut, pem(List.of(issued.certificate)), AtomicFiles.PUBLIC);
         return issued.result(List.of(r.out(), certOut));

@@ -13,7 +13,12 @@ import java.nio.file.Path;
  * @param out the PKCS#12 bundle (knock key, certificate, CA chain) for the server
  * @param certOut the certificate alone as PEM for the clients, or null for {@code out} with the extension .pem
  * @param bundlePassword the bundle's password
+ * @param ipAddresses IP address literals the server is also knocked on by (IP address subject alternative names)
  */
 public record ServerRequest(Path caDir, char[] caPassword, String dnsName, java.time.Duration validFor, String keyType, Path out, Path certOut,
-        char[] bundlePassword) {
+        char[] bundlePassword, java.util.List<String> ipAddresses) {
+
+    public ServerRequest {
+        ipAddresses = ipAddresses == null ? java.util.List.of() : java.util.List.copyOf(ipAddresses);
+    }
 }

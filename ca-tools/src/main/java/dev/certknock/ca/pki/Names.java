@@ -40,4 +40,25 @@ public final class Names {
         }
         return n;
     }
+
+    /**
+     * An IPv4 or IPv6 address literal as Java writes it (IPv6 uncompressed, lower case); refused otherwise. Never
+     * looks a name up.
+     */
+    public static String ipAddress(String text) {
+        String t = text == null ? "" : text.strip();
+        boolean literal = !t.isEmpty() && (t.indexOf(':') >= 0
+                ? t.chars().allMatch(c -> c == ':' || c == '.' || Character.digit(c, 16) >= 0)
+                : t.matches("[0-9]{1,3}(\\.[0-9]{1,3}){3}"));
+        if (literal) {
+            try {
+                java.net.InetAddress a = java.net.InetAddress.getByName(t); // a literal: no lookup
+                return a.getHostAddress();
+            } catch (java.net.UnknownHostException e) {
+                // the message below
+            }
+        }
+        throw CaException.badInput("'" + text + "' is not an IP address: give an IPv4 or IPv6 address, e.g. 192.0.2.10 "
+                + "or 2001:db8::10");
+    }
 }

@@ -128,6 +128,19 @@ class WorkflowTest {
     }
 
     @Test
+    void issueServerWithIpAddressNamesForServersKnockedOnByAddress() throws Exception {
+        t.init().ok();
+        t.issueServer("gw1.example.test", "--ip", "192.0.2.10", "--ip", "2001:DB8::10", "--ip", "192.0.2.10").ok();
+        X509Certificate c = PemFiles.certificate(tmp.resolve("gw1.example.test.pem"));
+        assertThat(c.getSubjectAlternativeNames()).containsExactly(java.util.List.of(2, "gw1.example.test"),
+                java.util.List.of(7, "192.0.2.10"), java.util.List.of(7, "2001:db8:0:0:0:0:0:10"));
+        CaTestSupport.Result bad = t.issueServer("gw2.example.test", "--ip", "gw2.example.test");
+        assertThat(bad.code()).isEqualTo(3);
+        assertThat(bad.err()).contains("'gw2.example.test' is not an IP address: give an IPv4 or IPv6 address");
+        assertThat(t.issueServer("gw3.example.test", "--ip", "300.1.2.3").code()).isEqualTo(3);
+    }
+
+    @Test
     void revokeThenCrlThenList() throws Exception {
         t.init().ok();
         String alice = CaTestSupport.serialOf(t.issueClient("alice", "--grant", "tcp/22").ok());

@@ -14,6 +14,7 @@ final class Failures {
     static UserException of(KnockException e) {
         int code = switch (e.reason()) {
             case SERVER_CERTIFICATE_UNTRUSTED, SERVER_CERTIFICATE_NOT_VALID_NOW, SERVER_CERTIFICATE_NOT_FOR_KNOCKS,
+                    SERVER_NAME_MISMATCH,
                     SERVER_KEY_UNSUPPORTED, INVALID_REQUEST, DATAGRAM_TOO_LARGE -> ExitCodes.BAD_INPUT;
             case CLIENT_CERTIFICATE_NOT_VALID_NOW, CLIENT_CERTIFICATE_NOT_FOR_KNOCKS, CLIENT_CERTIFICATE_WITHOUT_GRANTS,
                     SIGNING_FAILED -> ExitCodes.BAD_CREDENTIALS;
@@ -21,7 +22,10 @@ final class Failures {
                     KnockExitCodes.NOT_PERMITTED;
             case UNKNOWN_HOST, NETWORK, ADDRESS_NOT_ACCEPTED -> ExitCodes.FAILURE;
         };
-        return new UserException(code, e.getMessage(), e);
+        String hint = e.reason() == KnockException.Reason.SERVER_NAME_MISMATCH ? "; or, when it is that server under "
+                + "another name (an address, say), say which name its certificate carries: --server-name NAME "
+                + "(knock target add --server-name for a target)" : "";
+        return new UserException(code, e.getMessage() + hint, e);
     }
 
     static UserException of(IdentityException e) {

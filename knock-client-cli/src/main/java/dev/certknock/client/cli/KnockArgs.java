@@ -20,12 +20,18 @@ public final class KnockArgs {
             description = "The server's certificate (PEM or DER; intermediates may follow). Default: the target's.")
     Path serverCert;
 
+    @Option(names = "--server-name", paramLabel = "NAME",
+            description = "The name the server certificate must carry, when it is not the host knocked on (a server "
+                    + "knocked on by its address, say). Default: the target's, else the host.")
+    String serverName;
+
     @Option(names = "--ca-cert", paramLabel = "FILE",
             description = "CA certificate(s) to check the server certificate with, when the bundle carries none.")
     Path caCert;
 
     @Option(names = "--password-file", paramLabel = "FILE",
-            description = "Read the bundle password from the first line of FILE.")
+            description = "Read the bundle password from the first line of FILE (default: the target's passwordFile, "
+                    + "else a prompt on the terminal).")
     Path passwordFile;
 
     @Option(names = "--password-env", paramLabel = "NAME",
@@ -76,7 +82,8 @@ public final class KnockArgs {
     boolean noAddressCache;
 
     @Option(names = "--targets", paramLabel = "FILE",
-            description = "Targets file (default: $CERTKNOCK_TARGETS, else ~/.config/certknock/targets.yaml).")
+            description = "Targets file (default: $CERTKNOCK_TARGETS, else $XDG_CONFIG_HOME/certknock/targets.yaml, "
+                    + "else ~/.config/certknock/targets.yaml).")
     Path targets;
 
     @Mixin

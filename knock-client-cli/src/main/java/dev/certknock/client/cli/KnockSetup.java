@@ -13,6 +13,7 @@ import dev.certknock.client.knock.KnockOptions;
 import dev.certknock.client.knock.KnockTarget;
 import dev.certknock.client.knock.ObservedAddressCache;
 import dev.certknock.protocol.grant.PortGrant;
+import dev.certknock.protocol.grant.Protocol;
 import dev.certknock.protocol.knock.KnockVersion;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -52,6 +53,16 @@ final class KnockSetup {
      */
     static Plan plan(KnockArgs args, CliContext context, String hostOrTarget, List<String> grantTexts,
             Supplier<List<PortGrant>> fallbackGrants, Consumer<String> warnings) {
+        return plan(args, context, hostOrTarget, grantTexts, fallbackGrants, 0, warnings);
+    }
+
+    /**
+     * As above, for a connection to TCP port {@code tcpPort} (ssh-proxy; 0: none): grants named on the command line
+     * must include one that contains it, and of the target's default grants only those that contain it are asked
+     * for; none is an error, before the password is asked for.
+     */
+    static Plan plan(KnockArgs args, CliContext context, String hostOrTarget, List<String> grantTexts,
+            Supplier<List<PortGrant>> fallbackGrants, int tcpPort, Consumer<String> warnings) {
         TargetStore store = new TargetStore(TargetStore.locate(args.targets, context.env(), context.home()));
         Optional<TargetEntry> named = store.find(hostOrTarget);
         TargetEntry t = named.orElse(null);
@@ -81,8 +92,25 @@ final class KnockSetup {
         IpPreference preference = args.ipv4 ? IpPreference.IPV4 : args.ipv6 ? IpPreference.IPV6 : IpPreference.ANY;
 
         List<PortGrant> grants = parseGrants(grantTexts);
+        PortGrant wanted = tcpPort > 0 ? PortGrant.single(Protocol.TCP, tcpPort) : null;
+        if (wanted != null && !grants.isEmpty() && grants.stream().noneMatch(g -> g.contains(wanted))) {
+            throw new UserException(ExitCodes.USAGE, "none of the grants named (" + String.join(" ", grantTexts)
+                    + ") contains " + wanted + ", the port to connect to: name a grant that contains it, or leave the "
+                    + "grants out");
+        }
         if (grants.isEmpty() && t != null && !t.grants().isEmpty()) {
             grants = parseGrants(t.grants());
+            if (wanted != null) {
+                List<PortGrant> containing = grants.stream().filter(g -> g.contains(wanted)).toList();
+                if (containing.isEmpty()) {
+                    throw new UserException(ExitCodes.USAGE, "target " + hostOrTarget + " asks for "
+                            + String.join(" ", t.grants()) + " by default, and none contains " + wanted
+                            + ", the port ssh connects to: connect to a port of the target's grants (ssh -p), name "
+                            + "the grant after the port (knock ssh-proxy " + hostOrTarget + " %p " + wanted
+                            + "), or add it to the target (knock target add --force ... --grant " + wanted + ")");
+                }
+                grants = containing;
+            }
         }
         if (grants.isEmpty() && fallbackGrants != null) {
             grants = fallbackGrants.get();
@@ -112,7 +140,9 @@ final class KnockSetup {
         } catch (IllegalArgumentException e) {
             throw new UserException(ExitCodes.BAD_INPUT, e.getMessage(), e);
         }
-        ClientIdentity identity = onToken ? TokenIdentity.load(args.token, context) : fromBundle(args, context, bundle, alias);
+        Path targetPasswordFile = t != null && t.passwordFile() != null ? Path.of(t.passwordFile()) : null;
+        ClientIdentity identity = onToken ? TokenIdentity.load(args.token, context)
+                : fromBundle(args, context, bundle, alias, targetPasswordFile);
         CertificateExpiry.check(identity.certificate(), Clock.systemUTC().instant(), warnings);
         if (caCert != null) {
             identity = identity.withTrustAnchors(CertificateFiles.read(caCert, "CA certificate"));
@@ -120,16 +150,25 @@ final class KnockSetup {
         ObservedAddressCache cache = args.noAddressCache ? ObservedAddressCache.NONE
                 : new FileObservedAddressCache(FileObservedAddressCache.locate(args.addressCache, context.env(),
                         context.home()), Clock.systemUTC(), warnings);
+        String serverName = args.serverName != null ? args.serverName : t != null ? t.serverName() : null;
+        KnockClient.Builder builder = KnockClient.builder(identity, target).observedAddresses(cache);
+        if (serverName != null) {
+            if (serverName.isBlank()) {
+                throw new UserException(ExitCodes.USAGE, "--server-name is empty: give the name the server certificate "
+                        + "carries");
+            }
+            builder.serverName(serverName);
+        }
         try {
-            return new Plan(KnockClient.builder(identity, target).observedAddresses(cache).build(), grants, options,
-                    named.map(x -> hostOrTarget), bundle);
+            return new Plan(builder.build(), grants, options, named.map(x -> hostOrTarget), bundle);
         } catch (KnockException e) {
             throw Failures.of(e);
         }
     }
 
-    private static ClientIdentity fromBundle(KnockArgs args, CliContext context, Path bundle, String alias) {
-        char[] password = Passwords.read(args, context, bundle);
+    private static ClientIdentity fromBundle(KnockArgs args, CliContext context, Path bundle, String alias,
+            Path targetPasswordFile) {
+        char[] password = Passwords.read(args, context, bundle, targetPasswordFile);
         try {
             return ClientIdentity.fromPkcs12(bundle, password, alias);
         } catch (IdentityException e) {

@@ -9,13 +9,21 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
-/** The bundle password: from a file, an environment variable, or a no-echo prompt. Never from argv. */
+/**
+ * The bundle password, never from argv. In this order: {@code --password-file}, {@code --password-env}, the
+ * target's {@code passwordFile}, a no-echo prompt on the console, a no-echo prompt on the controlling terminal
+ * ({@code /dev/tty}: under ssh, whose ProxyCommand has pipes for stdin and stdout). No OS keyring (docs/DESIGN.md
+ * D31).
+ */
 final class Passwords {
 
     private Passwords() {
     }
 
-    static char[] read(KnockArgs args, CliContext context, Path bundle) {
+    /**
+     * @param targetPasswordFile the named target's {@code passwordFile}, or null
+     */
+    static char[] read(KnockArgs args, CliContext context, Path bundle, Path targetPasswordFile) {
         if (args.passwordFile != null && args.passwordEnv != null) {
             throw new UserException(ExitCodes.USAGE, "give --password-file or --password-env, not both");
         }
@@ -30,10 +38,19 @@ final class Passwords {
             }
             return value.toCharArray();
         }
+        if (targetPasswordFile != null) {
+            return fromFile(targetPasswordFile);
+        }
         Console console = context.console().get();
         if (console == null) {
+            char[] typed = context.tty() == null ? null
+                    : TtyPrompt.read(context.tty(), "Password for " + bundle.getFileName() + ": ");
+            if (typed != null) {
+                return typed;
+            }
             throw new UserException(ExitCodes.USAGE, "no terminal to ask for the password of bundle " + bundle
-                    + ": use --password-file FILE or --password-env NAME");
+                    + ": use --password-file FILE or --password-env NAME, or give the target a passwordFile "
+                    + "(knock target add --password-file)");
         }
         char[] password = console.readPassword("Password for %s: ", bundle.getFileName());
         if (password == null) {

@@ -28,7 +28,9 @@ import picocli.CommandLine.Spec;
         description = {"Knocks, waits until PORT accepts connections, then relays standard input and output to "
                 + "that connection: an ssh ProxyCommand that knocks by itself. Writes only the connection's bytes "
                 + "to standard output; messages go to standard error.",
-            "Without GRANTs it asks for the target's default grants, else for tcp/PORT."},
+            "Without GRANTs it asks for the target's default grant that contains tcp/PORT (an error when none "
+                + "does), else for tcp/PORT. The password comes from --password-file, --password-env, the target's "
+                + "passwordFile, or a prompt on the terminal (/dev/tty), which ssh leaves to its ProxyCommand."},
         footerHeading = "%nExample (~/.ssh/config):%n",
         footer = {
             "  Host gw1.example.test",
@@ -77,7 +79,8 @@ public final class SshProxyCommand implements Callable<Integer> {
         }
         CliContext context = parent.context();
         KnockSetup.Plan plan = KnockSetup.plan(args, context, target, grants,
-                () -> List.of(PortGrant.single(Protocol.TCP, port)), m -> err.println("knock ssh-proxy: warning: " + m));
+                () -> List.of(PortGrant.single(Protocol.TCP, port)), port,
+                m -> err.println("knock ssh-proxy: warning: " + m));
         AwaitListener listener = args.verbose ? Reports.progress(err) : AwaitListener.NONE;
         try {
             SshProxy.Outcome outcome = new SshProxy(plan.client()).run(plan.grants(), plan.options(), port,

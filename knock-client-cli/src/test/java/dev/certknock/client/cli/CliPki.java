@@ -40,7 +40,8 @@ final class CliPki {
 
     final MutableClock clock = MutableClock.atSystemTime();
     final TestCa ca = TestCa.root("CN=certknock test root", clock);
-    final IssuedCertificate server = ca.leaf("CN=gw1.example.test").dnsName("gw1.example.test")
+    final IssuedCertificate server = ca.leaf("CN=gw1.example.test").dnsName("gw1.example.test").dnsName("localhost")
+            .ipAddress("127.0.0.1").ipAddress("::1")
             .keyUsage(KeyUsage.keyAgreement | KeyUsage.digitalSignature)
             .extendedKeyUsage(CertknockOids.KP_SERVER.getId()).build();
     final IssuedCertificate client = ca.leaf("CN=alice").extendedKeyUsage(CertknockOids.KP_CLIENT.getId())

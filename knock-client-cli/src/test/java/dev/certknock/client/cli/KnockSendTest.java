@@ -102,7 +102,8 @@ class KnockSendTest {
                 "--server-cert", pki.serverPem.toString());
         assertThat(rc).isEqualTo(2);
         assertThat(pki.err.toString()).isEqualTo("knock: no terminal to ask for the password of bundle " + pki.bundle
-                + ": use --password-file FILE or --password-env NAME" + System.lineSeparator());
+                + ": use --password-file FILE or --password-env NAME, or give the target a passwordFile (knock target add "
+                + "--password-file)" + System.lineSeparator());
     }
 
     @Test
@@ -161,7 +162,7 @@ class KnockSendTest {
     @Test
     void aServerCertificateFromAnotherCaIsBadInput() throws Exception {
         var other = dev.certknock.testing.pki.TestCa.root("CN=other root", pki.clock);
-        var stranger = other.leaf("CN=gw1.example.test").extendedKeyUsage(
+        var stranger = other.leaf("CN=gw1.example.test").ipAddress("127.0.0.1").extendedKeyUsage(
                 dev.certknock.protocol.grant.CertknockOids.KP_SERVER.getId()).build();
         Path pem = Files.writeString(dir.resolve("stranger.pem"), CliPki.pem(stranger.certificate()));
         int rc = pki.knock("127.0.0.1", "tcp/22", "--knock-port", knockPort, "--bundle", pki.bundle.toString(),

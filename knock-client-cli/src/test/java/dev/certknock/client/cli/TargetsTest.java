@@ -107,7 +107,15 @@ class TargetsTest {
         assertThat(pki.knock(add)).isZero();
         add[4] = "b.example.test";
         pki.reset();
-        assertThat(pki.knock(add)).isZero();
+        assertThat(pki.knock(add)).as("a second add of the same name asks for --force").isEqualTo(3);
+        assertThat(pki.err.toString()).isEqualTo("add: target gw1 exists already in " + pki.targets.toAbsolutePath()
+                + ": add --force to replace it, or pick another name (knock target list shows it)"
+                + System.lineSeparator());
+        assertThat(Files.readString(pki.targets)).contains("a.example.test").doesNotContain("b.example.test");
+        pki.reset();
+        String[] force = java.util.Arrays.copyOf(add, add.length + 1);
+        force[add.length] = "--force";
+        assertThat(pki.knock(force)).isZero();
         assertThat(pki.out.toString()).startsWith("replaced target gw1 (b.example.test)");
         assertThat(Files.readString(pki.targets)).contains("b.example.test").doesNotContain("a.example.test");
 
@@ -136,7 +144,7 @@ class TargetsTest {
         Files.createDirectories(pki.targets.getParent());
         Files.writeString(pki.targets, "targets:\n  gw1:\n    hots: typo.example.test\n");
         assertThat(pki.knock("target", "list", "--targets", pki.targets.toString())).isEqualTo(3);
-        assertThat(pki.err.toString()).contains("targets file " + pki.targets.toAbsolutePath() + " line 3 is not valid: ")
+        assertThat(pki.err.toString()).contains("targets file " + pki.targets.toAbsolutePath() + " line 3, column 5 is not valid: ")
                 .contains("hots");
     }
 }

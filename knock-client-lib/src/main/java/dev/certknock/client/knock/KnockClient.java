@@ -736,6 +736,7 @@ public final class KnockClient {
         private Duration retryPause = Duration.ofMillis(200);
         private int maxResends = 3;
         private ObservedAddressCache observed = ObservedAddressCache.inMemory(InMemoryObservedAddressCache.DEFAULT_MAX_ENTRIES);
+        private String serverName;
 
         private Builder(ClientIdentity identity, KnockTarget target) {
             this.identity = Objects.requireNonNull(identity, "identity");
@@ -821,15 +822,33 @@ public final class KnockClient {
         }
 
         /**
+         * The name the server certificate must carry, when it is not the target's host: for a server knocked on
+         * by an address or another name than its certificate lists, deliberately. Default: the target's host.
+         * The certificate must still name this one (DNS or IP address subjectAltName).
+         */
+        public Builder serverName(String name) {
+            Objects.requireNonNull(name, "name");
+            if (name.isBlank()) {
+                throw new IllegalArgumentException("the server name is empty");
+            }
+            this.serverName = name;
+            return this;
+        }
+
+        /**
          * Checks what does not change with time: the client certificate is a certknock client certificate with
-         * grants, and the server certificate a certknock server certificate with a P-256 or X25519 key.
+         * grants, and the server certificate a certknock server certificate with a P-256 or X25519 key that names
+         * the target's host (or the {@link #serverName} given), as TLS checks a server's name (RFC 6125: DNS
+         * names, a wildcard only as the whole left-most label; IP address literals against IP address names).
          *
          * @return the client
-         * @throws KnockException when a certificate is not fit for knocks (its reason says how)
+         * @throws KnockException when a certificate is not fit for knocks, or the server certificate does not name
+         *     the server (its reason says how)
          */
         public KnockClient build() throws KnockException {
             CertknockGrants grants = CertificateChecks.clientGrants(identity.certificate());
             CertificateChecks.requireServerUsage(target.serverCertificate());
+            ServerNames.require(target.serverCertificate(), serverName != null ? serverName : target.host());
             ServerPublicKey serverKey;
             try {
                 serverKey = ServerPublicKey.fromCertificate(target.serverCertificate());

@@ -17,6 +17,11 @@ public final class KnockException extends Exception {
         SERVER_CERTIFICATE_NOT_VALID_NOW,
         /** The server certificate lacks extended key usage id-kp-certknockServer. */
         SERVER_CERTIFICATE_NOT_FOR_KNOCKS,
+        /**
+         * The server certificate does not name the host knocked on (or the name given instead with
+         * {@link KnockClient.Builder#serverName}): a DNS or IP address subjectAltName, as TLS checks it.
+         */
+        SERVER_NAME_MISMATCH,
         /** The server certificate's key is neither EC P-256 nor X25519. */
         SERVER_KEY_UNSUPPORTED,
         /** The client certificate is outside its validity period (or a certificate of its chain is). */

@@ -173,7 +173,8 @@ class KnockValidationTest {
                 .prepare(SSH, KnockOptions.defaults());
         CertknockGrants byHost = ClientPki.DEFAULT_GRANTS.withServers(List.of("localhost"));
         KnockClient.builder(pki.identityOf(ClientPki.clientBuilder(pki.ca, byHost).build()),
-                KnockTarget.of("localhost", pki.server.certificate())).clock(pki.clock).build()
+                KnockTarget.of("localhost", pki.server.certificate())).serverName(ClientPki.SERVER_NAME).clock(pki.clock)
+                .build()
                 .prepare(SSH, KnockOptions.defaults());
     }
 

@@ -264,6 +264,8 @@ class KnockServerNetnsIT {
         Process knock = new ProcessBuilder(in(natted, TestNetwork.javaCommand(), "-jar", jar.toString(),
                 TestNetwork.SERVER4_LINK2, "tcp/22", "--knock-port", Integer.toString(KNOCK_PORT), "--bundle",
                 bundle.toString(), "--server-cert", serverCert.toString(), "--ca-cert", dir.resolve("ca.pem").toString(),
+                // knocked on by its address here; its certificate names it gw1.example.test only
+                "--server-name", ServerFixture.SERVER_NAME,
                 "--password-file",
                 dir.resolve("password.txt").toString(), "--require-reply", "--address-cache",
                 dir.resolve("observed.json").toString())).redirectErrorStream(true).start();

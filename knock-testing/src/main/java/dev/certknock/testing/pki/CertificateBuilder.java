@@ -61,6 +61,7 @@ public class CertificateBuilder {
     private final List<ASN1ObjectIdentifier> ekus = new ArrayList<>();
     private final List<Extension> extensions = new ArrayList<>();
     private final List<String> dnsNames = new ArrayList<>();
+    private final List<String> ipAddresses = new ArrayList<>();
     private String crlDistributionPoint;
     private TestCa signer;
 
@@ -152,6 +153,12 @@ public class CertificateBuilder {
         return this;
     }
 
+    /** Adds an IP address (a literal such as 127.0.0.1 or ::1) to the subjectAltName extension. */
+    public CertificateBuilder ipAddress(String literal) {
+        ipAddresses.add(literal);
+        return this;
+    }
+
     public CertificateBuilder crlDistributionPoint(String url) {
         this.crlDistributionPoint = url;
         return this;
@@ -192,8 +199,10 @@ public class CertificateBuilder {
                 ASN1Encodable[] ids = ekus.stream().map(KeyPurposeId::getInstance).toArray(ASN1Encodable[]::new);
                 b.addExtension(Extension.extendedKeyUsage, false, new DERSequence(ids));
             }
-            if (!dnsNames.isEmpty()) {
-                GeneralName[] names = dnsNames.stream().map(n -> new GeneralName(GeneralName.dNSName, n))
+            if (!dnsNames.isEmpty() || !ipAddresses.isEmpty()) {
+                GeneralName[] names = java.util.stream.Stream.concat(
+                        dnsNames.stream().map(n -> new GeneralName(GeneralName.dNSName, n)),
+                        ipAddresses.stream().map(a -> new GeneralName(GeneralName.iPAddress, a)))
                         .toArray(GeneralName[]::new);
                 b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
             }

@@ -16,9 +16,9 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
-/** {@code knock target add}: add or replace a named target. */
+/** {@code knock target add}: add a named target, or replace one with --force. */
 @Command(name = "add", mixinStandardHelpOptions = true,
-        description = "Adds a target (or replaces one of the same name). File paths are stored absolute.",
+        description = "Adds a target (--force replaces one of the same name). File paths are stored absolute.",
         footerHeading = "%nExample:%n",
         footer = {"  knock target add gw1 --host gw1.example.test --grant tcp/22 \\",
             "        --server-cert gw1.pem --bundle alice.p12"})
@@ -61,8 +61,19 @@ public final class TargetAddCommand implements Callable<Integer> {
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Default duration to ask for.")
     Integer duration;
 
+    @Option(names = "--password-file", paramLabel = "FILE", description = "A file whose first line is the bundle "
+            + "password (its path is stored, not the password): knock and ssh-proxy read it, no prompt.")
+    Path passwordFile;
+
+    @Option(names = "--server-name", paramLabel = "NAME", description = "The name the server certificate carries, "
+            + "when HOST is not one of its names (an address, say).")
+    String serverName;
+
+    @Option(names = "--force", description = "Replace a target of the same name.")
+    boolean force;
+
     @Option(names = "--targets", paramLabel = "FILE", description = "Targets file (default: $CERTKNOCK_TARGETS, "
-            + "else ~/.config/certknock/targets.yaml).")
+            + "else $XDG_CONFIG_HOME/certknock/targets.yaml, else ~/.config/certknock/targets.yaml).")
     Path targets;
 
     @Override
@@ -86,9 +97,19 @@ public final class TargetAddCommand implements Callable<Integer> {
         }
         TargetEntry entry = new TargetEntry(host, port, existing(serverCert, "server certificate"),
                 existing(bundle, "bundle"), alias, caCert == null ? null : existing(caCert, "CA certificate"),
-                normalized, duration);
+                normalized, duration, passwordFile == null ? null : existing(passwordFile, "password file"),
+                serverName);
+        TargetStore.requireName(name);
+        TargetStore.Problem problem = TargetStore.problem(name, entry);
+        if (problem != null) {
+            throw new UserException(ExitCodes.USAGE, "target '" + name + "' " + problem.text());
+        }
         TargetStore store = parent.store(targets);
         boolean replaced = store.find(name).isPresent();
+        if (replaced && !force) {
+            throw new UserException(ExitCodes.BAD_INPUT, "target " + name + " exists already in " + store.file()
+                    + ": add --force to replace it, or pick another name (knock target list shows it)");
+        }
         store.put(name, entry);
         spec.commandLine().getOut().println((replaced ? "replaced" : "added") + " target " + name + " (" + host
                 + ") in " + store.file());

@@ -15,11 +15,14 @@ import java.util.List;
  * @param caCert a CA certificate file, when the bundle carries no root
  * @param grants grants to request when none are named on the command line, e.g. [tcp/22]
  * @param duration seconds to ask for when --duration is not given
+ * @param passwordFile a file whose first line is the bundle's password (a path, never the password itself)
+ * @param serverName the name the server certificate carries, when it is not {@code host} (--server-name)
  */
 @JsonInclude(JsonInclude.Include.NON_EMPTY)
-@JsonPropertyOrder({"host", "port", "serverCert", "bundle", "alias", "caCert", "grants", "duration"})
+@JsonPropertyOrder({"host", "port", "serverName", "serverCert", "bundle", "alias", "passwordFile", "caCert", "grants",
+    "duration"})
 public record TargetEntry(String host, Integer port, String serverCert, String bundle, String alias, String caCert,
-        List<String> grants, Integer duration) {
+        List<String> grants, Integer duration, String passwordFile, String serverName) {
 
     public TargetEntry {
         grants = grants == null ? List.of() : List.copyOf(grants);

@@ -39,7 +39,9 @@ public final class TargetListCommand implements Callable<Integer> {
             out.println(e.getKey() + "  " + t.host() + " port " + (t.port() == null ? 62201 : t.port())
                     + (t.grants().isEmpty() ? "" : "  grants " + String.join(" ", t.grants()))
                     + (t.duration() == null ? "" : "  " + t.duration() + " s")
-                    + "  bundle " + t.bundle() + "  server certificate " + t.serverCert());
+                    + "  bundle " + t.bundle() + "  server certificate " + t.serverCert()
+                    + (t.serverName() == null ? "" : " (for " + t.serverName() + ")")
+                    + (t.passwordFile() == null ? "" : "  password file " + t.passwordFile()));
         }
         return ExitCodes.OK;
     }

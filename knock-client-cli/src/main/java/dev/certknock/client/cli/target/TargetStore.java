@@ -12,10 +12,15 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.InvalidNullException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import com.fasterxml.jackson.dataformat.yaml.util.StringQuotingChecker;
 import dev.certknock.cli.ExitCodes;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
 import dev.certknock.cli.UserException;
 import dev.certknock.io.AtomicFile;
 import dev.certknock.protocol.grant.PortGrant;
@@ -24,6 +29,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -101,7 +108,13 @@ public final class TargetStore {
         return mapper;
     }
 
-    /** The file {@code --targets}, or else $CERTKNOCK_TARGETS, or else ~/.config/certknock/targets.yaml names. */
+    /**
+     * The file {@code --targets} names, or else $CERTKNOCK_TARGETS, or else
+     * {@code $XDG_CONFIG_HOME/certknock/targets.yaml} (an absolute $XDG_CONFIG_HOME: the XDG base directory
+     * specification ignores a relative one), or else {@code HOME/.config/certknock/targets.yaml}.
+     *
+     * @param home the home directory: $HOME (see {@code CliContext.system()})
+     */
     public static Path locate(Path option, java.util.function.Function<String, String> env, Path home) {
         if (option != null) {
             return option;
@@ -110,7 +123,9 @@ public final class TargetStore {
         if (fromEnv != null && !fromEnv.isBlank()) {
             return Path.of(fromEnv);
         }
-        return home.resolve(".config").resolve("certknock").resolve("targets.yaml");
+        String xdg = env.apply("XDG_CONFIG_HOME");
+        Path base = xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute() ? Path.of(xdg) : home.resolve(".config");
+        return base.resolve("certknock").resolve("targets.yaml");
     }
 
     public Path file() {
@@ -145,19 +160,32 @@ public final class TargetStore {
         try {
             d = mapper().readValue(text, Document.class);
         } catch (JacksonException e) {
+            MarkedYAMLException yaml = yamlCause(e);
+            if (yaml != null) {
+                var mark = yaml.getProblemMark() != null ? yaml.getProblemMark() : yaml.getContextMark();
+                int[] where = mark == null ? new int[] {0, 0} : new int[] {mark.getLine() + 1, mark.getColumn() + 1};
+                String problem = yaml.getProblem() != null ? yaml.getProblem() : String.valueOf(yaml.getContext());
+                throw new UserException(ExitCodes.BAD_INPUT, "targets file " + file + at(where) + " is not valid YAML: "
+                        + problem.strip() + " (check the indentation: the keys of one target line up under it; and a "
+                        + "colon and a space after each key)", e);
+            }
             JsonLocation at = e.getLocation();
-            int line = at == null ? 0 : at.getLineNr();
+            int[] where = {at == null ? 0 : at.getLineNr(), at == null ? 0 : at.getColumnNr()};
+            List<String> path = new ArrayList<>();
             if (e instanceof JsonMappingException m && !m.getPath().isEmpty()) {
                 // Jackson reports where it stopped, after the value: point at the key it names instead
                 JsonPointer key = JsonPointer.empty();
                 for (JsonMappingException.Reference r : m.getPath()) {
                     key = r.getFieldName() != null ? key.appendProperty(r.getFieldName()) : key.appendIndex(r.getIndex());
+                    path.add(r.getFieldName() != null ? r.getFieldName() : "item " + (r.getIndex() + 1));
                 }
-                int keyLine = line(text, key, key);
-                line = keyLine > 0 ? keyLine : line;
+                int[] keyAt = position(text, key, key);
+                if (keyAt[0] > 0) {
+                    where = keyAt;
+                }
             }
-            throw new UserException(ExitCodes.BAD_INPUT, "targets file " + file + lineOf(line) + " is not valid: "
-                    + e.getOriginalMessage(), e);
+            throw new UserException(ExitCodes.BAD_INPUT, "targets file " + file + at(where) + " is not valid: "
+                    + explain(e, path) + " (fix it in the file; docs/CLIENT.md section 3 shows one)", e);
         }
         Map<String, TargetEntry> all = new TreeMap<>();
         if (d == null || d.targets() == null) {
@@ -166,8 +194,8 @@ public final class TargetStore {
         for (Map.Entry<String, TargetEntry> e : d.targets().entrySet()) {
             Problem problem = problem(e.getKey(), e.getValue());
             if (problem != null) {
-                int line = line(text, e.getKey(), problem.key());
-                throw new UserException(ExitCodes.BAD_INPUT, "targets file " + file + lineOf(line) + ": target '"
+                int[] where = position(text, e.getKey(), problem.key());
+                throw new UserException(ExitCodes.BAD_INPUT, "targets file " + file + at(where) + ": target '"
                         + printable(e.getKey()) + "' " + problem.text() + " (fix it in the file, or remove the target "
                         + "and add it again with: knock target add)");
             }
@@ -213,45 +241,122 @@ public final class TargetStore {
             }
         }
         String[][] files = {{"serverCert", t.serverCert()}, {"bundle", t.bundle()}, {"alias", t.alias()},
-            {"caCert", t.caCert()}};
+            {"caCert", t.caCert()}, {"passwordFile", t.passwordFile()}, {"serverName", t.serverName()}};
         for (String[] f : files) {
             if (f[1] != null && f[1].isBlank()) {
                 return new Problem(f[0], "has an empty " + f[0] + ": give a value or leave the key out");
             }
         }
+        if (t.serverName() != null && t.serverName().chars().anyMatch(c -> c <= ' ' || c == 0x7F)) {
+            return new Problem("serverName", "has a serverName with spaces or control characters: write the name the "
+                    + "server certificate carries, alone");
+        }
         return null;
     }
 
-    /** The line of {@code targets.<name>.<field>} (or of the target when field is null or not found), or 0. */
-    private static int line(String text, String name, String field) {
-        JsonPointer target = JsonPointer.compile("/targets").appendProperty(name);
-        return line(text, field == null ? target : target.appendProperty(field), target);
+    private static MarkedYAMLException yamlCause(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof MarkedYAMLException m) {
+                return m;
+            }
+        }
+        return null;
     }
 
-    /** The line of the key at {@code key}, else of the one at {@code fallback}, else 0. */
-    private static int line(String text, JsonPointer key, JsonPointer target) {
-        int targetLine = 0;
+    /**
+     * What Jackson found wrong, in the file's own words: the key, what it holds and what it should, never a Java
+     * class name.
+     */
+    static String explain(JacksonException e, List<String> path) {
+        String where = path.isEmpty() ? "" : describe(path);
+        if (e instanceof UnrecognizedPropertyException u) {
+            List<String> known = new ArrayList<>();
+            if (u.getKnownPropertyIds() != null) {
+                u.getKnownPropertyIds().forEach(k -> known.add(String.valueOf(k)));
+            }
+            java.util.Collections.sort(known);
+            String owner = path.size() >= 3 ? "target '" + printable(path.get(1)) + "'" : path.size() == 1 ? "the file"
+                    : "the targets";
+            return "unknown key '" + printable(u.getPropertyName()) + "' in " + owner
+                    + (known.isEmpty() ? "" : ": the keys are " + String.join(", ", known));
+        }
+        if (e instanceof InvalidNullException) {
+            return where + " holds an empty item: remove it";
+        }
+        if (e instanceof MismatchedInputException m && m.getTargetType() != null) {
+            return where + " should be " + expected(m.getTargetType()) + found(m);
+        }
+        // a YAML syntax error: the parser's first line (snakeyaml's own words), without its copy of the text
+        String message = e.getOriginalMessage() == null ? "" : e.getOriginalMessage().strip();
+        int nl = message.indexOf('\n');
+        message = nl < 0 ? message : message.substring(0, nl);
+        message = message.replaceAll("\\(class [^)]*\\)", "").replaceAll("`[a-z]+(\\.[A-Za-z0-9_$]+)+(<[^`]*>)?`", "a value")
+                .strip();
+        return (where.isEmpty() ? "" : where + ": ") + (message.isEmpty() ? "not YAML" : message);
+    }
+
+    private static String describe(List<String> path) {
+        if (path.size() >= 3 && "targets".equals(path.get(0))) {
+            return "key '" + printable(path.get(2)) + "' of target '" + printable(path.get(1)) + "'"
+                    + (path.size() > 3 ? " (" + path.get(3) + ")" : "");
+        }
+        if (path.size() == 2 && "targets".equals(path.get(0))) {
+            return "target '" + printable(path.get(1)) + "'";
+        }
+        return "key '" + printable(String.join(".", path)) + "'";
+    }
+
+    private static String expected(Class<?> type) {
+        if (type == Integer.class || type == int.class) {
+            return "a whole number";
+        }
+        if (type == String.class) {
+            return "a single value (text)";
+        }
+        if (java.util.Collection.class.isAssignableFrom(type)) {
+            return "a list, e.g. [tcp/22, udp/8000-8100]";
+        }
+        return "a set of keys (key: value, one per line, indented)";
+    }
+
+    private static String found(MismatchedInputException m) {
+        if (m instanceof InvalidFormatException f && f.getValue() != null) {
+            return ", not '" + printable(String.valueOf(f.getValue())) + "'";
+        }
+        return "";
+    }
+
+    /** The line and column of {@code targets.<name>.<field>} (or of the target when field is null or not found). */
+    private static int[] position(String text, String name, String field) {
+        JsonPointer target = JsonPointer.compile("/targets").appendProperty(name);
+        return position(text, field == null ? target : target.appendProperty(field), target);
+    }
+
+    /** The line and column of the key at {@code key}, else of the one at {@code fallback}, else {0, 0}. */
+    private static int[] position(String text, JsonPointer key, JsonPointer target) {
+        int[] targetAt = {0, 0};
         try (JsonParser p = new YAMLFactory().createParser(text)) {
             while (p.nextToken() != null) {
                 if (p.currentToken() != JsonToken.FIELD_NAME) {
                     continue;
                 }
                 JsonPointer here = p.getParsingContext().pathAsPointer();
+                JsonLocation at = p.currentTokenLocation();
                 if (here.equals(key)) {
-                    return p.currentTokenLocation().getLineNr();
+                    return new int[] {at.getLineNr(), at.getColumnNr()};
                 }
-                if (targetLine == 0 && here.equals(target)) {
-                    targetLine = p.currentTokenLocation().getLineNr();
+                if (targetAt[0] == 0 && here.equals(target)) {
+                    targetAt = new int[] {at.getLineNr(), at.getColumnNr()};
                 }
             }
         } catch (IOException | RuntimeException e) {
-            // the line is a help only; the message names the target
+            // the position is a help only; the message names the target
         }
-        return targetLine;
+        return targetAt;
     }
 
-    private static String lineOf(int line) {
-        return line > 0 ? " line " + line : "";
+    private static String at(int[] where) {
+        return where[0] <= 0 ? "" : " line " + where[0] + (where[1] > 0 ? ", column " + where[1] : "");
     }
 
     /** A name or value from the file as it may be printed: control characters escaped. */

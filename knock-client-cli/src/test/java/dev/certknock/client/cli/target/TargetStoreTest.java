@@ -63,7 +63,7 @@ class TargetStoreTest {
         // Found by TargetStoreFuzzTest: a host written without quotes was read back as a YAML 1.1 number.
         TargetStore store = new TargetStore(dir.resolve("targets.yaml"));
         Map<String, TargetEntry> all = Map.of("gw1", new TargetEntry(host, 62201, "/home/alice/gw1.pem",
-                "/home/alice/alice.p12", null, null, java.util.List.of("tcp/22"), 300));
+                "/home/alice/alice.p12", null, null, java.util.List.of("tcp/22"), 300, null, null));
         String written = store.render(all);
         assertThat(store.parse(written)).isEqualTo(all);
         if (host.matches("[0-9]+(\\.[0-9]+){3}|[a-z][a-z0-9.]*") && !host.equals("on") && !host.equals("no")
@@ -75,7 +75,7 @@ class TargetStoreTest {
     @Test
     void aPortOutsideTheRangeIsRefusedAtItsLine() throws Exception {
         assertThat(refused(GOOD.replace("port: 62201", "port: 70000")).getMessage())
-                .contains(" line 4: target 'gw1' has port 70000, outside 1-65535")
+                .contains(" line 4, column 5: target 'gw1' has port 70000, outside 1-65535")
                 .contains("leave it out for 62201");
         assertThat(refused(GOOD.replace("port: 62201", "port: 0")).getMessage()).contains("line 4").contains("port 0");
     }
@@ -83,14 +83,14 @@ class TargetStoreTest {
     @Test
     void aDurationOutsideTheRangeIsRefusedAtItsLine() throws Exception {
         assertThat(refused(GOOD.replace("duration: 300", "duration: 0")).getMessage())
-                .contains(" line 8: target 'gw1' has duration 0, outside 1-86400 seconds");
+                .contains(" line 8, column 5: target 'gw1' has duration 0, outside 1-86400 seconds");
         assertThat(refused(GOOD.replace("duration: 300", "duration: 86401")).getMessage()).contains("duration 86401");
     }
 
     @Test
     void aGrantThatDoesNotParseIsRefusedAtItsLine() throws Exception {
         assertThat(refused(GOOD.replace("[tcp/22, udp/8000-8100]", "[tcp/22, ssh]")).getMessage())
-                .contains(" line 7: target 'gw1' has grant 'ssh' that is not valid")
+                .contains(" line 7, column 5: target 'gw1' has grant 'ssh' that is not valid")
                 .contains("write grants such as tcp/22");
         assertThat(refused(GOOD.replace("[tcp/22, udp/8000-8100]", "[tcp/0]")).getMessage()).contains("grant 'tcp/0'");
         assertThat(refused(GOOD.replace("[tcp/22, udp/8000-8100]", "[~]")).getMessage()).contains("line 7");
@@ -99,23 +99,23 @@ class TargetStoreTest {
     @Test
     void aNameThatTargetAddWouldRefuseIsRefused() throws Exception {
         assertThat(refused(GOOD.replace("  gw1:", "  \"gw 1\":")).getMessage())
-                .contains(" line 2: target 'gw 1' has a name that is not allowed");
+                .contains(" line 2, column 3: target 'gw 1' has a name that is not allowed");
         assertThat(refused(GOOD.replace("  gw1:", "  \"-x\":")).getMessage()).contains("name that is not allowed");
     }
 
     @Test
     void aHostWithSpacesOrAnEmptyFileKeyIsRefused() throws Exception {
         assertThat(refused(GOOD.replace("host: gw1.example.test", "host: \"gw1 example\"")).getMessage())
-                .contains(" line 3: target 'gw1' has a host with spaces");
+                .contains(" line 3, column 5: target 'gw1' has a host with spaces");
         assertThat(refused(GOOD.replace("bundle: /home/alice/alice.p12", "bundle: \" \"")).getMessage())
-                .contains(" line 6: target 'gw1' has an empty bundle");
+                .contains(" line 6, column 5: target 'gw1' has an empty bundle");
         assertThat(refused("targets:\n  gw1:\n    port: 62201\n").getMessage())
-                .contains(" line 2: target 'gw1' has no host");
-        assertThat(refused("targets:\n  gw1: ~\n").getMessage()).contains(" line 2: target 'gw1' is empty");
+                .contains(" line 2, column 3: target 'gw1' has no host");
+        assertThat(refused("targets:\n  gw1: ~\n").getMessage()).contains(" line 2, column 3: target 'gw1' is empty");
     }
 
     @Test
     void aTypeErrorNamesItsLine() throws Exception {
-        assertThat(refused(GOOD.replace("port: 62201", "port: many")).getMessage()).contains(" line 4 is not valid");
+        assertThat(refused(GOOD.replace("port: 62201", "port: many")).getMessage()).contains(" line 4, column 5 is not valid");
     }
 }
