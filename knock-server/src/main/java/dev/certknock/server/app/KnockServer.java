@@ -54,7 +54,9 @@ import dev.certknock.server.reply.ReplySocket;
 import dev.certknock.server.ratelimit.TokenBucket;
 import dev.certknock.protocol.knock.ReplySealer;
 import java.security.SecureRandom;
+import dev.certknock.server.replay.RedisReplayStore;
 import dev.certknock.server.replay.ReplayGuard;
+import dev.certknock.server.replay.SharedReplay;
 import dev.certknock.server.trust.ChainValidator;
 import java.io.IOException;
 import java.math.BigInteger;
@@ -98,6 +100,8 @@ public final class KnockServer implements AutoCloseable {
     private final Clock clock;
     private final KnockCounters counters = new KnockCounters();
     private final ReplayGuard replay;
+    /** The gateway group's replay store (knock.replayStore), or SharedReplay.LOCAL. */
+    private final SharedReplay sharedReplay;
     private final GrantLedger firewall;
     private final AuditLog audit;
     private final KnockEventListener events;
@@ -165,11 +169,12 @@ public final class KnockServer implements AutoCloseable {
         crls.store().addListener(new RevocationCloser());
         this.replay = ReplayGuard.open(config.knock().replayJournal(), config.knock().timestampWindow(),
                 config.knock().replayCapacity(), clock);
+        this.sharedReplay = sharedReplay(config);
         ChainValidator chains = new ChainValidator(material.trust(), crls.store()::generation, CHAIN_CACHE);
         this.live = new Live(material, crls, trustedCas, chains);
         this.throttles = PipelineFactory.throttles(config.limits(), System::nanoTime);
         var parts = new PipelineFactory.Parts(config, KnockOpener.of(material.keys()), chains, crls.store(), replay,
-                firewall, clock);
+                firewall, clock, System::nanoTime, sharedReplay);
         this.replies = config.knock().replies() ? new KnockReplies(new ReplySealer(new SecureRandom()), this::sendReply,
                 new TokenBucket(config.knock().repliesPerSecond(), 2.0 * config.knock().repliesPerSecond(), System::nanoTime))
                 : null;
@@ -291,6 +296,16 @@ public final class KnockServer implements AutoCloseable {
                     + "iptables or command) to protect {}", material.config().protect());
         }
         return s;
+    }
+
+    /** The gateway group's replay store: connects in the background, never stalls the start (docs/DESIGN.md D36). */
+    private static SharedReplay sharedReplay(ServerConfig config) {
+        ServerConfig.Knock k = config.knock();
+        if (!k.sharedReplayStore()) {
+            return SharedReplay.LOCAL;
+        }
+        return RedisReplayStore.start(new RedisReplayStore.Settings(k.replayStore(), k.replayStoreTimeout(),
+                k.replayStoreOutage() == ServerConfig.ReplayStoreOutage.LOCAL_ONLY, config.server().name()));
     }
 
     private void sendReply(InetSocketAddress to, byte[] datagram) throws IOException {
@@ -569,7 +584,8 @@ public final class KnockServer implements AutoCloseable {
                 noRollback(before.crls(), crls, next);
                 chains = new ChainValidator(next.trust(), crls.store()::generation, CHAIN_CACHE);
             }
-            var parts = new PipelineFactory.Parts(now, opener, chains, crls.store(), replay, firewall, clock);
+            var parts = new PipelineFactory.Parts(now, opener, chains, crls.store(), replay, firewall, clock,
+                    System::nanoTime, sharedReplay);
             pipeline = new KnockPipeline(PipelineFactory.live(parts, throttles), events, clock,
                     replies != null ? replies : Replier.NONE);
         } catch (RuntimeException | ReloadRefusedException e) {
@@ -695,6 +711,7 @@ public final class KnockServer implements AutoCloseable {
         }
         live.crls().close();
         replay.close();
+        sharedReplay.close();
         firewall.close();
         if (audit != null) {
             try {
