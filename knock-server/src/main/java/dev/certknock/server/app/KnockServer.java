@@ -373,6 +373,11 @@ public final class KnockServer implements AutoCloseable {
                 crlList, reloads);
     }
 
+    /** The gateway group's replay store ({@code knock.replayStore}), or {@link SharedReplay#LOCAL}. */
+    public SharedReplay replayStore() {
+        return sharedReplay;
+    }
+
     /** The metrics endpoint's address, when {@code metrics} is configured. */
     public Optional<InetSocketAddress> metricsAddress() {
         return metricsEndpoint == null ? Optional.empty() : Optional.of(metricsEndpoint.address());
