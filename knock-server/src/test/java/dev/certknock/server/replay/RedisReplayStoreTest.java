@@ -126,7 +126,7 @@ class RedisReplayStoreTest {
             for (int i = 0; i < 50; i++) {
                 long t0 = System.nanoTime();
                 assertThat(s.claim(randomKey(), 60_000)).isEqualTo(SharedClaim.UNAVAILABLE);
-                assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThanOrEqualTo(DEADLINE.plusMillis(50));
+                assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThanOrEqualTo(DEADLINE.plusMillis(150));
             }
             redis.restart(); // empty: --save '' (a restarted Redis without persistence forgot its keys, see D36)
             awaitAvailable(s);
@@ -146,7 +146,7 @@ class RedisReplayStoreTest {
                 long t0 = System.nanoTime();
                 assertThat(s.claim(randomKey(), 60_000)).isEqualTo(SharedClaim.UNAVAILABLE);
                 Duration first = Duration.ofNanos(System.nanoTime() - t0);
-                assertThat(first).as("bounded by the deadline").isLessThan(DEADLINE.plusMillis(60));
+                assertThat(first).as("bounded by the deadline").isLessThan(DEADLINE.plusMillis(150));
                 t0 = System.nanoTime();
                 for (int i = 0; i < 100; i++) {
                     assertThat(s.claim(randomKey(), 60_000)).isEqualTo(SharedClaim.UNAVAILABLE);
@@ -178,7 +178,7 @@ class RedisReplayStoreTest {
             Thread.sleep(100); // the sleep has begun
             long t0 = System.nanoTime();
             assertThat(s.claim(randomKey(), 60_000)).isEqualTo(SharedClaim.UNAVAILABLE);
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(DEADLINE.plusMillis(60));
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(DEADLINE.plusMillis(150));
             sleeper.join();
             assertThat(reply[0]).isEqualTo("OK");
             awaitAvailable(s);
