@@ -55,7 +55,9 @@ import dev.certknock.server.reply.ReplySocket;
 import dev.certknock.server.ratelimit.TokenBucket;
 import dev.certknock.protocol.knock.ReplySealer;
 import java.security.SecureRandom;
+import dev.certknock.server.replay.RedisReplayStore;
 import dev.certknock.server.replay.ReplayGuard;
+import dev.certknock.server.replay.SharedReplay;
 import dev.certknock.server.trust.ChainValidator;
 import java.io.IOException;
 import java.math.BigInteger;
@@ -99,6 +101,8 @@ public final class KnockServer implements AutoCloseable {
     private final Clock clock;
     private final KnockCounters counters = new KnockCounters();
     private final ReplayGuard replay;
+    /** The gateway group's replay store (knock.replayStore), or SharedReplay.LOCAL. */
+    private final SharedReplay sharedReplay;
     private final GrantLedger firewall;
     private final AuditLog audit;
     private final KnockEventListener events;
@@ -174,11 +178,12 @@ public final class KnockServer implements AutoCloseable {
         crls.store().addListener(new RevocationCloser());
         this.replay = ReplayGuard.open(config.knock().replayJournal(), config.knock().timestampWindow(),
                 config.knock().replayCapacity(), clock);
+        this.sharedReplay = sharedReplay(config);
         ChainValidator chains = new ChainValidator(material.trust(), crls.store()::generation, CHAIN_CACHE);
         this.live = new Live(material, crls, trustedCas, chains);
         this.throttles = PipelineFactory.throttles(config.limits(), System::nanoTime);
         var parts = new PipelineFactory.Parts(config, KnockOpener.of(material.keys()), chains, crls.store(), replay,
-                firewall, clock);
+                firewall, clock, System::nanoTime, sharedReplay);
         this.replies = config.knock().replies() ? new KnockReplies(new ReplySealer(new SecureRandom()), this::sendReply,
                 new TokenBucket(config.knock().repliesPerSecond(), 2.0 * config.knock().repliesPerSecond(), System::nanoTime))
                 : null;
@@ -302,6 +307,16 @@ public final class KnockServer implements AutoCloseable {
         return s;
     }
 
+    /** The gateway group's replay store: connects in the background, never stalls the start (docs/DESIGN.md D36). */
+    private static SharedReplay sharedReplay(ServerConfig config) {
+        ServerConfig.Knock k = config.knock();
+        if (!k.sharedReplayStore()) {
+            return SharedReplay.LOCAL;
+        }
+        return RedisReplayStore.start(new RedisReplayStore.Settings(k.replayStore(), k.replayStoreTimeout(),
+                k.replayStoreOutage() == ServerConfig.ReplayStoreOutage.LOCAL_ONLY, config.server().name()));
+    }
+
     private void sendReply(InetSocketAddress to, byte[] datagram) throws IOException {
         KnockReplies.Transport t = replyTransport;
         if (t == null) {
@@ -365,6 +380,11 @@ public final class KnockServer implements AutoCloseable {
         return new StatusReport(l.material().config().server().name(), version(), startedAt, now,
                 Math.max(0, Duration.between(startedAt, now).toSeconds()), figures, firewall.elementCount(), grants,
                 crlList, reloads);
+    }
+
+    /** The gateway group's replay store ({@code knock.replayStore}), or {@link SharedReplay#LOCAL}. */
+    public SharedReplay replayStore() {
+        return sharedReplay;
     }
 
     /** The metrics endpoint's address, when {@code metrics} is configured. */
@@ -578,7 +598,8 @@ public final class KnockServer implements AutoCloseable {
                 noRollback(before.crls(), crls, next);
                 chains = new ChainValidator(next.trust(), crls.store()::generation, CHAIN_CACHE);
             }
-            var parts = new PipelineFactory.Parts(now, opener, chains, crls.store(), replay, firewall, clock);
+            var parts = new PipelineFactory.Parts(now, opener, chains, crls.store(), replay, firewall, clock,
+                    System::nanoTime, sharedReplay);
             pipeline = new KnockPipeline(PipelineFactory.live(parts, throttles), events, clock,
                     replies != null ? replies : Replier.NONE);
         } catch (RuntimeException | ReloadRefusedException e) {
@@ -707,6 +728,7 @@ public final class KnockServer implements AutoCloseable {
         }
         live.crls().close();
         replay.close();
+        sharedReplay.close();
         firewall.close();
         if (audit != null) {
             try {

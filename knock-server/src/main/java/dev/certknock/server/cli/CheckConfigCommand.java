@@ -134,6 +134,15 @@ public final class CheckConfigCommand implements Callable<Integer> {
         ServerConfig.Knock knock = m.config().knock();
         out.printf("  knock versions  %s, replies %s%n", knock.acceptVersion1() ? "2 and 1" : "2",
                 knock.replies() ? "on (at most " + knock.repliesPerSecond() + "/s)" : "off");
+        out.printf("  replay store    %s%n", knock.sharedReplayStore() ? knock.replayStoreForLogs() + " (gateway group; "
+                + knock.replayStoreTimeout().toMillis() + " ms deadline, during an outage knocks are "
+                + (knock.replayStoreOutage() == ServerConfig.ReplayStoreOutage.LOCAL_ONLY ? "granted locally" : "refused")
+                + ")" : "local (this gateway's journal only)");
+        if (knock.replayStoreOutage() == ServerConfig.ReplayStoreOutage.LOCAL_ONLY && knock.sharedReplayStore()) {
+            out.printf("  warning: knock.replayStoreOutage is local-only: while the replay store does not answer, a knock "
+                    + "granted here can be replayed at another gateway of the group within its window; remove the "
+                    + "setting to refuse knocks then (fail closed)%n");
+        }
         if (knock.acceptVersion1()) {
             out.printf("  warning: knock.acceptVersion1 is true: a v1 knock that declares no address can be re-sent by "
                     + "whoever sees it, from their own address, and opens the ports there (declaredAddress %s); "

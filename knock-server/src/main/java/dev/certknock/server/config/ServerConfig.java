@@ -123,11 +123,19 @@ public record ServerConfig(
      * @param replies whether authenticated v2 knocks are answered (default true): without replies, clients behind
      *     NAT must be told their public address by hand
      * @param repliesPerSecond the most replies per second, server-wide
+     * @param replayStore {@code local} (default), or the Redis URI of a gateway group's shared replay state
+     *     (docs/DESIGN.md D36); may hold a password, so never logged as is ({@link #replayStoreForLogs()})
+     * @param replayStoreTimeout how long a knock waits for the shared store before it is refused
+     * @param replayStoreOutage what a knock gets while the shared store does not answer
      */
     public record Knock(Duration timestampWindow, Integer defaultOpenSeconds, Integer maxOpenSeconds,
             DeclaredAddressPolicy declaredAddress, Path replayJournal, Integer replayCapacity, Boolean acceptVersion1,
-            Boolean replies, Integer repliesPerSecond) {
-        static final Knock DEFAULT = new Knock(null, null, null, null, null, null, null, null, null);
+            Boolean replies, Integer repliesPerSecond, String replayStore, Duration replayStoreTimeout,
+            ReplayStoreOutage replayStoreOutage) {
+        static final Knock DEFAULT = new Knock(null, null, null, null, null, null, null, null, null, null, null, null);
+
+        /** {@code knock.replayStore} when it is not given: no shared store. */
+        public static final String LOCAL_REPLAY_STORE = "local";
 
         public Knock {
             timestampWindow = atLeast("knock.timestampWindow", timestampWindow, Duration.ofSeconds(30), Duration.ofSeconds(1));
@@ -143,7 +151,47 @@ public record ServerConfig(
             acceptVersion1 = acceptVersion1 != null && acceptVersion1;
             replies = replies == null || replies;
             repliesPerSecond = range("knock.repliesPerSecond", repliesPerSecond, 200, 1, 100_000);
+            replayStore = replayStore == null || replayStore.isBlank() ? LOCAL_REPLAY_STORE : replayStore.strip();
+            if (!LOCAL_REPLAY_STORE.equals(replayStore)) {
+                String why = dev.certknock.server.replay.RedisReplayStore.check(replayStore);
+                if (why != null) {
+                    throw new InvalidValueException("knock.replayStore", "knock.replayStore: " + why);
+                }
+            }
+            replayStoreTimeout = atLeast("knock.replayStoreTimeout", replayStoreTimeout, Duration.ofMillis(100),
+                    Duration.ofMillis(5));
+            if (replayStoreTimeout.compareTo(Duration.ofSeconds(5)) > 0) {
+                throw new InvalidValueException("knock.replayStoreTimeout", "knock.replayStoreTimeout "
+                        + replayStoreTimeout.toMillis() + " ms is over 5 s: every valid knock may wait this long for "
+                        + "the replay store; use 5ms to 5s (100ms by default)");
+            }
+            replayStoreOutage = replayStoreOutage != null ? replayStoreOutage : ReplayStoreOutage.REFUSE;
         }
+
+        /** Whether a gateway group's shared replay store is configured. */
+        public boolean sharedReplayStore() {
+            return !LOCAL_REPLAY_STORE.equals(replayStore);
+        }
+
+        /** {@link #replayStore()} without its password, for logs and status. */
+        public String replayStoreForLogs() {
+            return dev.certknock.server.replay.RedisReplayStore.redact(replayStore);
+        }
+
+        @Override
+        public String toString() {
+            return "Knock[timestampWindow=" + timestampWindow + ", replayJournal=" + replayJournal + ", replayStore="
+                    + replayStoreForLogs() + ", replayStoreTimeout=" + replayStoreTimeout + ", replayStoreOutage="
+                    + replayStoreOutage + ", ...]";
+        }
+    }
+
+    /** What a knock gets while the gateway group's replay store does not answer (docs/DESIGN.md D36). */
+    public enum ReplayStoreOutage {
+        /** Refused, {@code REPLAY_STORE_UNAVAILABLE}: the default, fail closed. */
+        @JsonProperty("refuse") REFUSE,
+        /** Granted on the local replay state alone, with a WARN once per outage: a replay at another gateway works. */
+        @JsonProperty("local-only") LOCAL_ONLY
     }
 
     /** How knocks are received: pcap (no socket, before netfilter) or a plain UDP socket. */

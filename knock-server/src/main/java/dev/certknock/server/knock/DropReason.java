@@ -45,6 +45,11 @@ public enum DropReason {
     DECLARED_ADDRESS_MISMATCH,
     SOURCE_NOT_ALLOWED,
     REPLAY_CACHE_FULL,
+    /**
+     * The gateway group's shared replay store ({@code knock.replayStore}) did not answer within its deadline: the
+     * knock is refused, since it might have been granted at another gateway already (docs/DESIGN.md D36).
+     */
+    REPLAY_STORE_UNAVAILABLE,
     /** The grant would take its certificate past {@code firewall.maxElementsPerCertificate}. */
     CERTIFICATE_ELEMENT_LIMIT,
     /** The grant would take the firewall past {@code firewall.maxElements}. */
@@ -61,7 +66,7 @@ public enum DropReason {
     public boolean chargedToSender() {
         return switch (this) {
             case QUEUE_FULL, SOURCE_RATE_LIMITED, PUBLIC_KEY_BUDGET_EXHAUSTED, REVOCATION_UNAVAILABLE,
-                    REPLAY_CACHE_FULL, FIREWALL_FAILED, FIREWALL_ELEMENT_LIMIT, INTERNAL_ERROR -> false;
+                    REPLAY_CACHE_FULL, REPLAY_STORE_UNAVAILABLE, FIREWALL_FAILED, FIREWALL_ELEMENT_LIMIT, INTERNAL_ERROR -> false;
             default -> true;
         };
     }

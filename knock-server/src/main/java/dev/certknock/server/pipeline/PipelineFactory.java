@@ -7,6 +7,7 @@ import dev.certknock.server.firewall.Firewall;
 import dev.certknock.server.ratelimit.SourceRateLimiter;
 import dev.certknock.server.ratelimit.TokenBucket;
 import dev.certknock.server.replay.ReplayGuard;
+import dev.certknock.server.replay.SharedReplay;
 import dev.certknock.server.trust.ChainValidator;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -25,13 +26,21 @@ public final class PipelineFactory {
      *
      * @param clock the wall clock (UTC): knock timestamps and certificate validity are judged on it
      * @param nanoTime a monotonic clock in nanoseconds, for intervals: the rate limits refill on it
+     * @param shared the gateway group's replay store ({@code knock.replayStore}), {@link SharedReplay#LOCAL} if none
      */
     public record Parts(ServerConfig config, KnockOpener opener, ChainValidator chains, CrlStore crls,
-            ReplayGuard replay, Firewall firewall, Clock clock, LongSupplier nanoTime) {
+            ReplayGuard replay, Firewall firewall, Clock clock, LongSupplier nanoTime, SharedReplay shared) {
 
         public Parts {
             Objects.requireNonNull(clock, "clock");
             Objects.requireNonNull(nanoTime, "nanoTime");
+            Objects.requireNonNull(shared, "shared");
+        }
+
+        /** Parts of a single gateway: no shared replay store. */
+        public Parts(ServerConfig config, KnockOpener opener, ChainValidator chains, CrlStore crls,
+                ReplayGuard replay, Firewall firewall, Clock clock, LongSupplier nanoTime) {
+            this(config, opener, chains, crls, replay, firewall, clock, nanoTime, SharedReplay.LOCAL);
         }
 
         /** Parts on the system's monotonic clock, {@link System#nanoTime()}. */
@@ -92,7 +101,7 @@ public final class PipelineFactory {
         stages.add(budget);
         stages.add(new HpkeOpen(p.opener()));
         addValidation(stages, p, new ChainValidation(p.chains(), budget));
-        stages.add(new ReplayCommit(p.replay()));
+        stages.add(new ReplayCommit(p.replay(), p.shared(), p.clock()));
         stages.add(new GrantIssue(p.firewall(), p.nanoTime()));
         return stages;
     }

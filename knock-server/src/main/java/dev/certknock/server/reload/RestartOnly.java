@@ -44,6 +44,9 @@ public final class RestartOnly {
         differ(keys, "knock.replayCapacity", k0.replayCapacity(), k1.replayCapacity());
         differ(keys, "knock.replies", k0.replies(), k1.replies());
         differ(keys, "knock.repliesPerSecond", k0.repliesPerSecond(), k1.repliesPerSecond());
+        differ(keys, "knock.replayStore", k0.replayStore(), k1.replayStore());
+        differ(keys, "knock.replayStoreTimeout", k0.replayStoreTimeout(), k1.replayStoreTimeout());
+        differ(keys, "knock.replayStoreOutage", k0.replayStoreOutage(), k1.replayStoreOutage());
         ServerConfig.Limits l0 = before.limits();
         ServerConfig.Limits l1 = after.limits();
         differ(keys, "limits.perSourcePerSecond", l0.perSourcePerSecond(), l1.perSourcePerSecond());

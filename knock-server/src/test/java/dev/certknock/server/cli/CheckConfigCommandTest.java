@@ -113,6 +113,25 @@ class CheckConfigCommandTest {
 
     /** Issue 12: a wrong password alone exits 4 (credentials unusable), as check-config --help and docs say. */
     @Test
+    void aGatewayGroupsReplayStoreIsShownWithoutItsPasswordAndLocalOnlyIsWarnedAbout() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        assertThat(run("check-config", config.toString())).isZero();
+        assertThat(out.toString()).contains("replay store    local (this gateway's journal only)");
+
+        Path group = f.writeConfig(dir, f.ca.crl().build(), "");
+        Files.writeString(group, Files.readString(group).replace("knock:\n", "knock:\n"
+                + "  replayStore: redis://:hunter22hunter@127.0.0.1:1/0\n  replayStoreOutage: local-only\n"));
+        StringWriter out2 = new StringWriter();
+        assertThat(KnockServerCommand.run(new PrintWriter(out2), new PrintWriter(new StringWriter()), "check-config",
+                group.toString())).as("Redis is not asked (nothing listens on port 1)").isZero();
+        assertThat(out2.toString())
+                .contains("replay store    redis://***@127.0.0.1:1/0 (gateway group; 100 ms deadline, during an outage "
+                        + "knocks are granted locally)")
+                .contains("warning: knock.replayStoreOutage is local-only")
+                .doesNotContain("hunter22hunter");
+    }
+
+    @Test
     void aWrongBundlePasswordNamesTheLine() throws Exception {
         Path config = f.writeConfig(dir, f.ca.crl().build(), "");
         Files.writeString(dir.resolve("password.txt"), "not the password\n");

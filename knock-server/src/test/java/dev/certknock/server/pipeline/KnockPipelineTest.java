@@ -332,7 +332,8 @@ class KnockPipelineTest {
             DropReason.INTERNAL_ERROR, "a stage throwing is a bug, not an input: KnockDispatcherTest",
             DropReason.FIREWALL_FAILED, "the log backend writes nothing, so it cannot fail: StagesTest.theFirewallStageTurnsARefusalIntoADrop",
             DropReason.DECLARED_ADDRESS_REQUIRED, "v1 only, needs a policy: declaredAddressPoliciesApplyToV1Knocks...",
-            DropReason.DECLARED_ADDRESS_MISMATCH, "v1 only, needs a policy: declaredAddressPoliciesApplyToV1Knocks...");
+            DropReason.DECLARED_ADDRESS_MISMATCH, "v1 only, needs a policy: declaredAddressPoliciesApplyToV1Knocks...",
+            DropReason.REPLAY_STORE_UNAVAILABLE, "needs a shared store that stops answering: GatewayGroupTest");
 
     @Test
     void everyDropReasonHasAPipelineCase() {
