@@ -36,9 +36,9 @@ printf 'ca password\n' >ca.pass
 printf 'bundle password\n' >bundle.pass
 kca() { CERTKNOCK_CDS=off "$root/bin/knock-ca" "$@" >/dev/null; }
 kca init --dir ca --name 'startup benchmark CA' --crl-url http://ca.example.test/c.crl --ca-password-file ca.pass
-kca issue-server --dir ca gw1.example.test --ip 127.0.0.1 --out gw1.p12 --ca-password-file ca.pass --out-password-file bundle.pass
+kca issue-server --dir ca gw1.example.test --ip 127.0.0.1 --out gw1.p12 --ca-password-file ca.pass --bundle-password-file bundle.pass
 kca issue-client --dir ca alice --grant tcp/22 --max-open 300 --days 1 --out alice.p12 \
-  --ca-password-file ca.pass --out-password-file bundle.pass
+  --ca-password-file ca.pass --bundle-password-file bundle.pass
 
 knock="$root/bin/knock"
 dry="$knock 127.0.0.1 tcp/22 --bundle alice.p12 --server-cert gw1.pem --password-file bundle.pass --dry-run"

@@ -73,11 +73,11 @@ head -c 18 /dev/urandom | base64 > bundle.pass
 export CA_PASS="$(cat ca.pass)"
 kca() { "$root/bin/knock-ca" "$@" >/dev/null; }
 kca init --dir ca --name 'certknock benchmark CA' --crl-url http://ca.bench.test/certknock.crl --ca-password-file ca.pass
-kca issue-server --dir ca gw1.bench.test --ip 198.18.0.1 --out gw1.p12 --ca-password-env CA_PASS --out-password-file bundle.pass
+kca issue-server --dir ca gw1.bench.test --ip 198.18.0.1 --out gw1.p12 --ca-password-env CA_PASS --bundle-password-file bundle.pass
 bundles=""
 for c in 1 2 3 4; do
   kca issue-client --dir ca "user$c" --grant tcp/8080-8099 --max-open 300 --days 1 --out "user$c.p12" \
-    --ca-password-env CA_PASS --out-password-file bundle.pass
+    --ca-password-env CA_PASS --bundle-password-file bundle.pass
   bundles="${bundles:+$bundles,}$work/user$c.p12"
 done
 kca crl --dir ca --ca-password-env CA_PASS

@@ -43,9 +43,9 @@ run knock-ca --help
 run knock-ca --version
 run knock-ca init --dir ca --name 'classlist CA' --crl-url http://ca.example.test/c.crl --ca-password-file ca.pass
 run knock-ca issue-server --dir ca gw1.example.test --ip 127.0.0.1 --out gw1.p12 --ca-password-file ca.pass \
-  --out-password-file bundle.pass
+  --bundle-password-file bundle.pass
 run knock-ca issue-client --dir ca alice --grant tcp/22 --max-open 300 --days 30 --out alice.p12 \
-  --ca-password-file ca.pass --out-password-file bundle.pass
+  --ca-password-file ca.pass --bundle-password-file bundle.pass
 run knock-ca crl --dir ca --ca-password-file ca.pass
 run knock-ca list --dir ca
 run knock-ca inspect alice.pem
@@ -61,7 +61,7 @@ run knock gw1 --dry-run --password-file bundle.pass
 run knock 127.0.0.1 tcp/22 "${files[@]}" --knock-port 1 --reply-timeout 0.2
 # A certificate that expires within a day: the warning's classes (and string concatenations) too.
 run knock-ca issue-client --dir ca carol --grant tcp/22 --days 1 --out carol.p12 \
-  --ca-password-file ca.pass --out-password-file bundle.pass
+  --ca-password-file ca.pass --bundle-password-file bundle.pass
 run knock 127.0.0.1 tcp/22 --bundle carol.p12 --server-cert gw1.pem --password-file bundle.pass --dry-run
 
 merge knock-ca "$root/ca-tools/src/main/cds/knock-ca.classlist"

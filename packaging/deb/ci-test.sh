@@ -83,7 +83,7 @@ head -c 18 /dev/urandom | base64 >"$work/server.pass"
 knock-ca init --dir "$work/ca" --name 'CI certknock CA' --crl-url http://ca.example.test/certknock.crl \
   --ca-password-file "$work/ca.pass" >/dev/null
 knock-ca issue-server --dir "$work/ca" gw1.example.test --out "$work/gw1.p12" \
-  --ca-password-file "$work/ca.pass" --out-password-file "$work/server.pass" >/dev/null
+  --ca-password-file "$work/ca.pass" --bundle-password-file "$work/server.pass" >/dev/null
 install -m 0640 -o root -g certknock "$work/gw1.p12" /etc/certknock/server.p12
 install -m 0640 -o root -g certknock "$work/server.pass" /etc/certknock/server.pass
 install -m 0640 -o root -g certknock "$work/ca/ca.pem" /etc/certknock/ca.pem

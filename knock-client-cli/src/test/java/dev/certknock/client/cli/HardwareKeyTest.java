@@ -74,7 +74,7 @@ class HardwareKeyTest {
                 .as(initErr.toString()).isZero();
         assertThat(KnockCaCommand.run(new PrintWriter(new StringWriter()), new PrintWriter(initErr, true),
                 "issue-server", "--dir", caDir.toString(), "gw1.example.test", "--out", dir.resolve("gw1.p12").toString(),
-                "--ca-password-file", caPass.toString(), "--out-password-file", bundlePass.toString()))
+                "--ca-password-file", caPass.toString(), "--bundle-password-file", bundlePass.toString()))
                 .as(initErr.toString()).isZero();
         X509Certificate serverCert = null;
         KeyStore server = KeyStore.getInstance("PKCS12");
