@@ -825,6 +825,9 @@ public final class KnockClient {
          * The name the server certificate must carry, when it is not the target's host: for a server knocked on
          * by an address or another name than its certificate lists, deliberately. Default: the target's host.
          * The certificate must still name this one (DNS or IP address subjectAltName).
+         *
+         * @param name a DNS name or an IP address literal
+         * @return this builder
          */
         public Builder serverName(String name) {
             Objects.requireNonNull(name, "name");

@@ -56,7 +56,15 @@ public final class Pkcs11Token implements AutoCloseable {
         this.store = store;
     }
 
-    /** Opens the token labelled {@code tokenLabel} in {@code module} and logs in with {@code pin}. */
+    /**
+     * Opens the token labelled {@code tokenLabel} in {@code module} and logs in with {@code pin}.
+     *
+     * @param module the PKCS#11 module (a shared library, e.g. {@code /usr/lib/softhsm/libsofthsm2.so})
+     * @param tokenLabel the token's label, as {@code pkcs11-tool --list-slots} shows it
+     * @param pin the user PIN; the caller clears it afterwards
+     * @return the open, logged-in token; {@link #close()} logs out
+     * @throws IdentityException when the module cannot be loaded, no token has that label, or the PIN is wrong
+     */
     public static Pkcs11Token open(Path module, String tokenLabel, char[] pin) throws IdentityException {
         return openSlot(module, tokenLabel, pin);
     }
@@ -136,17 +144,30 @@ public final class Pkcs11Token implements AutoCloseable {
         }
     }
 
-    /** The token's label. */
+    /**
+     * The token's label.
+     *
+     * @return the label this token was opened by
+     */
     public String label() {
         return label;
     }
 
-    /** The SunPKCS11 provider bound to this token (logged in). */
+    /**
+     * The SunPKCS11 provider bound to this token (logged in).
+     *
+     * @return the provider; its keys sign on the token
+     */
     public Provider provider() {
         return provider;
     }
 
-    /** The labels of the token's keys that have a certificate. */
+    /**
+     * The labels of the token's keys that have a certificate.
+     *
+     * @return the labels, in the token's order
+     * @throws IdentityException when the token refuses or cannot do it (its reason and message say which and why)
+     */
     public List<String> keyLabels() throws IdentityException {
         try {
             List<String> out = new ArrayList<>();
@@ -166,6 +187,10 @@ public final class Pkcs11Token implements AutoCloseable {
     /**
      * The identity of the key labelled {@code keyLabel} (null: the token's only key) with the certificates stored
      * with it. Refuses a key that still has {@link #generateKey}'s placeholder certificate.
+     *
+     * @param keyLabel the key's (its certificate's) label, or null for the token's only key
+     * @return the identity, signing on the token
+     * @throws IdentityException when the token refuses or cannot do it (its reason and message say which and why)
      */
     public ClientIdentity identity(String keyLabel) throws IdentityException {
         String chosen = keyLabel;
@@ -198,7 +223,10 @@ public final class Pkcs11Token implements AutoCloseable {
      * Bouncy Castle's {@code bcpkix-jdk18on} on the class path (an optional dependency of this library: only the
      * CA tools make keys; knocking with a token needs none of it).
      *
+     * @param keyLabel the label of the new key and its placeholder certificate
+     * @param commonName the placeholder certificate's common name
      * @return the new key (a handle; it signs through {@link #provider()})
+     * @throws IdentityException when the token refuses or cannot do it (its reason and message say which and why)
      */
     public KeyPair generateKey(String keyLabel, String commonName) throws IdentityException {
         Objects.requireNonNull(keyLabel, "keyLabel");
@@ -228,6 +256,10 @@ public final class Pkcs11Token implements AutoCloseable {
     /**
      * Stores the certificate the CA issued and its chain with the key labelled {@code keyLabel}, replacing the
      * certificate there (the placeholder). Refuses a certificate that is not for that key.
+     *
+     * @param keyLabel the key's label
+     * @param chain the issued certificate first, then its CA certificates
+     * @throws IdentityException when the token refuses or cannot do it (its reason and message say which and why)
      */
     public void installCertificate(String keyLabel, List<X509Certificate> chain) throws IdentityException {
         Objects.requireNonNull(keyLabel, "keyLabel");
@@ -253,6 +285,10 @@ public final class Pkcs11Token implements AutoCloseable {
     /**
      * The key labelled {@code keyLabel}: a handle that signs through {@link #provider()}; its material stays on the
      * token ({@code getEncoded()} is null for a sensitive key).
+     *
+     * @param keyLabel the key's label
+     * @return the key handle
+     * @throws IdentityException when the token refuses or cannot do it (its reason and message say which and why)
      */
     public PrivateKey privateKey(String keyLabel) throws IdentityException {
         requireKey(keyLabel);
@@ -264,7 +300,12 @@ public final class Pkcs11Token implements AutoCloseable {
         }
     }
 
-    /** Whether this is the placeholder certificate {@link #generateKey} stores. */
+    /**
+     * Whether this is the placeholder certificate {@link #generateKey} stores.
+     *
+     * @param c a certificate read from a token
+     * @return true for a placeholder
+     */
     public static boolean isPlaceholder(X509Certificate c) {
         return c.getSubjectX500Principal().getName().contains("OU=" + PLACEHOLDER_OU)
                 && c.getSubjectX500Principal().equals(c.getIssuerX500Principal());
