@@ -73,7 +73,7 @@ class HardwareKeyTest {
                 "http://ca.example.test/certknock.crl", "--ca-password-file", caPass.toString()))
                 .as(initErr.toString()).isZero();
         assertThat(KnockCaCommand.run(new PrintWriter(new StringWriter()), new PrintWriter(initErr, true),
-                "issue-server", "--dir", caDir.toString(), "gw1.example.test", "--out", dir.resolve("gw1.p12").toString(),
+                "issue-server", "--dir", caDir.toString(), "gw1.example.test", "--ip", "127.0.0.1", "--out", dir.resolve("gw1.p12").toString(),
                 "--ca-password-file", caPass.toString(), "--bundle-password-file", bundlePass.toString()))
                 .as(initErr.toString()).isZero();
         X509Certificate serverCert = null;
