@@ -65,7 +65,7 @@ class KnockExampleTest {
     void theExampleKnocksAndTheServerOpensTheGrant() throws Exception {
         MutableClock clock = MutableClock.at(Instant.now());
         TestCa ca = TestCa.root("CN=example CA", clock);
-        IssuedCertificate server = ca.leaf("CN=" + SERVER_NAME).dnsName(SERVER_NAME)
+        IssuedCertificate server = ca.leaf("CN=" + SERVER_NAME).dnsName(SERVER_NAME).ipAddress("127.0.0.1")
                 .extendedKeyUsage(CertknockOids.KP_SERVER.getId()).build();
         CertknockGrants grants = CertknockGrants.of(PortGrant.parse("tcp/1024-65535")).withMaxOpenSeconds(300)
                 .withServers(List.of(SERVER_NAME));
