@@ -180,7 +180,8 @@ public final class CheckConfigCommand implements Callable<Integer> {
         try {
             return ServerMaterial.load(file);
         } catch (ConfigException e) {
-            throw new UserException(ExitCodes.BAD_INPUT, e.getMessage(), e);
+            // The same exit code as check-config for the same file: 4 when every problem is a wrong bundle password.
+            throw new UserException(exitCode(e.problems()), e.getMessage(), e);
         }
     }
 }

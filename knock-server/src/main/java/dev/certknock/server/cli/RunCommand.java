@@ -27,7 +27,11 @@ import picocli.CommandLine.Option;
         footer = {"%nExample:%n  knock-server run --config /etc/certknock/config.yaml",
             "%nSignals: SIGHUP reloads the configuration (a bad one is refused and logged; the running one stays) and "
                 + "reopens the audit log; SIGTERM and SIGINT stop the server (exit 0).",
-            "%nLog level: CERTKNOCK_LOG_LEVEL=DEBUG shows every drop (rate-limited)."})
+            "%nLog level: CERTKNOCK_LOG_LEVEL=DEBUG shows every drop (rate-limited)."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {" 0:Stopped by SIGTERM or SIGINT, after firewall.onStop.", " 1:Could not start (the message says why).",
+            " 2:Invalid command line.", " 3:Invalid configuration (every problem is printed with its file:line).",
+            " 4:Credentials unusable: every problem is a wrong bundle password.", "70:Internal error (please report it)."})
 public final class RunCommand implements Callable<Integer> {
 
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "The server configuration.")

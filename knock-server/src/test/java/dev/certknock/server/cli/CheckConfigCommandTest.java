@@ -111,7 +111,6 @@ class CheckConfigCommandTest {
                 .contains("warning: knock.replies is false: clients behind NAT");
     }
 
-    /** Issue 12: a wrong password alone exits 4 (credentials unusable), as check-config --help and docs say. */
     @Test
     void aGatewayGroupsReplayStoreIsShownWithoutItsPasswordAndLocalOnlyIsWarnedAbout() throws Exception {
         Path config = f.writeConfig(dir, f.ca.crl().build(), "");
@@ -131,6 +130,7 @@ class CheckConfigCommandTest {
                 .doesNotContain("hunter22hunter");
     }
 
+    /** Issue 12: a wrong password alone exits 4 (credentials unusable), as check-config --help and docs say. */
     @Test
     void aWrongBundlePasswordNamesTheLine() throws Exception {
         Path config = f.writeConfig(dir, f.ca.crl().build(), "");
@@ -141,6 +141,25 @@ class CheckConfigCommandTest {
         StringWriter help = new StringWriter();
         KnockServerCommand.run(new PrintWriter(help), new PrintWriter(new StringWriter()), "check-config", "--help");
         assertThat(help.toString()).containsPattern("4\\s+Credentials unusable: every error is a wrong bundle password");
+    }
+
+    /**
+     * run refuses the same file with the same exit code as check-config, before anything starts: 4 for a wrong
+     * bundle password alone (a unit's restart policy or a script can tell it from a broken file), 3 for anything else.
+     */
+    @Test
+    void runExitsAsCheckConfigDoesForTheSameFile() throws Exception {
+        Path config = f.writeConfig(dir, f.ca.crl().build(), "");
+        Files.writeString(dir.resolve("password.txt"), "not the password\n");
+        assertThat(run("run", "--config", config.toString())).as("wrong password alone").isEqualTo(4);
+        assertThat(err.toString()).contains(config + ":4:").contains("wrong password for").doesNotContain("not the password");
+
+        Files.delete(dir.resolve("ca.pem"));
+        assertThat(run("run", "--config", config.toString())).as("a wrong password and a missing file").isEqualTo(3);
+        StringWriter help = new StringWriter();
+        KnockServerCommand.run(new PrintWriter(help), new PrintWriter(new StringWriter()), "run", "--help");
+        assertThat(help.toString()).containsPattern("4\\s+Credentials unusable: every problem is a wrong bundle password")
+                .containsPattern("3\\s+Invalid configuration");
     }
 
     @Test
