@@ -200,6 +200,9 @@ public final class KnockServer implements AutoCloseable {
                     .map(PublicKeyBudget.class::cast).findFirst().orElse(null);
             metrics.bind(new ServerMetrics.Sources(counters, firewall, crls.store(), trustedCas, capture,
                     dispatcher::queued, replay::size, budget == null ? () -> 0.0 : budget::usedShare));
+            if (keepRefused != null) {
+                metrics.bindRefusedKeeper(keepRefused);
+            }
         }
         this.stats = new StatsReport(counters, capture, firewall, clock,
                 replies != null ? replies::figures : java.util.Map::of);
@@ -379,7 +382,8 @@ public final class KnockServer implements AutoCloseable {
                 last == null ? null : last.at(), last == null ? null : describe(last));
         return new StatusReport(l.material().config().server().name(), version(), startedAt, now,
                 Math.max(0, Duration.between(startedAt, now).toSeconds()), figures, firewall.elementCount(), grants,
-                crlList, reloads);
+                crlList, reloads, keepRefused == null ? null : new StatusReport.KeptRefused(keepRefused.written(),
+                        keepRefused.rateLimited(), keepRefused.queueFull(), keepRefused.failed()));
     }
 
     /** The gateway group's replay store ({@code knock.replayStore}), or {@link SharedReplay#LOCAL}. */

@@ -4,6 +4,7 @@ import dev.certknock.server.capture.PacketSource;
 import dev.certknock.server.crl.CaKey;
 import dev.certknock.server.crl.CrlInfo;
 import dev.certknock.server.crl.CrlStore;
+import dev.certknock.server.diagnostics.RefusedKeeper;
 import dev.certknock.server.event.KnockCounters;
 import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.firewall.GrantLedger;
@@ -135,6 +136,21 @@ public final class ServerMetrics implements KnockEventListener {
         Gauge.builder(PREFIX + ".public.key.budget.used", s.budgetUsed(), DoubleSupplier::getAsDouble)
                 .description("Share of the public-key budget's burst spent now (1: knocks are dropped for budget)")
                 .baseUnit("ratio").strongReference(true).register(registry);
+    }
+
+    /**
+     * {@code certknock_refused_kept_total} by result (written, rate_limited, queue_full, failed): what
+     * {@code diagnostics.keepRefused} did with refused datagrams. Call once, when it is configured.
+     */
+    public void bindRefusedKeeper(RefusedKeeper keeper) {
+        Map<String, java.util.function.ToDoubleFunction<RefusedKeeper>> results = new java.util.LinkedHashMap<>();
+        results.put("written", RefusedKeeper::written);
+        results.put("rate_limited", RefusedKeeper::rateLimited);
+        results.put("queue_full", RefusedKeeper::queueFull);
+        results.put("failed", RefusedKeeper::failed);
+        results.forEach((result, read) -> FunctionCounter.builder(PREFIX + ".refused.kept", keeper, read)
+                .description("Refused datagrams diagnostics.keepRefused kept on disk (written) or not, by why")
+                .tag("result", result).register(registry));
     }
 
     /**

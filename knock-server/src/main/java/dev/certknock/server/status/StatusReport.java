@@ -15,9 +15,11 @@ import java.util.Map;
  * @param uptimeSeconds seconds since start
  * @param openElements  distinct firewall elements open (address, protocol, port or range)
  * @param reloads       configuration reloads since start, or null (a server that predates them)
+ * @param keptRefused   what diagnostics.keepRefused did since start, or null when it is off
  */
 public record StatusReport(String server, String version, Instant startedAt, Instant at, long uptimeSeconds,
-        Counters counters, int openElements, List<Grant> grants, List<Crl> crls, Reloads reloads) {
+        Counters counters, int openElements, List<Grant> grants, List<Crl> crls, Reloads reloads,
+        KeptRefused keptRefused) {
 
     public StatusReport {
         grants = List.copyOf(grants);
@@ -33,6 +35,17 @@ public record StatusReport(String server, String version, Instant startedAt, Ins
      * @param last    what the last one did ("applied: ..." or "refused: " and the reason), or null
      */
     public record Reloads(long applied, long refused, Instant lastAt, String last) {
+    }
+
+    /**
+     * What {@code diagnostics.keepRefused} did with refused datagrams since start (docs/CONFIGURATION.md).
+     *
+     * @param written     kept on disk (a datagram and its sidecar)
+     * @param rateLimited not kept: beyond {@code keepRefused.perSecond}
+     * @param queueFull   not kept: the writer's queue was full
+     * @param failed      not kept: the write failed (the server log says why, once)
+     */
+    public record KeptRefused(long written, long rateLimited, long queueFull, long failed) {
     }
 
     /**

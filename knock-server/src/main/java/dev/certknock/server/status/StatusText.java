@@ -20,6 +20,11 @@ public final class StatusText {
         StatusReport.Counters c = r.counters();
         out.printf("knocks: received %d, accepted %d, dropped %s%n", c.received(), c.accepted(),
                 c.dropped().isEmpty() ? "none" : new java.util.TreeMap<>(c.dropped()));
+        StatusReport.KeptRefused kept = r.keptRefused();
+        if (kept != null) {
+            out.printf("refused datagrams kept: %d written, not kept: %d over the rate, %d queue full, %d failed%n",
+                    kept.written(), kept.rateLimited(), kept.queueFull(), kept.failed());
+        }
         out.printf("open grants: %d (%d firewall element(s))%n", r.grants().size(), r.openElements());
         for (StatusReport.Grant g : r.grants()) {
             long left = Math.max(0, Duration.between(r.at(), g.expiresAt()).toSeconds());

@@ -8,10 +8,18 @@ import dev.certknock.server.app.ServerMaterial;
 import dev.certknock.server.cli.KnockServerCommand;
 import dev.certknock.server.cli.VerifyCommand;
 import dev.certknock.server.knock.DropReason;
+import dev.certknock.server.status.StatusJson;
+import dev.certknock.server.status.StatusReport;
+import dev.certknock.server.status.StatusText;
 import dev.certknock.testing.pki.IssuedCertificate;
 import dev.certknock.testing.wait.Await;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -45,7 +53,7 @@ class KeepRefusedVerifyTest {
     void verifyRunsOnWhatTheServerKept() throws Exception {
         IssuedCertificate alice = f.client("alice").build();
         Path config = f.writeConfig(dir, f.ca.crl().revoke(alice.certificate()).build(),
-                "diagnostics:\n  keepRefused:\n    count: 2\n");
+                "diagnostics:\n  keepRefused:\n    count: 2\nmetrics:\n  port: 0\n");
         Path refused = dir.resolve("refused");
         byte[] knock = f.knock(alice, ServerFixture.ssh(60));
         try (KnockServer server = KnockServer.start(ServerMaterial.load(config), f.clock)) {
@@ -60,6 +68,20 @@ class KeepRefusedVerifyTest {
                     return false;
                 }
             });
+            // What the keeper did is counted where an operator looks: status and the metrics endpoint.
+            StatusReport.KeptRefused counted = server.status().keptRefused();
+            assertThat(counted).as("status with keepRefused on").isNotNull();
+            assertThat(counted.written()).isEqualTo(1);
+            assertThat(counted.rateLimited() + counted.queueFull() + counted.failed()).isZero();
+            StringWriter text = new StringWriter();
+            StatusText.print(server.status(), new PrintWriter(text));
+            assertThat(text.toString()).contains("refused datagrams kept: 1 written, not kept: 0 over the rate");
+            assertThat(StatusJson.read(StatusJson.write(server.status())).keptRefused()).isEqualTo(counted);
+            HttpResponse<String> scrape = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://"
+                    + server.metricsAddress().orElseThrow().getAddress().getHostAddress() + ":"
+                    + server.metricsAddress().orElseThrow().getPort() + "/metrics")).build(), BodyHandlers.ofString());
+            assertThat(scrape.body()).contains("certknock_refused_kept_total{result=\"written\"} 1.0")
+                    .contains("certknock_refused_kept_total{result=\"rate_limited\"} 0.0");
         }
         Path file = kept(refused).get(0);
         assertThat(Files.readAllBytes(file)).as("the datagram as it arrived").isEqualTo(knock);
