@@ -6,12 +6,16 @@ import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
@@ -37,7 +41,10 @@ import org.slf4j.LoggerFactory;
  * so the moment between bind and chmod, when the socket has the process umask's mode, gives nobody anything.
  *
  * <p>At start, a socket file left by a killed server (nothing accepts on it) is replaced; a socket on which a
- * server answers refuses the start, as does a path that is not a socket.
+ * server answers refuses the start, as does a path that is not a socket. The check and the replacement happen
+ * under a lock on the sibling file {@code <socket>.lock}, held until {@link #close()}: two servers starting at
+ * once with one status socket cannot both find it stale and take it from each other (the second is refused).
+ * The lock file stays (mode 0600, empty); deleting it would let a third server lock a different file.
  */
 public final class StatusSocket implements AutoCloseable {
 
@@ -48,6 +55,7 @@ public final class StatusSocket implements AutoCloseable {
     static final Duration DEADLINE = Duration.ofSeconds(2);
 
     private final Path path;
+    private final FileLock lock;
     private final ServerSocketChannel channel;
     private final UserPrincipal owner;
     private final Supplier<String> answer;
@@ -55,8 +63,10 @@ public final class StatusSocket implements AutoCloseable {
     private final ScheduledExecutorService watchdog;
     private volatile boolean closed;
 
-    private StatusSocket(Path path, ServerSocketChannel channel, UserPrincipal owner, Supplier<String> answer) {
+    private StatusSocket(Path path, FileLock lock, ServerSocketChannel channel, UserPrincipal owner,
+            Supplier<String> answer) {
         this.path = path;
+        this.lock = lock;
         this.channel = channel;
         this.owner = owner;
         this.answer = answer;
@@ -84,7 +94,52 @@ public final class StatusSocket implements AutoCloseable {
                         + "default beside knock.replayJournal): " + e, e);
             }
         }
-        replaceIfStale(socket);
+        FileLock lock = lock(socket);
+        try {
+            replaceIfStale(socket);
+            return bind(socket, lock, answer);
+        } catch (IOException | RuntimeException e) {
+            release(lock);
+            throw e;
+        }
+    }
+
+    /** Takes {@code <socket>.lock}, or refuses: another server holds it (it is starting, or running). */
+    private static FileLock lock(Path socket) throws IOException {
+        Path lockPath = socket.resolveSibling(socket.getFileName() + ".lock");
+        FileChannel lockChannel;
+        try {
+            lockChannel = FileChannel.open(lockPath, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (IOException e) {
+            throw new IOException("cannot open the status socket's lock file " + lockPath + ": " + e, e);
+        }
+        FileLock lock;
+        try {
+            lock = lockChannel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        } catch (IOException | RuntimeException e) {
+            lockChannel.close();
+            throw e;
+        }
+        if (lock == null) {
+            lockChannel.close();
+            throw new IOException("another knock-server is running or starting: it holds " + lockPath + " (stop it "
+                    + "first, or give this server its own status.socket and replay journal)");
+        }
+        return lock;
+    }
+
+    private static void release(FileLock lock) {
+        try {
+            lock.channel().close();
+        } catch (IOException e) {
+            LOG.debug("releasing the status socket's lock: {}", e.toString());
+        }
+    }
+
+    private static StatusSocket bind(Path socket, FileLock lock, Supplier<String> answer) throws IOException {
         ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         UserPrincipal owner;
         try {
@@ -95,7 +150,7 @@ public final class StatusSocket implements AutoCloseable {
             channel.close();
             throw new IOException("cannot create the status socket " + socket + ": " + e.getMessage(), e);
         }
-        StatusSocket s = new StatusSocket(socket, channel, owner, answer);
+        StatusSocket s = new StatusSocket(socket, lock, channel, owner, answer);
         s.acceptor.start();
         return s;
     }
@@ -214,5 +269,6 @@ public final class StatusSocket implements AutoCloseable {
         } catch (IOException e) {
             LOG.warn("could not remove the status socket {}: {}", path, e.toString());
         }
+        release(lock); // after the socket is gone: a server that starts now finds no socket, or gets the lock
     }
 }

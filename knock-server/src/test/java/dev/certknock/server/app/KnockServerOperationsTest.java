@@ -271,6 +271,36 @@ class KnockServerOperationsTest {
         assertThat(Files.readString(shared)).isEqualTo("not a socket");
     }
 
+    /**
+     * Two servers starting at once with one status socket: the one that holds {@code <socket>.lock} (here the test,
+     * as a server between its stale check and its bind would) keeps the other from deciding the socket is stale and
+     * deleting it; once the lock is free, the start goes ahead and replaces the stale socket.
+     */
+    @Test
+    void aServerStartingWithTheSameSocketIsRefusedAndTheStaleSocketIsLeftAlone() throws Exception {
+        Path first = Files.createDirectory(dir.resolve("a"));
+        Path shared = first.resolve("status.sock");
+        Path config = f.writeConfig(Files.createDirectory(dir.resolve("b")), f.ca.crl().build(),
+                "status:\n  socket: " + shared + "\n");
+        try (ServerSocketChannel dead = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            dead.bind(UnixDomainSocketAddress.of(shared));
+        }
+        Path lockFile = first.resolve("status.sock.lock");
+        try (java.nio.channels.FileChannel held = java.nio.channels.FileChannel.open(lockFile,
+                java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+                java.nio.channels.FileLock lock = held.lock()) {
+            assertThatThrownBy(() -> KnockServer.start(ServerMaterial.load(config), f.clock))
+                    .isInstanceOf(IOException.class).hasMessageContaining("another knock-server is running or starting")
+                    .hasMessageContaining(lockFile.toString());
+            assertThat(shared).as("the other server's socket, not deleted").exists();
+        }
+        try (KnockServer server = KnockServer.start(ServerMaterial.load(config), f.clock)) {
+            assertThat(StatusClient.ask(shared, Duration.ofSeconds(5))).isInstanceOf(StatusResult.Answered.class);
+        }
+        assertThat(shared).doesNotExist();
+        assertThat(lockFile).as("kept: deleting it would let two servers lock different files").exists();
+    }
+
     @Test
     void theSocketAnswersOnlyTheStatusRequest() throws Exception {
         try (KnockServer server = KnockServer.start(ServerMaterial.load(config(dir)), f.clock)) {
