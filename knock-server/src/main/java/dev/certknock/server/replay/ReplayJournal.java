@@ -1,6 +1,7 @@
 package dev.certknock.server.replay;
 
 import dev.certknock.io.AtomicFile;
+import dev.certknock.io.LockFile;
 import java.io.BufferedInputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -9,7 +10,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -48,7 +48,6 @@ final class ReplayJournal implements Closeable {
     static final int RECORD_SIZE = ReplayKey.ENCODED_SIZE + Long.BYTES + Integer.BYTES;
 
     private final Path path;
-    private final FileChannel lockChannel;
     private final FileLock lock;
     private final ByteBuffer recordBuffer = ByteBuffer.allocate(RECORD_SIZE);
     private FileChannel channel;
@@ -59,9 +58,8 @@ final class ReplayJournal implements Closeable {
     record Contents(Map<ReplayKey, Long> live, JournalLoadReport report) {
     }
 
-    private ReplayJournal(Path path, FileChannel lockChannel, FileLock lock) {
+    private ReplayJournal(Path path, FileLock lock) {
         this.path = path;
-        this.lockChannel = lockChannel;
         this.lock = lock;
     }
 
@@ -78,24 +76,11 @@ final class ReplayJournal implements Closeable {
         if (parent != null) {
             Files.createDirectories(parent);
         }
-        Path lockPath = absolute.resolveSibling(absolute.getFileName() + ".lock");
-        FileChannel lockChannel = FileChannel.open(lockPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        FileLock lock;
-        try {
-            lock = lockChannel.tryLock();
-        } catch (OverlappingFileLockException e) {
-            lock = null;
-        } catch (IOException | RuntimeException e) {
-            lockChannel.close();
-            throw e;
-        }
-        if (lock == null) {
-            lockChannel.close();
-            throw new ReplayJournalException(absolute, "the replay journal is in use by another knock server "
-                    + "(lock " + lockPath + " is held): stop the other server, or give each server its own "
-                    + "replay-state path");
-        }
-        ReplayJournal journal = new ReplayJournal(absolute, lockChannel, lock);
+        Path lockPath = LockFile.beside(absolute);
+        FileLock lock = LockFile.tryLock(lockPath).orElseThrow(() -> new ReplayJournalException(absolute,
+                "the replay journal is in use by another knock server (lock " + lockPath + " is held): stop the other "
+                + "server, or give each server its own replay-state path"));
+        ReplayJournal journal = new ReplayJournal(absolute, lock);
         try {
             Contents contents = read(absolute, nowMillis);
             sink.accept(contents);
@@ -280,13 +265,7 @@ final class ReplayJournal implements Closeable {
                 }
             }
         } finally {
-            try {
-                if (lock.isValid()) {
-                    lock.release();
-                }
-            } finally {
-                lockChannel.close();
-            }
+            LockFile.release(lock);
         }
     }
 

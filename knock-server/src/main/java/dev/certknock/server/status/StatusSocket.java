@@ -1,21 +1,19 @@
 package dev.certknock.server.status;
 
+import dev.certknock.io.LockFile;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
-import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.nio.file.attribute.UserPrincipal;
@@ -106,34 +104,22 @@ public final class StatusSocket implements AutoCloseable {
 
     /** Takes {@code <socket>.lock}, or refuses: another server holds it (it is starting, or running). */
     private static FileLock lock(Path socket) throws IOException {
-        Path lockPath = socket.resolveSibling(socket.getFileName() + ".lock");
-        FileChannel lockChannel;
+        Path lockPath = LockFile.beside(socket);
         try {
-            lockChannel = FileChannel.open(lockPath, java.util.Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    LinkOption.NOFOLLOW_LINKS), PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+            return LockFile.tryLock(lockPath).orElseThrow(() -> new IOException("another knock-server is running or "
+                    + "starting: it holds " + lockPath + " (stop it first, or give this server its own status.socket "
+                    + "and replay journal)"));
         } catch (IOException e) {
-            throw new IOException("cannot open the status socket's lock file " + lockPath + ": " + e, e);
+            if (e.getMessage() != null && e.getMessage().startsWith("another knock-server")) {
+                throw e;
+            }
+            throw new IOException("cannot lock the status socket's lock file " + lockPath + ": " + e, e);
         }
-        FileLock lock;
-        try {
-            lock = lockChannel.tryLock();
-        } catch (OverlappingFileLockException e) {
-            lock = null;
-        } catch (IOException | RuntimeException e) {
-            lockChannel.close();
-            throw e;
-        }
-        if (lock == null) {
-            lockChannel.close();
-            throw new IOException("another knock-server is running or starting: it holds " + lockPath + " (stop it "
-                    + "first, or give this server its own status.socket and replay journal)");
-        }
-        return lock;
     }
 
     private static void release(FileLock lock) {
         try {
-            lock.channel().close();
+            LockFile.release(lock);
         } catch (IOException e) {
             LOG.debug("releasing the status socket's lock: {}", e.toString());
         }
