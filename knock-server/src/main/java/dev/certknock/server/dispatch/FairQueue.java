@@ -194,12 +194,20 @@ final class FairQueue<K, T> {
      * served; null if none came.
      */
     T poll(long timeout, TimeUnit unit) throws InterruptedException {
+        return poll(timeout, unit, () -> false);
+    }
+
+    /**
+     * {@link #poll(long, TimeUnit)}, but returns null as soon as {@code otherWork} is true (checked under the lock, so
+     * a {@link #wake()} after {@code otherWork} became true is never missed).
+     */
+    T poll(long timeout, TimeUnit unit, java.util.function.BooleanSupplier otherWork) throws InterruptedException {
         long nanos = unit.toNanos(timeout);
         lock.lockInterruptibly();
         try {
             int tier;
             while ((tier = nextTier()) < 0) {
-                if (nanos <= 0) {
+                if (nanos <= 0 || otherWork.getAsBoolean()) {
                     return null;
                 }
                 long wait = size == 0 ? nanos : Math.min(nanos, HELD_BACK_RECHECK_NANOS);
@@ -224,6 +232,16 @@ final class FairQueue<K, T> {
                 }
             }
             return item;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Wakes one thread waiting in {@link #poll}, to look at its {@code otherWork} again. */
+    void wake() {
+        lock.lock();
+        try {
+            notEmpty.signal();
         } finally {
             lock.unlock();
         }

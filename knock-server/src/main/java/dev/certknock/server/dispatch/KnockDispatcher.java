@@ -12,6 +12,11 @@ import dev.certknock.server.ratelimit.SourceRateLimiter;
 import dev.certknock.server.ratelimit.TokenBucket;
 import java.util.ArrayList;
 import java.util.List;
+import dev.certknock.server.pipeline.Outcome;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
@@ -36,6 +41,13 @@ import java.util.function.LongSupplier;
  * a flood from sources that keep failing decryption is refused at the queue for the cost of a lookup
  * instead of an HPKE open or a worker's turn, while a first knock from a new source is served ahead of
  * it. No tier starves ({@link FairQueue#LOWER_TIER_TURN}).
+ *
+ * <p>A knock whose decision waits for an answer from elsewhere (the replay store's claim, {@link Outcome.Pending},
+ * docs/DESIGN.md D39) does not hold its worker: the worker takes the next datagram, and the rest of the knock (the
+ * grant, or the drop) is queued when the answer came, and a worker runs it before it takes another datagram (so a
+ * busy worker needs no wake-up for it, and concurrent grants still reach the firewall together in
+ * {@link dev.certknock.server.firewall.GrantLedger}). At most {@link #MAX_RESUMING} knocks wait so; beyond, a worker
+ * waits for its knock's answer itself (back-pressure, never an unbounded queue).
  */
 public final class KnockDispatcher implements AutoCloseable {
 
@@ -46,7 +58,16 @@ public final class KnockDispatcher implements AutoCloseable {
     /** The part of the public-key budget's rate at which sources charged recently are served, together. */
     static final double PENALISED_SHARE_OF_BUDGET = 0.5;
 
+    /** The most knocks whose rest waits for an answer (or for a worker, once it came) at one time. */
+    static final int MAX_RESUMING = 1024;
+
     private final FairQueue<SourceKey, ReceivedDatagram> queue;
+    /** Permits for knocks whose rest waits; released once their rest ran. */
+    private final Semaphore resuming = new Semaphore(MAX_RESUMING);
+    /** The rests whose answer came, in the order it came; never more than {@link #MAX_RESUMING}. */
+    private final BlockingQueue<Runnable> resumable = new ArrayBlockingQueue<>(MAX_RESUMING);
+    private final KnockPipeline.Resumer resumer = this::resumeLater;
+    private final java.util.function.BooleanSupplier hasResumable = () -> !resumable.isEmpty();
     /** Read once per datagram; replaced whole by {@link #replace} (a reload). */
     private volatile KnockPipeline pipeline;
     private final KnockCounters counters;
@@ -223,12 +244,20 @@ public final class KnockDispatcher implements AutoCloseable {
     private void work(int slot) {
         while (running) {
             try {
-                ReceivedDatagram d = queue.poll(200, TimeUnit.MILLISECONDS);
+                busySince.set(slot, System.nanoTime());
+                try {
+                    if (resumeOne()) {
+                        continue;
+                    }
+                } finally {
+                    busySince.set(slot, IDLE);
+                }
+                ReceivedDatagram d = queue.poll(200, TimeUnit.MILLISECONDS, hasResumable);
                 if (d != null) {
                     taken.incrementAndGet();
                     busySince.set(slot, System.nanoTime());
                     try {
-                        pipeline.process(d);
+                        pipeline.process(d, resumer);
                     } finally {
                         busySince.set(slot, IDLE);
                     }
@@ -239,6 +268,38 @@ public final class KnockDispatcher implements AutoCloseable {
                 // The pipeline already counts stage failures; anything else must not kill a worker.
             }
         }
+    }
+
+    /** Knocks whose rest waits for an answer, or for a worker, now. */
+    public int resuming() {
+        return MAX_RESUMING - resuming.availablePermits();
+    }
+
+    private boolean resumeLater(CompletableFuture<Outcome> decision, Runnable rest) {
+        if (!running || !resuming.tryAcquire()) {
+            return false;
+        }
+        // The answer's thread (the store's I/O or timer thread) only queues the rest and wakes a worker if one waits:
+        // the grant runs on a worker. A permit is held per queued rest, so the queue always has room.
+        decision.whenComplete((o, e) -> {
+            resumable.add(rest);
+            queue.wake();
+        });
+        return true;
+    }
+
+    /** Runs one rest whose answer came, if any; true if it did. */
+    private boolean resumeOne() {
+        Runnable rest = resumable.poll();
+        if (rest == null) {
+            return false;
+        }
+        try {
+            rest.run();
+        } finally {
+            resuming.release();
+        }
+        return true;
     }
 
     @Override

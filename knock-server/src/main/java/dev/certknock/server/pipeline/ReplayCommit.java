@@ -9,6 +9,7 @@ import dev.certknock.server.replay.SharedClaim;
 import dev.certknock.server.replay.SharedReplay;
 import java.time.Clock;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Records (certificate, nonce) atomically, after every other check passed and just before the grant:
@@ -21,6 +22,10 @@ import java.util.Objects;
  * one more timestamp window, so gateways whose clocks differ by up to a window still see it. A store that does not
  * answer fails the knock closed ({@link DropReason#REPLAY_STORE_UNAVAILABLE}) unless the deployment allows
  * local-only grants during an outage.
+ *
+ * <p>The claim does not hold the worker (docs/DESIGN.md D39): the stage answers {@link Outcome.Pending} with the
+ * store's answer to come, and the pipeline goes on to the grant only when it came and was a claim. A store that
+ * answers at once (not connected, in an outage) is decided here without a hand-over.
  */
 public final class ReplayCommit implements Stage {
 
@@ -57,7 +62,15 @@ public final class ReplayCommit implements Stage {
 
     private Outcome claim(ReplayKey key, long expiresAtMillis) {
         long ttl = expiresAtMillis - clock.millis() + guard.window().toMillis();
-        SharedClaim claim = shared.claim(key, ttl);
+        CompletableFuture<SharedClaim> claim = shared.claimAsync(key, ttl);
+        if (claim.isDone()) {
+            return decide(claim.getNow(SharedClaim.UNAVAILABLE));
+        }
+        return new Outcome.Pending(claim.thenApply(ReplayCommit::decide));
+    }
+
+    /** Only {@link SharedClaim.Claimed} (or {@link SharedClaim.LocalOnly} where allowed) goes on to the grant. */
+    static Outcome decide(SharedClaim claim) {
         if (claim instanceof SharedClaim.Claimed || claim instanceof SharedClaim.LocalOnly) {
             return Outcome.CONTINUE;
         }

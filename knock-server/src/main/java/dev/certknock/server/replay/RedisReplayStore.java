@@ -12,7 +12,9 @@ import io.lettuce.core.codec.ByteArrayCodec;
 import io.lettuce.core.resource.ClientResources;
 import io.lettuce.core.resource.DefaultClientResources;
 import io.lettuce.core.resource.Delay;
+import io.lettuce.core.RedisCommandTimeoutException;
 import io.netty.util.HashedWheelTimer;
+import io.netty.util.Timeout;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -20,6 +22,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -39,14 +42,16 @@ import org.slf4j.LoggerFactory;
  * <p><b>Fails closed.</b> A knock is {@link SharedClaim.Unavailable} (dropped {@code REPLAY_STORE_UNAVAILABLE})
  * while the store is not connected, when its {@code SET} gets no answer within the deadline, and from then on
  * without waiting, until a probe ({@code PING} every {@link #PROBE_INTERVAL}) gets an answer: a Redis that hangs
- * costs the pipeline one deadline per worker at most, not one per knock. Each outage is logged once, when it starts
- * (WARN) and when it ends (INFO, with how many knocks were refused meanwhile).
+ * costs the knocks in flight one deadline, not every knock one. Claims do not hold the caller
+ * ({@link #claimAsync}, docs/DESIGN.md D39): the deadline is kept on this store's timer. Each outage is logged once,
+ * when it starts (WARN) and when it ends (INFO, with how many knocks were refused meanwhile).
  *
  * <p><b>Never stalls start-up.</b> The connection is made in the background by the probe; until it answers, knocks
  * are refused. Lettuce reconnects a lost connection on its own (every {@link #PROBE_INTERVAL}) and rejects
  * commands while disconnected, so they fail at once rather than queue.
  *
- * <p>Threads: Lettuce's I/O and computation pools at their minimum (2 each), shared by nothing else. The password
+ * <p>Threads: Lettuce's I/O and computation pools at their minimum (2 each), and a timer ticking every
+ * {@value #TIMER_TICK_MILLIS} ms, shared by nothing else. The password
  * of the URI is never logged: {@link #describe()} and every message go through {@link #redact(String)}.
  */
 public final class RedisReplayStore implements SharedReplay {
@@ -59,6 +64,12 @@ public final class RedisReplayStore implements SharedReplay {
     public static final Duration PROBE_INTERVAL = Duration.ofMillis(250);
     /** The URI schemes accepted for {@code knock.replayStore}. */
     public static final List<String> SCHEMES = List.of("redis", "rediss", "redis-sentinel", "rediss-sentinel");
+
+    /** The timer's tick: claims are refused at most this long after their deadline. */
+    static final long TIMER_TICK_MILLIS = 10;
+    /** Commands Lettuce may hold unanswered; beyond, a claim is refused at once (docs/DESIGN.md D39). */
+    static final int REQUEST_QUEUE_SIZE = 8192;
+    private static final long SYNC_GRACE_NANOS = TimeUnit.MILLISECONDS.toNanos(4 * TIMER_TICK_MILLIS);
 
     private static final Pattern USER_INFO = Pattern.compile("(?<=://)[^@/]*@");
     private static final byte[] PREFIX = KEY_PREFIX.getBytes(StandardCharsets.US_ASCII);
@@ -104,7 +115,9 @@ public final class RedisReplayStore implements SharedReplay {
         // The handshake (HELLO, AUTH, SELECT) gets a little longer than a knock's command, and never stalls a knock.
         redisUri.setTimeout(max(settings.deadline(), Duration.ofSeconds(1)));
         // Daemon threads, so a server that fails to start is not kept alive by them.
-        this.timer = new HashedWheelTimer(new DefaultThreadFactory("certknock-redis-timer", true));
+        // A 10 ms tick: a claim's deadline is kept to that precision (the default tick is 100 ms).
+        this.timer = new HashedWheelTimer(new DefaultThreadFactory("certknock-redis-timer", true), TIMER_TICK_MILLIS,
+                TimeUnit.MILLISECONDS);
         this.resources = DefaultClientResources.builder()
                 .ioThreadPoolSize(DefaultClientResources.MIN_IO_THREADS)
                 .computationThreadPoolSize(DefaultClientResources.MIN_COMPUTATION_THREADS)
@@ -116,7 +129,9 @@ public final class RedisReplayStore implements SharedReplay {
         client.setOptions(ClientOptions.builder()
                 .autoReconnect(true)
                 .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-                .timeoutOptions(TimeoutOptions.enabled(settings.deadline()))
+                .requestQueueSize(REQUEST_QUEUE_SIZE)
+                // Each command's deadline is kept by this class, on its timer: Lettuce's would be a second timer entry.
+                .timeoutOptions(TimeoutOptions.builder().timeoutCommands(false).build())
                 .socketOptions(SocketOptions.builder().connectTimeout(max(settings.deadline(), Duration.ofSeconds(1)))
                         .keepAlive(true).build())
                 .build());
@@ -193,31 +208,72 @@ public final class RedisReplayStore implements SharedReplay {
 
     @Override
     public SharedClaim claim(ReplayKey key, long ttlMillis) {
-        StatefulRedisConnection<byte[], byte[]> c = connection;
-        if (closed || c == null || !up) {
+        CompletableFuture<SharedClaim> answer = claimAsync(key, ttlMillis);
+        try {
+            // claimAsync's timer answers within the deadline (and one timer tick); this bound is a second guard.
+            return answer.get(settings.deadline().toNanos() + SYNC_GRACE_NANOS, TimeUnit.NANOSECONDS);
+        } catch (TimeoutException e) {
+            return settle(answer, null);
+        } catch (ExecutionException e) {
+            return settle(answer, e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // shutting down: refused, but not an outage of the store
             return refuse();
         }
+    }
+
+    /**
+     * One {@code SET NX PX} sent without waiting: the future completes on Lettuce's I/O thread with the answer, or on
+     * the store's timer with a refusal when no answer came within the deadline (docs/DESIGN.md D39). An answer that
+     * comes after the refusal changes nothing: the knock stays refused. Never completes exceptionally.
+     */
+    @Override
+    public CompletableFuture<SharedClaim> claimAsync(ReplayKey key, long ttlMillis) {
+        StatefulRedisConnection<byte[], byte[]> c = connection;
+        if (closed || c == null || !up) {
+            return CompletableFuture.completedFuture(refuse());
+        }
+        CompletableFuture<SharedClaim> result = new CompletableFuture<>();
         RedisFuture<String> f;
         try {
             f = c.async().set(redisKey(key), value, SetArgs.Builder.nx().px(Math.max(1, ttlMillis)));
         } catch (RuntimeException e) {
             failed(e);
-            return refuse();
+            return CompletableFuture.completedFuture(refuse());
         }
-        try {
-            String answer = f.get(settings.deadline().toNanos(), TimeUnit.NANOSECONDS);
-            answered();
-            return "OK".equals(answer) ? SharedClaim.CLAIMED : SharedClaim.ALREADY_CLAIMED;
-        } catch (TimeoutException e) {
-            f.cancel(false);
-            failed(null);
-        } catch (ExecutionException e) {
-            failed(e.getCause() != null ? e.getCause() : e);
-        } catch (InterruptedException e) {
-            f.cancel(false);
-            Thread.currentThread().interrupt();
+        Timeout deadline = timer.newTimeout(t -> {
+            if (!result.isDone()) {
+                f.cancel(false);
+                settle(result, null);
+            }
+        }, settings.deadline().toNanos(), TimeUnit.NANOSECONDS);
+        f.whenComplete((answer, err) -> {
+            deadline.cancel();
+            if (err == null) {
+                if (result.complete("OK".equals(answer) ? SharedClaim.CLAIMED : SharedClaim.ALREADY_CLAIMED)) {
+                    answered();
+                }
+            } else {
+                settle(result, err instanceof RedisCommandTimeoutException
+                        || err instanceof java.util.concurrent.CancellationException ? null : err);
+            }
+        });
+        return result;
+    }
+
+    /**
+     * Completes {@code result} with a refusal (or the local-only grant where allowed) unless it is complete already,
+     * and counts and logs the failure once; returns what {@code result} holds.
+     *
+     * @param cause what went wrong, or null for no answer within the deadline
+     */
+    private SharedClaim settle(CompletableFuture<SharedClaim> result, Throwable cause) {
+        SharedClaim refusal = settings.localOnlyDuringOutage() ? SharedClaim.LOCAL_ONLY : SharedClaim.UNAVAILABLE;
+        if (result.complete(refusal)) {
+            failed(cause);
+            refuse();
         }
-        return refuse();
+        return result.getNow(refusal);
     }
 
     @Override
@@ -335,10 +391,18 @@ public final class RedisReplayStore implements SharedReplay {
             return;
         }
         try {
-            c.async().ping().whenComplete((pong, err) -> {
+            RedisFuture<String> ping = c.async().ping();
+            Timeout deadline = timer.newTimeout(t -> {
+                if (!ping.isDone()) {
+                    ping.cancel(false);
+                }
+            }, settings.deadline().toNanos(), TimeUnit.NANOSECONDS);
+            ping.whenComplete((pong, err) -> {
+                deadline.cancel();
                 pinging.set(false);
                 if (err != null) {
-                    failed(err instanceof io.lettuce.core.RedisCommandTimeoutException ? null : err);
+                    failed(err instanceof RedisCommandTimeoutException
+                            || err instanceof java.util.concurrent.CancellationException ? null : err);
                 } else {
                     answered();
                 }

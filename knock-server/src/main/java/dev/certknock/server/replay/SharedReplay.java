@@ -1,5 +1,7 @@
 package dev.certknock.server.replay;
 
+import java.util.concurrent.CompletableFuture;
+
 /**
  * The replay state a gateway group shares (docs/DESIGN.md D36): asked once per knock, after the local
  * {@link ReplayGuard} committed it, so that a knock granted at one gateway is a replay at every other gateway
@@ -35,6 +37,15 @@ public interface SharedReplay extends AutoCloseable {
      * (or {@link SharedClaim.LocalOnly} where allowed).
      */
     SharedClaim claim(ReplayKey key, long ttlMillis);
+
+    /**
+     * {@link #claim} without waiting for the answer: the future completes, exactly once and never exceptionally,
+     * with what {@link #claim} would have returned, within the store's deadline of this call (docs/DESIGN.md D39).
+     * A store that knows the answer at once (not connected, in an outage, {@link #LOCAL}) returns a completed future.
+     */
+    default CompletableFuture<SharedClaim> claimAsync(ReplayKey key, long ttlMillis) {
+        return CompletableFuture.completedFuture(claim(key, ttlMillis));
+    }
 
     /** Where the state is, for logs and status: never holds a password. */
     String describe();

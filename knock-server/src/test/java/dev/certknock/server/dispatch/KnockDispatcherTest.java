@@ -289,4 +289,126 @@ class KnockDispatcherTest {
                     .hasMessageContaining("throttles");
         }
     }
+
+    private static ReceivedDatagram from(int n) {
+        return ReceivedDatagram.of(new byte[] {1}, new InetSocketAddress("10.0." + (n >> 8 & 0xff) + "." + (n & 0xff), 1),
+                Instant.EPOCH);
+    }
+
+    /**
+     * A stage whose decision for the sources in {@code pending} waits for the test (a replay store's claim, as
+     * ReplayCommit answers it), then a last stage that records which knocks got past it (where the grant would be).
+     */
+    private static List<Stage> pendingThenRecord(java.util.Map<InetSocketAddress, java.util.concurrent.CompletableFuture<Outcome>> pending,
+            java.util.Map<InetSocketAddress, String> passed) {
+        Stage claim = ctx -> {
+            java.util.concurrent.CompletableFuture<Outcome> f = pending.get(ctx.source());
+            return f == null ? Outcome.CONTINUE : new Outcome.Pending(f);
+        };
+        Stage record = ctx -> {
+            passed.put(ctx.source(), Thread.currentThread().getName());
+            return Outcome.drop(DropReason.TRUNCATED, "recorded");
+        };
+        return List.of(claim, record);
+    }
+
+    private static void await(String what, java.util.function.BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!condition.getAsBoolean()) {
+            assertThat(System.nanoTime()).as("waiting for " + what).isLessThan(deadline);
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
+    void aKnockWaitingForItsClaimDoesNotHoldTheWorkerAndGoesOnOnlyWhenTheAnswerCame() throws Exception {
+        var pending = new java.util.concurrent.ConcurrentHashMap<InetSocketAddress, java.util.concurrent.CompletableFuture<Outcome>>();
+        var passed = new java.util.concurrent.ConcurrentHashMap<InetSocketAddress, String>();
+        ReceivedDatagram waiting = from(1);
+        ReceivedDatagram other = from(2);
+        ReceivedDatagram refused = from(3);
+        var answer = new java.util.concurrent.CompletableFuture<Outcome>();
+        var refusal = new java.util.concurrent.CompletableFuture<Outcome>();
+        pending.put(waiting.source(), answer);
+        pending.put(refused.source(), refusal);
+        KnockCounters counters = new KnockCounters();
+        KnockPipeline pipeline = new KnockPipeline(pendingThenRecord(pending, passed), counters, Clock.systemUTC());
+        try (KnockDispatcher d = new KnockDispatcher(pipeline, counters, 16, 1)) {
+            assertThat(d.offer(waiting)).isTrue();
+            assertThat(d.offer(other)).isTrue();
+            await("the one worker to finish the second knock", () -> passed.containsKey(other.source()));
+            assertThat(passed).as("no grant before the answer").doesNotContainKey(waiting.source());
+            assertThat(d.resuming()).isEqualTo(1);
+            assertThat(d.longestBusyNanos(System.nanoTime())).as("the worker is free").isZero();
+
+            answer.complete(Outcome.CONTINUE);
+            await("the waiting knock to go on", () -> passed.containsKey(waiting.source()));
+            assertThat(passed.get(waiting.source())).as("on a worker, not on the answer's thread")
+                    .isEqualTo("knock-worker-0");
+
+            assertThat(d.offer(refused)).isTrue();
+            await("the third knock to wait", () -> d.resuming() == 1);
+            refusal.complete(Outcome.drop(DropReason.REPLAY_STORE_UNAVAILABLE, "test"));
+            await("the refusal to be counted", () -> counters.dropped(DropReason.REPLAY_STORE_UNAVAILABLE) == 1);
+            assertThat(passed).as("a refused claim never reaches the grant").doesNotContainKey(refused.source());
+            await("nothing left waiting", () -> d.resuming() == 0);
+        }
+    }
+
+    @Test
+    void atMostMaxResumingKnocksWaitThenTheWorkerWaitsItself() throws Exception {
+        var pending = new java.util.concurrent.ConcurrentHashMap<InetSocketAddress, java.util.concurrent.CompletableFuture<Outcome>>();
+        var passed = new java.util.concurrent.ConcurrentHashMap<InetSocketAddress, String>();
+        int n = KnockDispatcher.MAX_RESUMING + 2;
+        List<ReceivedDatagram> knocks = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            ReceivedDatagram k = from(i);
+            knocks.add(k);
+            pending.put(k.source(), new java.util.concurrent.CompletableFuture<>());
+        }
+        KnockCounters counters = new KnockCounters();
+        KnockPipeline pipeline = new KnockPipeline(pendingThenRecord(pending, passed), counters, Clock.systemUTC());
+        try (KnockDispatcher d = new KnockDispatcher(pipeline, counters, 2 * n, 1)) {
+            for (ReceivedDatagram k : knocks) {
+                assertThat(d.offer(k)).isTrue();
+            }
+            await("the bound to fill", () -> d.resuming() == KnockDispatcher.MAX_RESUMING);
+            await("the worker to wait for the next knock's answer itself",
+                    () -> d.longestBusyNanos(System.nanoTime()) > TimeUnit.MILLISECONDS.toNanos(50));
+            assertThat(d.resuming()).isEqualTo(KnockDispatcher.MAX_RESUMING);
+            assertThat(d.queued()).as("the last knock still queued").isEqualTo(1);
+            assertThat(passed).isEmpty();
+            pending.values().forEach(f -> f.complete(Outcome.CONTINUE));
+            await("every knock to go on", () -> passed.size() == n);
+            await("nothing left waiting", () -> d.resuming() == 0);
+        }
+    }
+
+    @Test
+    void withoutAResumerThePipelineWaitsForThePendingDecisionAndAFailedOneIsADrop() throws Exception {
+        var pending = new java.util.concurrent.ConcurrentHashMap<InetSocketAddress, java.util.concurrent.CompletableFuture<Outcome>>();
+        var passed = new java.util.concurrent.ConcurrentHashMap<InetSocketAddress, String>();
+        ReceivedDatagram late = from(1);
+        ReceivedDatagram broken = from(2);
+        var answer = new java.util.concurrent.CompletableFuture<Outcome>();
+        pending.put(late.source(), answer);
+        pending.put(broken.source(), java.util.concurrent.CompletableFuture.failedFuture(new IllegalStateException("x")));
+        KnockCounters counters = new KnockCounters();
+        KnockPipeline pipeline = new KnockPipeline(pendingThenRecord(pending, passed), counters, Clock.systemUTC());
+        new Thread(() -> {
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                return;
+            }
+            answer.complete(Outcome.CONTINUE);
+        }).start();
+        long t0 = System.nanoTime();
+        assertThat(pipeline.process(late)).isNotNull();
+        assertThat(System.nanoTime() - t0).as("waited for the answer").isGreaterThan(TimeUnit.MILLISECONDS.toNanos(90));
+        assertThat(passed).containsKey(late.source());
+        assertThat(pipeline.process(broken)).isInstanceOfSatisfying(dev.certknock.server.knock.Verdict.Dropped.class,
+                v -> assertThat(v.reason()).isEqualTo(DropReason.INTERNAL_ERROR));
+        assertThat(passed).doesNotContainKey(broken.source());
+    }
 }

@@ -162,6 +162,79 @@ class RedisReplayStoreTest {
     }
 
     @Test
+    void manyConcurrentClaimsOfOneKeyFromTwoGatewaysWithoutWaitingGrantExactlyOnce() throws Exception {
+        try (RedisServer redis = RedisServer.start(dir);
+                RedisReplayStore a = store(redis.uri(), false, "gw-a");
+                RedisReplayStore b = store(redis.uri(), false, "gw-b")) {
+            awaitAvailable(a);
+            awaitAvailable(b);
+            for (int round = 0; round < 20; round++) {
+                ReplayKey key = randomKey();
+                List<java.util.concurrent.CompletableFuture<SharedClaim>> answers =
+                        java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+                java.util.concurrent.CountDownLatch go = new java.util.concurrent.CountDownLatch(1);
+                List<Thread> threads = new java.util.ArrayList<>();
+                for (int t = 0; t < 4; t++) {
+                    RedisReplayStore s = t % 2 == 0 ? a : b;
+                    Thread thread = new Thread(() -> {
+                        try {
+                            go.await();
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                        for (int i = 0; i < 25; i++) {
+                            answers.add(s.claimAsync(key, 60_000)); // none waits for its answer before the next
+                        }
+                    });
+                    thread.start();
+                    threads.add(thread);
+                }
+                go.countDown();
+                for (Thread t : threads) {
+                    t.join(10_000);
+                }
+                assertThat(answers).hasSize(100);
+                List<SharedClaim> settled = answers.stream()
+                        .map(f -> f.orTimeout(5, java.util.concurrent.TimeUnit.SECONDS).join()).toList();
+                assertThat(settled).as("round %d", round).filteredOn(c -> c == SharedClaim.CLAIMED).hasSize(1);
+                assertThat(settled).filteredOn(c -> c == SharedClaim.ALREADY_CLAIMED).hasSize(99);
+            }
+        }
+    }
+
+    @Test
+    void claimsInFlightWhenRedisHangsAreAllRefusedWithinTheDeadline() throws Exception {
+        try (RedisServer redis = RedisServer.start(dir); RedisReplayStore s = store(redis.uri(), false, "gw")) {
+            awaitAvailable(s);
+            redis.pause(); // SIGSTOP: the store does not know yet, so these are sent and wait for an answer
+            List<java.util.concurrent.CompletableFuture<SharedClaim>> inFlight = new java.util.ArrayList<>();
+            long t0 = System.nanoTime();
+            try {
+                for (int i = 0; i < 200; i++) {
+                    inFlight.add(s.claimAsync(randomKey(), 60_000));
+                }
+                Duration sending = Duration.ofNanos(System.nanoTime() - t0);
+                assertThat(sending).as("sending does not wait for answers").isLessThan(DEADLINE);
+                java.util.concurrent.CompletableFuture.allOf(inFlight.toArray(new java.util.concurrent.CompletableFuture<?>[0]))
+                        .get(5, java.util.concurrent.TimeUnit.SECONDS);
+                Duration settled = Duration.ofNanos(System.nanoTime() - t0);
+                assertThat(settled).as("every claim answered by the deadline (10 ms timer tick, CI slack)")
+                        .isLessThan(DEADLINE.plusMillis(150));
+                assertThat(inFlight).allSatisfy(f -> assertThat(f.join()).isEqualTo(SharedClaim.UNAVAILABLE));
+                assertThat(s.claimAsync(randomKey(), 60_000)).as("refused at once during the outage")
+                        .isCompletedWithValue(SharedClaim.UNAVAILABLE);
+                assertThat(s.refusedInOutage()).isEqualTo(201);
+            } finally {
+                redis.resume();
+            }
+            awaitAvailable(s);
+            assertThat(s.claimAsync(randomKey(), 60_000).get(5, java.util.concurrent.TimeUnit.SECONDS))
+                    .isEqualTo(SharedClaim.CLAIMED);
+            assertThat(messages(Level.WARN)).as("one WARN for the outage, not one per claim").hasSize(1);
+        }
+    }
+
+    @Test
     void debugSleepIsAHangToo() throws Exception {
         String[] reply = new String[1];
         try (RedisServer redis = RedisServer.start(dir, "--enable-debug-command", "local");
