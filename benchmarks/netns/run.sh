@@ -198,6 +198,7 @@ start_server nft nftables bench
 results+=("$(sender latency sources=198.18.1.1/250 count=250)")
 say "   ${results[-1]}"
 await_rehearsal nft
+say "   $(grep -o "background rehearsal.*" "server-nft.log" | head -n 1 | cut -c1-220)"
 # The same 250 knocks' latency again once the start-up work is over (the background rehearsal, and the JIT's
 # compilations of the knock path that it and the knocks above started): the server as it runs from then on.
 results+=("$(sender latency sources=198.18.6.1/250 count=250 port=8086 | sed 's/"mode":"latency"/"mode":"latency","after":"rehearsal"/')")
