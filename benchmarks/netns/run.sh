@@ -156,10 +156,13 @@ limits:
 CFG
     fi
   } > "config-$name.yaml"
+  local launched; launched=$(date +%s%N)
   ip netns exec "$srv" "$root/bin/knock-server" run --config "config-$name.yaml" > "server-$name.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 150); do grep -q "started" "server-$name.log" && break; sleep 0.1; done
   grep -q "started" "server-$name.log" || { say "knock-server ($name) did not start:"; cat "server-$name.log" >&2; exit 1; }
+  # Start-up time (launch to the "started" line, seen within 0.1 s) and the rehearsal before readiness (D16).
+  say "   knock-server ($name) started within $(( ($(date +%s%N) - launched) / 1000000 )) ms of its launch; $(grep -o "start-up rehearsal: [0-9]* knocks.* in [0-9]* ms" "server-$name.log" | head -n 1)"
 }
 
 stop_server() {

@@ -100,8 +100,8 @@ import org.slf4j.LoggerFactory;
  *     by the server, so the material could not open anything even if it leaked;</li>
  * <li>a replay guard of its own (its journal in a temporary directory beside the real journal, deleted after);</li>
  * <li>the firewall: {@link GrantLedger#rehearsal}, a ledger of its own whose writer only checks each batch with
- *     the server's backend (nftables: a dry run, {@code nft -c}, through the same libnftables context) and changes
- *     no element;</li>
+ *     the server's backend (nftables: a dry run over the grant path's netlink socket, or {@code nft -c} through the
+ *     same libnftables context) and changes no element;</li>
  * <li>counters, audit log (to nowhere) and replies (sealed, not sent) of its own;</li>
  * <li>source and declared addresses from the documentation ranges (RFC 5737, RFC 3849), which never reach the
  *     network: the datagrams are handed to the dispatcher in memory.</li>
