@@ -10,7 +10,8 @@
 # Phases, in one run (figures: benchmarks/README.md, "Network benchmark"):
 #   1. nftables backend: the first knock after start, then knock->rule latency over 250 knocks from 250 fresh
 #      addresses (time from just before sendto to the first 1 ms TCP probe that passes the firewall), right after
-#      start (beside the server's background rehearsal) and again, from 250 other addresses, once it has finished;
+#      start (the server's background rehearsal waits these knocks out, D16) and again, from 250 other addresses,
+#      once it has finished (each knock listed: knock_ms, and at_ms, when it was sent); each server's start-up time;
 #      then (after an untimed warm-up of 3000 knocks from other addresses, the same on both backends)
 #      sustained grants/s and server CPU per grant (process and children: nft included) with 3000 distinct
 #      pre-sealed knocks from 250 other addresses, one user per address; then the same with the four users
@@ -186,7 +187,7 @@ warm_up_throughput() {  # $1 port, $2 scenario name (its audit log tells when ev
 }
 
 # The throughput phases start once the server's background rehearsal (docs/DESIGN.md D16: 500 knocks and 5000
-# well-formed junk datagrams on throwaway material, at nice 19, right after start) has finished, on both backends:
+# well-formed junk datagrams on throwaway material, at nice 19, right after start, waiting out live knocks) has finished, on both backends:
 # a one-off start-up cost, not a grant's. Started during the latency phase and starved by the warm-up, it used to
 # run on into phase 1's timed window (knock-rehearsal took 6% of the server's CPU there, seen with perf) and
 # charge its CPU to the nftables grants, while phase 2 has no latency phase and was past it.
