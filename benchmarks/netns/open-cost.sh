@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The cost of one grant in the nftables backend as open elements grow from 0 to 100,000, in-process through
-# libnftables, in a network namespace of its own (deleted at the end, also after a failure). No packet is sent:
+# The cost of one grant in the nftables backend as open elements grow from 0 to 100,000, through the writer the
+# server uses (in-process: grants over a netlink socket of its own, docs/DESIGN.md D38; it prints the path it took
+# as "# writer: ..."), in a network namespace of its own (deleted at the end, also after a failure). No packet is sent:
 # the elements are set entries only (addresses of the benchmarking range 198.18.0.0/15).
 #
 #   sudo benchmarks/netns/open-cost.sh                    single-port grants, 0 / 1k / 10k / 100k open
 #   sudo benchmarks/netns/open-cost.sh ranges=true        port-range grants
 #   sudo benchmarks/netns/open-cost.sh sizes=0,20000 probe=500
+#   sudo benchmarks/netns/open-cost.sh warmup=0             no warm-up: the figure at 0 includes the JIT's first calls
+# Before the first checkpoint, 2000 opens (warmup=N) go to a table of their own, emptied after.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"

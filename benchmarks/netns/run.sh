@@ -10,7 +10,8 @@
 # Phases, in one run (figures: benchmarks/README.md, "Network benchmark"):
 #   1. nftables backend: the first knock after start, then knock->rule latency over 250 knocks from 250 fresh
 #      addresses (time from just before sendto to the first 1 ms TCP probe that passes the firewall), right after
-#      start (beside the server's background rehearsal) and again, from 250 other addresses, once it has finished;
+#      start (the server's background rehearsal waits these knocks out, D16) and again, from 250 other addresses,
+#      once it has finished (each knock listed: knock_ms, and at_ms, when it was sent); each server's start-up time;
 #      then (after an untimed warm-up of 3000 knocks from other addresses, the same on both backends)
 #      sustained grants/s and server CPU per grant (process and children: nft included) with 3000 distinct
 #      pre-sealed knocks from 250 other addresses, one user per address; then the same with the four users
@@ -156,10 +157,13 @@ limits:
 CFG
     fi
   } > "config-$name.yaml"
+  local launched; launched=$(date +%s%N)
   ip netns exec "$srv" "$root/bin/knock-server" run --config "config-$name.yaml" > "server-$name.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 150); do grep -q "started" "server-$name.log" && break; sleep 0.1; done
   grep -q "started" "server-$name.log" || { say "knock-server ($name) did not start:"; cat "server-$name.log" >&2; exit 1; }
+  # Start-up time (launch to the "started" line, seen within 0.1 s) and the rehearsal before readiness (D16).
+  say "   knock-server ($name) started within $(( ($(date +%s%N) - launched) / 1000000 )) ms of its launch; $(grep -o "start-up rehearsal: [0-9]* knocks.* in [0-9]* ms" "server-$name.log" | head -n 1)"
 }
 
 stop_server() {
@@ -183,7 +187,7 @@ warm_up_throughput() {  # $1 port, $2 scenario name (its audit log tells when ev
 }
 
 # The throughput phases start once the server's background rehearsal (docs/DESIGN.md D16: 500 knocks and 5000
-# well-formed junk datagrams on throwaway material, at nice 19, right after start) has finished, on both backends:
+# well-formed junk datagrams on throwaway material, at nice 19, right after start, waiting out live knocks) has finished, on both backends:
 # a one-off start-up cost, not a grant's. Started during the latency phase and starved by the warm-up, it used to
 # run on into phase 1's timed window (knock-rehearsal took 6% of the server's CPU there, seen with perf) and
 # charge its CPU to the nftables grants, while phase 2 has no latency phase and was past it.
@@ -198,6 +202,7 @@ start_server nft nftables bench
 results+=("$(sender latency sources=198.18.1.1/250 count=250)")
 say "   ${results[-1]}"
 await_rehearsal nft
+say "   $(grep -o "background rehearsal.*" "server-nft.log" | head -n 1 | cut -c1-220)"
 # The same 250 knocks' latency again once the start-up work is over (the background rehearsal, and the JIT's
 # compilations of the knock path that it and the knocks above started): the server as it runs from then on.
 results+=("$(sender latency sources=198.18.6.1/250 count=250 port=8086 | sed 's/"mode":"latency"/"mode":"latency","after":"rehearsal"/')")

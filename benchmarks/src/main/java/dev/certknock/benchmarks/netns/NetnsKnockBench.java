@@ -44,6 +44,7 @@ import java.util.stream.IntStream;
  * <pre>
  *   latency    count=N sources=A/K port=P        one knock at a time, each from a fresh source address, timed from
  *                                               just before sendto to the first TCP probe (1 ms apart) that connects
+ *                                               (knock_ms: each, in order; at_ms: when each was sent, from the first)
  *   throughput count=N sources=A/K port=P        seals N distinct knocks, then sends them back to back, round robin
  *              audit=FILE server_pid=PID        over the K source addresses; grants/s from the server's audit log
  *              [share=true]                     (grant-opened lines), CPU from /proc/PID/stat (process and children);
@@ -131,20 +132,26 @@ public final class NetnsKnockBench {
         int count = Math.min(intArg("count", sources.size()), sources.size());
         int port = intArg("port", tcpPort);
         long[] nanos = new long[count];
+        long[] at = new long[count];
         int opened = 0;
         warmUpSender(sources.get(count - 1), port);
+        long first = 0;
         for (int i = 0; i < count; i++) {
             byte[] datagram = seal(clients.get(i % clients.size()), port, sources.get(i));
             if (i == 0) {
                 System.err.println("first knock sent at " + Instant.now());
+                first = System.nanoTime();
             }
+            at[i] = System.nanoTime() - first;
             nanos[i] = knockAndProbe(sources.get(i), datagram, port);
             if (nanos[i] >= 0) {
                 opened++;
             }
         }
         return "{\"mode\":\"latency\",\"knocks\":" + count + ",\"opened\":" + opened
-                + ",\"first_ms\":" + ms(nanos[0]) + "," + percentiles(nanos) + "}";
+                + ",\"first_ms\":" + ms(nanos[0]) + "," + percentiles(nanos) + ",\"knock_ms\":["
+                + Arrays.stream(nanos).mapToObj(NetnsKnockBench::ms).collect(Collectors.joining(",")) + "],\"at_ms\":["
+                + Arrays.stream(at).mapToObj(NetnsKnockBench::ms).collect(Collectors.joining(",")) + "]}";
     }
 
     /** Seals count distinct knocks, then sends them back to back, round robin over the source addresses. */

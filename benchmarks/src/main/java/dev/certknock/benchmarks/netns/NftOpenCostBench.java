@@ -23,13 +23,18 @@ import javax.security.auth.x500.X500Principal;
 /**
  * The cost of one grant in the nftables backend as the number of open elements grows, run by
  * {@code benchmarks/netns/open-cost.sh} with {@code ip netns exec} inside a network namespace of its own (the
- * backend talks to the kernel of the namespace it runs in; no packet is sent). The backend opens grants one
+ * backend talks to the kernel of the namespace it runs in; no packet is sent). The writer is made as the server
+ * makes it, so grants go over its own netlink socket (docs/DESIGN.md D38) when libnftables loads; the path is
+ * printed first. The backend opens grants one
  * at a time, single-threaded, as the pipeline's workers call it: each grant a fresh address from
  * 198.18.0.0/15 with one single port, or, with {@code ranges=true}, a port range. At each checkpoint it times
  * {@code probe} more opens and prints the mean and the 99th percentile per open; between checkpoints it
  * fills the set up to the next size with the same calls (not timed).
  *
- * <pre>  NftOpenCostBench sizes=0,1000,10000,100000 probe=1000 [ranges=true]</pre>
+ * Before the first checkpoint, {@code warmup} opens (default 2000) go to a table of their own, emptied after, so
+ * that the figure at 0 open elements is not the JIT's first calls.
+ *
+ * <pre>  NftOpenCostBench sizes=0,1000,10000,100000 probe=1000 [warmup=2000] [ranges=true]</pre>
  */
 public final class NftOpenCostBench {
 
@@ -40,6 +45,7 @@ public final class NftOpenCostBench {
         List<Integer> sizes = new ArrayList<>();
         int probe = 1000;
         boolean ranges = false;
+        int warmup = 2000;
         for (String a : argv) {
             if (a.startsWith("sizes=")) {
                 for (String s : a.substring(6).split(",")) {
@@ -47,6 +53,8 @@ public final class NftOpenCostBench {
                 }
             } else if (a.startsWith("probe=")) {
                 probe = Integer.parseInt(a.substring(6));
+            } else if (a.startsWith("warmup=")) {
+                warmup = Integer.parseInt(a.substring(7));
             } else if (a.startsWith("ranges=")) {
                 ranges = Boolean.parseBoolean(a.substring(7));
             } else {
@@ -57,21 +65,37 @@ public final class NftOpenCostBench {
             sizes = List.of(0, 1000, 10_000, 100_000);
         }
         Clock clock = Clock.systemUTC();
-        boolean inProcess = dev.certknock.server.firewall.nftables.LibNftExecutor.load().map(l -> {
-            l.close();
-            return true;
-        }).orElse(false);
-        System.err.println("# executor: " + (inProcess ? "libnftables, in-process" : "one nft process per batch"));
-        // limits above anything this bench opens: it measures the cost of an open, not the limits
-        GrantLedger firewall = new GrantLedger(new NftWriter(new NftSettings("certknock", 62201,
-                List.of(PortGrant.parse("tcp/1-65535")), false, List.of())),
-                new GrantLedger.Settings(1_000_000, 1_000_000, true), clock, new KnockEventListener() {
-                }).start();
         PortGrant grant = ranges ? PortGrant.parse("tcp/8000-8099") : PortGrant.parse("tcp/22");
         X500Principal ca = new X500Principal("CN=open-cost CA");
+        if (warmup > 0) {
+            // The same calls in a table of their own, emptied after: the first checkpoint then times an open into an
+            // empty set with the JIT as warm as at the later ones, not the JIT's first calls (warmup=0 shows those).
+            try (GrantLedger warm = new GrantLedger(new NftWriter(new NftSettings("certknock_warmup", 62202,
+                    List.of(PortGrant.parse("tcp/1-65535")), false, List.of())),
+                    new GrantLedger.Settings(1_000_000, 1_000_000, true), clock, new KnockEventListener() {
+                    }).start()) {
+                for (int i = 0; i < warmup; i++) {
+                    warm.open(decision(i, grant, ca, clock));
+                }
+            }
+            System.err.println("# warm-up: " + warmup + " opens in table inet certknock_warmup, emptied after");
+        }
+        // The writer as the server makes it (KnockServer): in-process, grants over its own netlink socket (D38) when
+        // libnftables loads and the socket opens; the path taken is printed and kept in the JSON.
+        NftWriter writer = new NftWriter(new NftSettings("certknock", 62201, List.of(PortGrant.parse("tcp/1-65535")),
+                false, List.of()));
+        String path = writer.describe();
+        boolean inProcess = path.contains("in-process");
+        boolean netlink = path.endsWith("grants over netlink");
+        System.err.println("# writer: " + path);
+        // limits above anything this bench opens: it measures the cost of an open, not the limits
+        GrantLedger firewall = new GrantLedger(writer, new GrantLedger.Settings(1_000_000, 1_000_000, true), clock,
+                new KnockEventListener() {
+                }).start();
         int opened = 0;
         StringBuilder json = new StringBuilder("{\"mode\":\"open-cost\",\"ranges\":" + ranges + ",\"in_process\":"
-                + inProcess + ",\"points\":[");
+                + inProcess + ",\"netlink\":" + netlink + ",\"warmup\":" + warmup
+                + ",\"points\":[");
         try {
             for (int size : sizes) {
                 while (opened < size) {

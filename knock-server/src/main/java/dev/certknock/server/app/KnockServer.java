@@ -86,12 +86,13 @@ public final class KnockServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(KnockServer.class);
     /** Rehearsal knocks per server key and client key type before capture starts (see StartupRehearsal). */
-    private static final int REHEARSAL_ROUNDS = 150;
+    private static final int REHEARSAL_ROUNDS = 500;
     /**
-     * After start, at the lowest CPU priority: knocks per server key and client key type, and well-formed junk
-     * datagrams per server key, so that the JIT has compiled what a flood runs before one comes (docs/DESIGN.md D16).
+     * After start, at the lowest CPU priority and only while no live knock is being handled (it waits out the
+     * dispatcher's traffic): knocks per server key and client key type, and well-formed junk datagrams per server key,
+     * so that the JIT has compiled what a flood runs before one comes (docs/DESIGN.md D16).
      */
-    private static final int BACKGROUND_ROUNDS = 500;
+    private static final int BACKGROUND_ROUNDS = 250;
     private static final int BACKGROUND_JUNK = 5000;
     /** Validated certification paths kept (by leaf fingerprint) until the trust anchors or a CRL change. */
     private static final int CHAIN_CACHE = 100_000;
@@ -299,7 +300,7 @@ public final class KnockServer implements AutoCloseable {
         }
         started.set(s);
         s.backgroundRehearsal = StartupRehearsal.inBackground(material.config(), material.keys(), s.firewall,
-                StartupRehearsal.Plan.inBackground(BACKGROUND_ROUNDS, BACKGROUND_JUNK), clock);
+                StartupRehearsal.Plan.inBackground(BACKGROUND_ROUNDS, BACKGROUND_JUNK), clock, s.dispatcher);
         LOG.info("status socket: {}", status.path());
         LOG.info("knock-server {} started: {} knock key(s), protecting {}", material.config().server().name(),
                 material.keys().size(), material.config().protect());

@@ -100,8 +100,8 @@ import org.slf4j.LoggerFactory;
  *     by the server, so the material could not open anything even if it leaked;</li>
  * <li>a replay guard of its own (its journal in a temporary directory beside the real journal, deleted after);</li>
  * <li>the firewall: {@link GrantLedger#rehearsal}, a ledger of its own whose writer only checks each batch with
- *     the server's backend (nftables: a dry run, {@code nft -c}, through the same libnftables context) and changes
- *     no element;</li>
+ *     the server's backend (nftables: a dry run over the grant path's netlink socket, or {@code nft -c} through the
+ *     same libnftables context) and changes no element;</li>
  * <li>counters, audit log (to nowhere) and replies (sealed, not sent) of its own;</li>
  * <li>source and declared addresses from the documentation ranges (RFC 5737, RFC 3849), which never reach the
  *     network: the datagrams are handed to the dispatcher in memory.</li>
@@ -158,8 +158,13 @@ final class StartupRehearsal {
         }
     }
 
-    /** Junk datagrams handed over before waiting for their verdicts: from distinct sources, so none pushes another out. */
-    private static final int JUNK_BURST = 100;
+    /** Distinct sources of the junk, in turn, so that no source has more than one datagram queued. */
+    private static final int JUNK_SOURCES = 100;
+    /**
+     * Junk datagrams handed over before waiting for their verdicts and then for quiet live traffic: a few ms of one
+     * worker, so that a real knock that arrives meets at most that much rehearsal work.
+     */
+    static final int JUNK_SLICE = 10;
     /** How long a background rehearsal may wait for one verdict or burst: it yields to everything else. */
     private static final Duration BACKGROUND_DEADLINE = Duration.ofSeconds(60);
     /** Verdicts of the background rehearsal's junk: all of them decryption failures. */
@@ -171,35 +176,46 @@ final class StartupRehearsal {
      * @param ledger the server's started ledger: its backend checks the rehearsal's batches
      */
     static Result run(ServerConfig config, List<ServerPrivateKey> keys, GrantLedger ledger, int rounds, Clock clock) {
-        return run(config, keys, ledger, Plan.atStart(rounds), clock, () -> false);
+        return run(config, keys, ledger, Plan.atStart(rounds), clock, () -> false, LiveTrafficYield.to(null));
     }
 
     /**
-     * Starts a rehearsal {@link Plan#inBackground in the background} on a daemon thread; {@link Background#close}
-     * stops it (as the server stops) and waits briefly for it.
+     * Starts a rehearsal {@link Plan#inBackground in the background} on a daemon thread that yields to the live
+     * server's traffic ({@link LiveTrafficYield}); {@link Background#close} stops it (as the server stops) and waits
+     * briefly for it.
+     *
+     * @param live the server's dispatcher, whose traffic the rehearsal waits out; null: nothing to yield to
      */
     static Background inBackground(ServerConfig config, List<ServerPrivateKey> keys, GrantLedger ledger, Plan plan,
-            Clock clock) {
-        return new Background(config, keys, ledger, plan, clock);
+            Clock clock, KnockDispatcher live) {
+        return new Background(config, keys, ledger, plan, clock, LiveTrafficYield.to(live));
     }
 
     /** A rehearsal running on its own thread. */
     static final class Background implements AutoCloseable {
         private final Thread thread;
         private final CountDownLatch finished = new CountDownLatch(1);
+        private final LiveTrafficYield yielding;
         private volatile boolean stopped;
         private volatile Result result;
 
-        private Background(ServerConfig config, List<ServerPrivateKey> keys, GrantLedger ledger, Plan plan, Clock clock) {
+        private Background(ServerConfig config, List<ServerPrivateKey> keys, GrantLedger ledger, Plan plan, Clock clock,
+                LiveTrafficYield yielding) {
+            this.yielding = yielding;
             thread = new Thread(() -> {
                 try {
-                    result = run(config, keys, ledger, plan, clock, () -> stopped);
+                    result = run(config, keys, ledger, plan, clock, () -> stopped, yielding);
                 } finally {
                     finished.countDown();
                 }
             }, "knock-rehearsal");
             thread.setDaemon(true);
             thread.start();
+        }
+
+        /** How it yields to live traffic: slices let through so far, pauses, time waited. */
+        LiveTrafficYield yielding() {
+            return yielding;
         }
 
         /** The result once it has finished, within {@code timeout}; null if it has not. */
@@ -219,9 +235,12 @@ final class StartupRehearsal {
         }
     }
 
-    /** Rehearses what {@code plan} says; {@code stop} ends it early (checked before each datagram). */
+    /**
+     * Rehearses what {@code plan} says; {@code stop} ends it early (checked before each datagram). Each slice of work
+     * (one knock, or {@link #JUNK_SLICE} junk datagrams) first waits for {@code yielding}.
+     */
     static Result run(ServerConfig config, List<ServerPrivateKey> keys, GrantLedger ledger, Plan plan, Clock clock,
-            BooleanSupplier stop) {
+            BooleanSupplier stop, LiveTrafficYield yielding) {
         long start = System.nanoTime();
         String priority = "";
         if (plan.lowPriority()) {
@@ -282,9 +301,7 @@ final class StartupRehearsal {
                     for (int round = 0; round < plan.rounds(); round++) {
                         for (ServerPrivateKey key : keys) {
                             for (ClientCredential client : clients) {
-                                if (stop.getAsBoolean()) {
-                                    throw new InterruptedException("stopped");
-                                }
+                                yielding.await(stop);
                                 InetAddress source = source(sent % sources);
                                 KnockRequest request = declaring(KnockRequest.of(seconds, List.of(port)), source);
                                 byte[] datagram = new KnockSealer(client, key.publicKey(), clock, RANDOM).seal(request)
@@ -300,19 +317,21 @@ final class StartupRehearsal {
                             }
                         }
                     }
-                    int junkSources = Math.min(JUNK_BURST, config.limits().queueCapacity() / 2);
+                    int junkSources = Math.max(1, Math.min(JUNK_SOURCES, config.limits().queueCapacity() / 2));
+                    int slice = Math.min(JUNK_SLICE, junkSources);
                     for (ServerPrivateKey key : keys) {
                         byte[] junk = new KnockSealer(clients.get(0), key.publicKey(), clock, RANDOM)
                                 .seal(declaring(KnockRequest.of(seconds, List.of(port)), source(0))).datagram();
                         junk[junk.length - 1] ^= 1;
                         for (int n = 0; n < plan.junk(); ) {
+                            yielding.await(stop);
                             int offered = 0;
-                            for (int i = 0; i < junkSources && n < plan.junk(); i++, n++) {
+                            for (int i = 0; i < slice && n < plan.junk(); i++, n++) {
                                 if (stop.getAsBoolean()) {
                                     throw new InterruptedException("stopped");
                                 }
-                                // Sources beyond the knocks' own, each at most once a burst.
-                                InetAddress source = source(MAX_SOURCES + i);
+                                // Sources beyond the knocks' own, in turn: each at most once in junkSources.
+                                InetAddress source = source(MAX_SOURCES + n % junkSources);
                                 junkSent++;
                                 if (dispatcher.offer(captured(parser, junk, source, 40_000 + n % 20_000, knockPort,
                                         clock.instant()))) {
@@ -338,8 +357,8 @@ final class StartupRehearsal {
             }
             if (plan.lowPriority()) {
                 // Stopped with the server, or starved by real work: both are normal, and cost only compile time later.
-                LOG.info("background rehearsal stopped after {} knock(s) and {} junk datagram(s): {}", sent, junkSent,
-                        e.toString());
+                LOG.info("background rehearsal stopped after {} knock(s) and {} junk datagram(s), {} ms of waiting out "
+                        + "live knocks: {}", sent, junkSent, yielding.waited().toMillis(), e.toString());
             } else {
                 LOG.warn("start-up rehearsal stopped after {} knock(s) (knocks are unaffected; the first may be slower): {}",
                         sent, e.toString());
@@ -352,8 +371,9 @@ final class StartupRehearsal {
         Map<DropReason, Integer> expectedDrops = junkSent == 0 ? Map.of() : Map.of(JUNK_DROP, junkSent);
         if (plan.lowPriority() && r.accepted() == r.knocks() && r.dropped().equals(expectedDrops)) {
             LOG.info("background rehearsal: {} knocks and {} well-formed junk datagrams through the pipeline on throwaway "
-                    + "material in {} ms {}, so that what a flood runs is compiled before one comes; nothing was "
-                    + "granted", r.knocks(), junkSent, r.took().toMillis(), priority);
+                    + "material in {} ms {}, {} ms of it waiting out live knocks ({} pause(s)), so that what a flood "
+                    + "runs is compiled before one comes; nothing was granted", r.knocks(), junkSent, r.took().toMillis(),
+                    priority, yielding.waited().toMillis(), yielding.pauses());
         } else if (plan.lowPriority()) {
             LOG.warn("background rehearsal: {} of {} knocks on throwaway material were accepted and {} junk datagrams "
                     + "sent, the drops were {} (expected {}); knocks are unaffected", r.accepted(), r.knocks(), junkSent,

@@ -6,6 +6,11 @@ import dev.certknock.protocol.grant.CertknockOids;
 import dev.certknock.protocol.knock.ServerPrivateKey;
 import dev.certknock.server.config.ConfigLoader;
 import dev.certknock.server.config.ServerConfig;
+import dev.certknock.server.dispatch.KnockDispatcher;
+import dev.certknock.server.knock.ReceivedDatagram;
+import dev.certknock.server.pipeline.KnockPipeline;
+import dev.certknock.server.pipeline.Outcome;
+import dev.certknock.server.pipeline.Stage;
 import dev.certknock.server.event.KnockCounters;
 import dev.certknock.server.event.KnockEventListener;
 import dev.certknock.server.firewall.ElementChange;
@@ -21,6 +26,7 @@ import dev.certknock.testing.pki.KeyType;
 import dev.certknock.testing.pki.TestCa;
 import dev.certknock.testing.time.MutableClock;
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -31,6 +37,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -174,7 +182,7 @@ class StartupRehearsalTest {
         try (GrantLedger ledger = new GrantLedger(writer, GrantLedger.Settings.defaults(), clock,
                 KnockEventListener.composite(List.of(heard, serverCounters))).start();
                 StartupRehearsal.Background background = StartupRehearsal.inBackground(config(""), serverKeys(), ledger,
-                        StartupRehearsal.Plan.inBackground(2, 150), clock)) {
+                        StartupRehearsal.Plan.inBackground(2, 150), clock, null)) {
             // while it runs, its threads (the rehearsal's own and its dispatcher's worker) are at nice 19
             Map<String, Integer> seen = new TreeMap<>();
             StartupRehearsal.Result r = null;
@@ -206,6 +214,56 @@ class StartupRehearsalTest {
     }
 
     @Test
+    void theBackgroundRehearsalHandsNothingOverWhileLiveDatagramsWait_andFinishesOnceTheyAreDone() throws Exception {
+        RecordingWriter writer = new RecordingWriter();
+        CountDownLatch release = new CountDownLatch(1);
+        KnockCounters liveCounters = new KnockCounters();
+        Stage busy = ctx -> {
+            try {
+                release.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return Outcome.drop(DropReason.TRUNCATED, "test");
+        };
+        // the live server: its one worker is on a datagram and another waits in its queue
+        try (KnockDispatcher live = new KnockDispatcher(new KnockPipeline(List.of(busy), liveCounters, clock), liveCounters,
+                16, 1);
+                GrantLedger ledger = new GrantLedger(writer, GrantLedger.Settings.defaults(), clock,
+                        new KnockEventListener() { }).start()) {
+            assertThat(live.offer(ReceivedDatagram.of(new byte[] {1}, new InetSocketAddress("198.51.100.1", 1), clock.instant())))
+                    .isTrue();
+            assertThat(live.offer(ReceivedDatagram.of(new byte[] {1}, new InetSocketAddress("198.51.100.2", 1), clock.instant())))
+                    .isTrue();
+            try (StartupRehearsal.Background background = StartupRehearsal.inBackground(config(""), serverKeys(), ledger,
+                    StartupRehearsal.Plan.inBackground(2, 30), clock, live)) {
+                LiveTrafficYield y = background.yielding();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (y.waited().compareTo(Duration.ofMillis(400)) < 0 && System.nanoTime() < deadline) {
+                    Thread.sleep(10);
+                }
+                // it has been waiting for 400 ms and handed over nothing: no knock, no junk
+                assertThat(y.waited()).isGreaterThanOrEqualTo(Duration.ofMillis(400));
+                assertThat(y.slices()).isZero();
+                assertThat(background.await(Duration.ZERO)).isNull();
+                release.countDown();
+                StartupRehearsal.Result r = background.await(Duration.ofSeconds(30));
+                assertThat(r).as("finished once the live datagrams were done").isNotNull();
+                assertThat(r.knocks()).isEqualTo(8);
+                assertThat(r.accepted()).isEqualTo(8);
+                assertThat(r.dropped()).containsExactly(Map.entry(DropReason.DECRYPTION_FAILED, 60));
+                // 8 knocks and 2 x 3 junk slices of 10, the first of them after a pause
+                assertThat(y.slices()).isEqualTo(8 + 6);
+                assertThat(y.pauses()).isGreaterThanOrEqualTo(1);
+                assertThat(live.taken()).isEqualTo(2);
+                assertThat(liveCounters.received()).as("the live pipeline saw its own two datagrams only").isEqualTo(2);
+                assertThat(writer.checked).isEmpty();
+                assertThat(writer.applied).isEmpty();
+            }
+        }
+    }
+
+    @Test
     void closingTheServerStopsTheBackgroundRehearsalPromptly() throws Exception {
         RecordingWriter writer = new RecordingWriter();
         try (GrantLedger ledger = new GrantLedger(writer, GrantLedger.Settings.defaults(), clock,
@@ -213,7 +271,7 @@ class StartupRehearsalTest {
             // other tests' servers may still be winding their own rehearsals down: only this one's threads count
             Set<String> before = rehearsalThreadNices().keySet();
             StartupRehearsal.Background background = StartupRehearsal.inBackground(config(""), serverKeys(), ledger,
-                    StartupRehearsal.Plan.inBackground(100_000, 1_000_000), clock);
+                    StartupRehearsal.Plan.inBackground(100_000, 1_000_000), clock, null);
             Thread.sleep(300);
             long start = System.nanoTime();
             background.close();

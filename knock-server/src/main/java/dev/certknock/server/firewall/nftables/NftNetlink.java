@@ -107,6 +107,22 @@ final class NftNetlink implements AutoCloseable {
      * @throws FirewallException when the kernel refuses the batch (nothing of it was applied) or does not answer
      */
     synchronized boolean apply(List<NftSetElementBatch.Change> changes) throws FirewallException {
+        return send(changes, true);
+    }
+
+    /**
+     * A dry run of {@link #apply}: the kernel checks each change and answers it, then aborts the transaction (the
+     * batch is sent without its end, as {@code nft -c} sends it), so nothing is written. It takes the path of a real
+     * batch (encoding, the send, the verdicts), so it also warms that path up.
+     *
+     * @return false, having sent nothing, when the batch is larger than {@link #MAX_BATCH_BYTES}
+     * @throws FirewallException when the kernel refuses a change, or does not answer
+     */
+    synchronized boolean check(List<NftSetElementBatch.Change> changes) throws FirewallException {
+        return send(changes, false);
+    }
+
+    private boolean send(List<NftSetElementBatch.Change> changes, boolean commit) throws FirewallException {
         if (fd < 0) {
             throw new FirewallException("netlink socket is closed", null);
         }
@@ -115,7 +131,7 @@ final class NftNetlink implements AutoCloseable {
         }
         int first = seq;
         seq += NftSetElementBatch.messages(changes);
-        byte[] batch = NftSetElementBatch.encode(table, changes, first);
+        byte[] batch = NftSetElementBatch.encode(table, changes, first, commit);
         if (batch.length > MAX_BATCH_BYTES) {
             seq = first;
             return false;

@@ -84,6 +84,15 @@ final class NftSetElementBatch {
      * change {@code i} has {@code firstSeq + 1 + i}.
      */
     static byte[] encode(String table, List<Change> changes, int firstSeq) {
+        return encode(table, changes, firstSeq, true);
+    }
+
+    /**
+     * The batch, or with {@code commit} false its dry run: the same messages without the batch end, which is what
+     * {@code nft -c} sends; the kernel then checks every change, answers each, and aborts the transaction
+     * ({@code NFNL_ABORT_VALIDATE}), so nothing is written.
+     */
+    static byte[] encode(String table, List<Change> changes, int firstSeq, boolean commit) {
         ByteBuffer b = ByteBuffer.allocate(4096).order(ByteOrder.nativeOrder());
         b = batchControl(b, NFNL_MSG_BATCH_BEGIN, firstSeq);
         int seq = firstSeq + 1;
@@ -125,7 +134,9 @@ final class NftSetElementBatch {
             close(b, elements);
             b.putInt(start, b.position() - start);
         }
-        b = batchControl(b, NFNL_MSG_BATCH_END, seq);
+        if (commit) {
+            b = batchControl(b, NFNL_MSG_BATCH_END, seq);
+        }
         byte[] out = new byte[b.position()];
         b.flip();
         b.get(out);

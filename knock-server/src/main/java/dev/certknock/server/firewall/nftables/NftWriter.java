@@ -104,9 +104,13 @@ public final class NftWriter implements ElementWriter {
     /** A dry run of the batch ({@code nft -c}): the kernel checks it, nothing changes. */
     @Override
     public void check(List<ElementChange> batch) throws FirewallException {
-        String script = render(batch);
-        if (!script.isEmpty()) {
-            executor.check(script);
+        // Over the grant path's own socket when there is one (the kernel checks and aborts: nothing is written), so a
+        // rehearsal's dry runs take the path real grants take; otherwise nft's dry run.
+        if (netlink == null || !netlink.check(changes(batch))) {
+            String script = render(batch);
+            if (!script.isEmpty()) {
+                executor.check(script);
+            }
         }
     }
 
@@ -223,7 +227,8 @@ public final class NftWriter implements ElementWriter {
 
     /**
      * A dry run ({@code nft -c}) of adding one element of each family and of each set kind, so the first real grant
-     * does not pay for loading and caching what nft needs. Changes nothing.
+     * does not pay for loading and caching what nft needs; the same over the grant path's netlink socket when there is
+     * one (the kernel checks and aborts). Changes nothing.
      */
     @Override
     public void warmUp() {
@@ -237,6 +242,15 @@ public final class NftWriter implements ElementWriter {
                 }
             }
             executor.check(renderer.add(probe));
+            if (netlink != null) {
+                List<NftSetElementBatch.Item> items = probe.stream()
+                        .map(e -> new NftSetElementBatch.Item(e.element(), e.timeout(), e.expires(), e.comment())).toList();
+                List<NftSetElementBatch.Change> changes = new ArrayList<>();
+                for (NftSetElementBatch.Item i : items) {
+                    changes.add(new NftSetElementBatch.Change(true, i.element().set(), List.of(i)));
+                }
+                netlink.check(changes);
+            }
         } catch (FirewallException | UnknownHostException | IllegalArgumentException e) {
             LOG.debug("nftables warm-up dry run failed (grants are unaffected): {}", LogText.of(e.getMessage()));
         }

@@ -68,6 +68,13 @@ class LibNftExecutorIT {
         assertThat(result.get("writerRefused")).startsWith("the kernel refused the batch of 1 set change(s), nothing of "
                 + "it was applied: ENOENT").contains("add element inet nosuchtable allow4_port 192.0.2.23 . tcp . 8001");
         assertThat(result.get("writerAfterRefused")).isEqualTo(result.get("writerChanged"));
+        // the writer's dry runs over netlink (rehearsals, warm-up): answered at once, nothing written
+        assertThat(Long.parseLong(result.get("writerCheckMillis"))).as("every change answered, no reply timeout")
+                .isLessThan(NftNetlink.REPLY_TIMEOUT_MS);
+        assertThat(result.get("writerAfterCheck")).as("a dry run over netlink writes nothing")
+                .isEqualTo(result.get("writerChanged"));
+        assertThat(result.get("writerCheckRefused")).startsWith("the kernel refused the batch of 1 set change(s)")
+                .contains("ENOENT");
         String comment = TestNetwork.run(TestNetwork.in(ns, "nft", "list", "set", "inet", "ckwriter", "allow4_port")
                 .toArray(String[]::new));
         assertThat(comment).as("nft reads what netlink wrote").contains("192.0.2.21 . tcp . 8001 timeout 30s expires")

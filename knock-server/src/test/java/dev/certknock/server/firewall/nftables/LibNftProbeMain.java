@@ -80,6 +80,23 @@ public final class LibNftProbeMain {
                 other.close();
             }
             System.out.println("writerAfterRefused=" + held(w));
+            // dry runs over the same netlink socket (the batch without its end, as nft -c sends it): the kernel checks
+            // and answers each change and writes nothing; a change it would refuse fails the dry run
+            long t0 = System.nanoTime();
+            w.check(List.of(add("192.0.2.31", "tcp/8001", 60, "ck1 eeee"), add("2001:db8::31", "tcp/8005-8006", 60, null),
+                    new ElementChange.Remove(grant("192.0.2.21", "tcp/8001"))));
+            w.warmUp();
+            System.out.println("writerCheckMillis=" + (System.nanoTime() - t0) / 1_000_000);
+            System.out.println("writerAfterCheck=" + held(w));
+            NftWriter refusing = new NftWriter(new NftSettings("nosuchtable", 62201, settings.protect(), false, List.of()));
+            try {
+                refusing.check(List.of(add("192.0.2.32", "tcp/8001", 60, null)));
+                System.out.println("writerCheckRefused=accepted");
+            } catch (FirewallException e) {
+                System.out.println("writerCheckRefused=" + e.getMessage());
+            } finally {
+                refusing.close();
+            }
         } finally {
             w.close();
         }

@@ -80,6 +80,21 @@ class NftSetElementBatchTest {
     }
 
     @Test
+    void aDryRunIsTheSameBatchWithoutItsEnd_asNftDashCSendsIt() throws Exception {
+        List<NftSetElementBatch.Change> changes = List.of(new NftSetElementBatch.Change(true, "allow4_port",
+                List.of(item("192.0.2.1", "udp/53", Duration.ofSeconds(2), null, "ck1 aaaa"))),
+                new NftSetElementBatch.Change(false, "allow6", List.of(item("2001:db8::1", "tcp/1-9", null, null, null))));
+        byte[] commit = NftSetElementBatch.encode("certknock", changes, 7);
+        byte[] dryRun = NftSetElementBatch.encode("certknock", changes, 7, false);
+        assertThat(dryRun.length).isEqualTo(commit.length - 20);
+        assertThat(java.util.Arrays.copyOf(commit, dryRun.length)).isEqualTo(dryRun);
+        // what the commit has and the dry run has not: the batch end (type 0x11), with the last sequence number
+        java.nio.ByteBuffer end = java.nio.ByteBuffer.wrap(commit, dryRun.length, 20).order(ByteOrder.nativeOrder());
+        assertThat(end.getShort(dryRun.length + 4)).isEqualTo(NftSetElementBatch.NFNL_MSG_BATCH_END);
+        assertThat(end.getInt(dryRun.length + 8)).isEqualTo(7 + 3);
+    }
+
+    @Test
     void aMessageHoldsOneToTwoHundredElements() throws Exception {
         NftSetElementBatch.Item one = item("192.0.2.1", "udp/53", Duration.ofSeconds(2), null, null);
         assertThatThrownBy(() -> new NftSetElementBatch.Change(true, "allow4_port", List.of()))
