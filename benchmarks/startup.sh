@@ -7,7 +7,8 @@
 # Not run by CI. Sends nothing: the dry run seals a knock for 127.0.0.1 and sends no packet.
 #
 #   benchmarks/startup.sh                 # 5 warm-up runs, 30 timed runs per command
-#   benchmarks/startup.sh -r 50           # other hyperfine options are passed on
+#   benchmarks/startup.sh -r 50           # -w/--warmup and -r/--runs replace the defaults (-m/-M replace -r);
+#                                         # other hyperfine options are passed on
 #   JAVA=/usr/lib/jvm/temurin-25-jdk-amd64/bin/java benchmarks/startup.sh   # another JDK (the launchers take JAVA)
 #
 # Needs hyperfine (apt-get install -y hyperfine; fwknop-client optional) and the built jars
@@ -68,7 +69,20 @@ peer=()
 if command -v fwknop >/dev/null; then
   peer=(-n 'fwknop --help (C client, peer floor)' 'fwknop --help')
 fi
-hyperfine -N -w 5 -r 30 --export-json "$json" "$@" \
+# The defaults (-w 5 -r 30), replaced by the same option given here (hyperfine refuses an option given twice);
+# -m/--min-runs or -M/--max-runs replace -r (hyperfine refuses them beside it). Everything else is passed on.
+warmup=(-w 5) runs=(-r 30) opts=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    -w | --warmup) [ $# -ge 2 ] || { echo "startup.sh: $1 needs a value" >&2; exit 2; }; warmup=("$1" "$2"); shift 2 ;;
+    --warmup=*) warmup=("$1"); shift ;;
+    -r | --runs) [ $# -ge 2 ] || { echo "startup.sh: $1 needs a value" >&2; exit 2; }; runs=("$1" "$2"); shift 2 ;;
+    --runs=*) runs=("$1"); shift ;;
+    -m | --min-runs | -M | --max-runs | --min-runs=* | --max-runs=*) runs=(); opts+=("$1"); shift ;;
+    *) opts+=("$1"); shift ;;
+  esac
+done
+hyperfine -N "${warmup[@]}" ${runs[@]+"${runs[@]}"} --export-json "$json" ${opts[@]+"${opts[@]}"} \
   -n 'java -version (JVM floor)' "$java -version" \
   ${peer[@]+"${peer[@]}"} \
   -n 'knock --help, archive' "$knock --help" \

@@ -90,7 +90,7 @@ public final class ClientIdentity {
         // failure, through the JDK's key store, whose checks and messages are the reference.
         if (Pkcs12Reader.open(der, password, alias) instanceof Pkcs12Reader.Opened opened) {
             List<X509Certificate> chain = opened.chain();
-            return build(signerFor(opened.key(), chain.get(0), null), chain);
+            return build(signerFor(opened.key(), chain.get(0), null), opened.key(), chain);
         }
         KeyStore store;
         try {
@@ -180,7 +180,7 @@ public final class ClientIdentity {
             }
             certificates.addAll(extra);
             KnockSigner signer = signerFor(privateKey, certificates.get(0), store.getProvider());
-            return build(signer, certificates);
+            return build(signer, privateKey, certificates);
         } catch (KeyStoreException | java.security.NoSuchAlgorithmException e) {
             throw new IdentityException(IdentityException.Reason.MALFORMED, what + " cannot be read: " + e.getMessage(), e);
         }
@@ -198,7 +198,7 @@ public final class ClientIdentity {
     public static ClientIdentity of(PrivateKey key, List<X509Certificate> certificates) throws IdentityException {
         Objects.requireNonNull(key, "key");
         requireCertificates(certificates);
-        return build(signerFor(key, certificates.get(0), null), certificates);
+        return build(signerFor(key, certificates.get(0), null), key, certificates);
     }
 
     /**
@@ -212,7 +212,7 @@ public final class ClientIdentity {
     public static ClientIdentity of(KnockSigner signer, List<X509Certificate> certificates) throws IdentityException {
         Objects.requireNonNull(signer, "signer");
         requireCertificates(certificates);
-        return build(signer, certificates);
+        return build(signer, null, certificates);
     }
 
     /**
@@ -277,7 +277,9 @@ public final class ClientIdentity {
         }
     }
 
-    private static ClientIdentity build(KnockSigner signer, List<X509Certificate> certificates) throws IdentityException {
+    /** {@code key}: the signer's private key when there is one (its public key is then derived, see below), or null. */
+    private static ClientIdentity build(KnockSigner signer, PrivateKey key, List<X509Certificate> certificates)
+            throws IdentityException {
         X509Certificate leaf = certificates.get(0);
         List<X509Certificate> chain = new ArrayList<>();
         chain.add(leaf);
@@ -300,7 +302,7 @@ public final class ClientIdentity {
             chain.add(issuer);
             current = issuer;
         }
-        verifyKeyMatches(signer, leaf);
+        verifyKeyMatches(signer, key, leaf);
         ClientCredential credential;
         try {
             credential = new ClientCredential(signer, chain);
@@ -353,11 +355,25 @@ public final class ClientIdentity {
         }
     }
 
-    /** One test signature, checked with the certificate's key: catches a key that belongs to another certificate. */
-    private static void verifyKeyMatches(KnockSigner signer, X509Certificate leaf) throws IdentityException {
+    /**
+     * Catches a key that belongs to another certificate. A key whose encoding is readable (a bundle's, a key in
+     * memory) has its public key derived from it and compared with the certificate's ({@link KeyPairCheck}: one
+     * fixed-point multiplication in Bouncy Castle, constant-time, then a constant-time comparison). A key that
+     * cannot leave its provider (a token's), or a custom signer, makes one test signature, verified with the
+     * certificate's key. Either way a mismatch gets the same message.
+     */
+    private static void verifyKeyMatches(KnockSigner signer, PrivateKey key, X509Certificate leaf)
+            throws IdentityException {
         if (signer.scheme() != SignatureScheme.of(leaf.getPublicKey())) {
             throw new IdentityException(IdentityException.Reason.UNSUPPORTED_KEY, "the private key is "
                     + signer.scheme() + " but the client certificate's key is " + SignatureScheme.of(leaf.getPublicKey()));
+        }
+        KeyPairCheck.Result derived = key == null ? KeyPairCheck.Result.UNKNOWN : KeyPairCheck.check(key, leaf.getPublicKey());
+        if (derived == KeyPairCheck.Result.MATCHES) {
+            return;
+        }
+        if (derived == KeyPairCheck.Result.DIFFERS) {
+            throw notTheCertificatesKey(leaf);
         }
         byte[] probe = "certknock client key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         try {
@@ -367,13 +383,16 @@ public final class ClientIdentity {
             verifier.initVerify(leaf.getPublicKey());
             verifier.update(probe);
             if (!verifier.verify(signature)) {
-                throw new IdentityException(IdentityException.Reason.UNSUPPORTED_KEY,
-                        "the private key does not belong to the client certificate "
-                                + leaf.getSubjectX500Principal().getName());
+                throw notTheCertificatesKey(leaf);
             }
         } catch (GeneralSecurityException e) {
             throw new IdentityException(IdentityException.Reason.UNSUPPORTED_KEY,
                     "the private key cannot sign: " + e.getMessage(), e);
         }
+    }
+
+    private static IdentityException notTheCertificatesKey(X509Certificate leaf) {
+        return new IdentityException(IdentityException.Reason.UNSUPPORTED_KEY,
+                "the private key does not belong to the client certificate " + leaf.getSubjectX500Principal().getName());
     }
 }

@@ -117,6 +117,78 @@ class ClientIdentityTest {
     }
 
     @Test
+    void aBundleWhoseKeyIsAnotherCertificatesIsRefusedWithTheSameMessage() throws Exception {
+        // The JDK's key store does not check that an entry's key and certificate belong together: the bundle is
+        // well-formed, its MAC right, and the fast reader opens it; the key check refuses it.
+        IssuedCertificate other = ClientPki.clientBuilder(pki.ca, ClientPki.DEFAULT_GRANTS).build();
+        KeyStore store = KeyStore.getInstance("PKCS12");
+        store.load(null, null);
+        store.setKeyEntry("alice", other.privateKey(), PASSWORD,
+                new Certificate[] {pki.client.certificate(), pki.ca.certificate()});
+        Path file = dir.resolve("mismatched.p12");
+        try (OutputStream out = Files.newOutputStream(file)) {
+            store.store(out, PASSWORD);
+        }
+        assertThat(Pkcs12Reader.open(Files.readAllBytes(file), PASSWORD, null)).isInstanceOf(Pkcs12Reader.Opened.class);
+        IdentityException e = catchThrowableOfType(() -> ClientIdentity.fromPkcs12(file, PASSWORD), IdentityException.class);
+        assertThat(e.reason()).isEqualTo(IdentityException.Reason.UNSUPPORTED_KEY);
+        assertThat(e.getMessage()).isEqualTo("the private key does not belong to the client certificate CN=alice");
+    }
+
+    @Test
+    void anEd25519KeyOfAnotherCertificateIsRefused() {
+        IssuedCertificate bob = ClientPki.clientBuilder(pki.ca, ClientPki.DEFAULT_GRANTS).keyType(KeyType.ED25519).build();
+        IssuedCertificate carol = ClientPki.clientBuilder(pki.ca, ClientPki.DEFAULT_GRANTS).keyType(KeyType.ED25519).build();
+        IdentityException e = catchThrowableOfType(() -> ClientIdentity.of(carol.privateKey(), List.of(bob.certificate())),
+                IdentityException.class);
+        assertThat(e.reason()).isEqualTo(IdentityException.Reason.UNSUPPORTED_KEY);
+        assertThat(e.getMessage()).startsWith("the private key does not belong to the client certificate ");
+    }
+
+    @Test
+    void aKeyThatCannotBeExportedIsStillCheckedWithATestSignature() throws Exception {
+        // A token's key (getEncoded() null) signs a test message, verified with the certificate's key.
+        java.security.PrivateKey opaqueOther = opaque(ClientPki.clientBuilder(pki.ca, ClientPki.DEFAULT_GRANTS).build()
+                .privateKey());
+        IdentityException e = catchThrowableOfType(() -> ClientIdentity.of(opaqueOther, List.of(pki.client.certificate())),
+                IdentityException.class);
+        assertThat(e.getMessage()).isEqualTo("the private key does not belong to the client certificate CN=alice");
+        ClientIdentity id = ClientIdentity.of(opaque(pki.client.privateKey()), List.of(pki.client.certificate()));
+        assertThat(id.credential().signer().toString()).contains("via JCA");
+    }
+
+    /** A P-256 key that, like a token's, will not give out its encoding; SunEC signs with the real key. */
+    private static java.security.PrivateKey opaque(java.security.PrivateKey real) {
+        java.security.interfaces.ECPrivateKey ec = (java.security.interfaces.ECPrivateKey) real;
+        return new java.security.interfaces.ECPrivateKey() {
+            @Override
+            public java.math.BigInteger getS() {
+                return ec.getS();
+            }
+
+            @Override
+            public java.security.spec.ECParameterSpec getParams() {
+                return ec.getParams();
+            }
+
+            @Override
+            public String getAlgorithm() {
+                return "EC";
+            }
+
+            @Override
+            public String getFormat() {
+                return null;
+            }
+
+            @Override
+            public byte[] getEncoded() {
+                return null;
+            }
+        };
+    }
+
+    @Test
     void anRsaClientCertificateCannotSignKnocks() {
         IssuedCertificate rsa = ClientPki.clientBuilder(pki.ca, ClientPki.DEFAULT_GRANTS).keyType(KeyType.RSA2048).build();
         IdentityException e = catchThrowableOfType(() -> ClientIdentity.of(rsa.privateKey(), rsa.chain()),

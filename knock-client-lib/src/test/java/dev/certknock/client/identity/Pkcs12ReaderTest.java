@@ -104,6 +104,72 @@ class Pkcs12ReaderTest {
     }
 
     @Test
+    void aChangedMacIsRefusedHereAndReportedByTheJdkAsBefore() throws Exception {
+        Path bundle = pki.writeBundle(dir.resolve("alice.p12"), PASSWORD);
+        byte[] der = Files.readAllBytes(bundle);
+        byte[] mac = org.bouncycastle.asn1.pkcs.Pfx.getInstance(der).getMacData().getMac().getDigest();
+        int at = indexOf(der, mac);
+        assertThat(at).isPositive();
+        byte[] changed = der.clone();
+        changed[at + mac.length - 1] ^= 0x01;
+        Pkcs12Reader.Outcome outcome = Pkcs12Reader.open(changed, PASSWORD, null);
+        assertThat(outcome).isInstanceOf(Pkcs12Reader.NotHandled.class);
+        assertThat(((Pkcs12Reader.NotHandled) outcome).why()).startsWith("the MAC does not match");
+        Path tampered = Files.write(dir.resolve("mac.p12"), changed);
+        IdentityException e = catchThrowableOfType(() -> ClientIdentity.fromPkcs12(tampered, PASSWORD),
+                IdentityException.class);
+        assertThat(e.reason()).isEqualTo(IdentityException.Reason.WRONG_PASSWORD);
+        assertThat(e.getMessage()).isEqualTo("the password does not open bundle " + tampered);
+    }
+
+    @Test
+    void theDerivationsOnTwoThreadsGiveWhatTheJdkGivesEveryTime() throws Exception {
+        // The MAC's and the certificates' derivations run on a second thread: many opens in a row, from several
+        // threads at once, all give the JDK's key, and the caller's interrupt status survives the join.
+        byte[] der = Files.readAllBytes(pki.writeBundle(dir.resolve("alice.p12"), PASSWORD));
+        byte[] expected = jdkLoad(der).getKey("alice", PASSWORD).getEncoded();
+        Thread.currentThread().interrupt();
+        try {
+            assertThat(opened(Pkcs12Reader.open(der, PASSWORD, null)).key().getEncoded()).isEqualTo(expected);
+            assertThat(Thread.currentThread().isInterrupted()).isTrue();
+        } finally {
+            Thread.interrupted();
+        }
+        List<Thread> threads = new ArrayList<>();
+        List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+        for (int t = 0; t < 3; t++) {
+            Thread thread = new Thread(() -> {
+                try {
+                    for (int i = 0; i < 3; i++) {
+                        assertThat(opened(Pkcs12Reader.open(der, PASSWORD, null)).key().getEncoded()).isEqualTo(expected);
+                    }
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            });
+            thread.start();
+            threads.add(thread);
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        assertThat(failures).isEmpty();
+    }
+
+    private static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= haystack.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    @Test
     void aLegacyBundleIsLeftToTheJdkAndStillLoads() throws Exception {
         // Triple DES for the key and the PKCS#12 SHA-1 scheme: what old tools wrote; not read here.
         KeyStore store = KeyStore.getInstance("PKCS12");
