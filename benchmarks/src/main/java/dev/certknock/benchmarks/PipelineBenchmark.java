@@ -1,8 +1,5 @@
 package dev.certknock.benchmarks;
 
-import dev.certknock.protocol.grant.CertknockGrants;
-import dev.certknock.protocol.grant.CertknockOids;
-import dev.certknock.protocol.grant.GrantsExtension;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.knock.ClientCredential;
 import dev.certknock.protocol.knock.KnockOpener;
@@ -81,13 +78,11 @@ public class PipelineBenchmark {
         KeyType serverType = keys.startsWith("P256") ? KeyType.P256 : KeyType.X25519;
         KeyType clientType = keys.endsWith("P256") ? KeyType.P256 : KeyType.ED25519;
         clock = MutableClock.at(Instant.parse("2026-11-22T10:00:00Z"));
-        TestCa ca = TestCa.root("CN=bench CA", clock);
-        IssuedCertificate server = ca.leaf("CN=" + SERVER_NAME).keyType(serverType).build();
-        ServerPrivateKey serverKey = ServerPrivateKey.of(server.privateKey(), server.certificate());
-        CertknockGrants grants = CertknockGrants.of(PortGrant.parse("tcp/22")).withMaxOpenSeconds(300)
-                .withServers(List.of(SERVER_NAME));
-        IssuedCertificate client = ca.leaf("CN=alice").keyType(clientType).extendedKeyUsage(CertknockOids.KP_CLIENT.getId())
-                .extension(CertknockOids.GRANTS_EXTENSION.getId(), false, GrantsExtension.encode(grants)).build();
+        BenchPki pki = BenchPki.of(clock, SERVER_NAME, serverType, clientType);
+        TestCa ca = pki.ca();
+        IssuedCertificate server = pki.server();
+        ServerPrivateKey serverKey = pki.serverKey();
+        IssuedCertificate client = pki.client();
         ServerConfig config = ConfigLoader.parse(Path.of("bench.yaml"), """
                 server:
                   name: %s

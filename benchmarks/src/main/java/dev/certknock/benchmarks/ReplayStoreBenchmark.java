@@ -1,8 +1,5 @@
 package dev.certknock.benchmarks;
 
-import dev.certknock.protocol.grant.CertknockGrants;
-import dev.certknock.protocol.grant.CertknockOids;
-import dev.certknock.protocol.grant.GrantsExtension;
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.knock.ClientCredential;
 import dev.certknock.protocol.knock.KnockOpener;
@@ -28,6 +25,7 @@ import dev.certknock.server.replay.SharedClaim;
 import dev.certknock.server.trust.ChainValidator;
 import dev.certknock.server.trust.TrustStore;
 import dev.certknock.testing.pki.IssuedCertificate;
+import dev.certknock.testing.pki.KeyType;
 import dev.certknock.testing.pki.TestCa;
 import dev.certknock.testing.redis.RedisServer;
 import java.net.InetSocketAddress;
@@ -93,13 +91,11 @@ public class ReplayStoreBenchmark {
             Thread.sleep(10);
         }
         clock = Clock.systemUTC();
-        TestCa ca = TestCa.root("CN=bench CA", clock);
-        IssuedCertificate server = ca.leaf("CN=" + SERVER_NAME).build();
-        ServerPrivateKey serverKey = ServerPrivateKey.of(server.privateKey(), server.certificate());
-        CertknockGrants grants = CertknockGrants.of(PortGrant.parse("tcp/22")).withMaxOpenSeconds(300)
-                .withServers(List.of(SERVER_NAME));
-        IssuedCertificate client = ca.leaf("CN=alice").extendedKeyUsage(CertknockOids.KP_CLIENT.getId())
-                .extension(CertknockOids.GRANTS_EXTENSION.getId(), false, GrantsExtension.encode(grants)).build();
+        BenchPki pki = BenchPki.of(clock, SERVER_NAME, KeyType.P256, KeyType.P256);
+        TestCa ca = pki.ca();
+        IssuedCertificate server = pki.server();
+        ServerPrivateKey serverKey = pki.serverKey();
+        IssuedCertificate client = pki.client();
         ServerConfig config = ConfigLoader.parse(Path.of("bench.yaml"), """
                 server:
                   name: %s
