@@ -7,7 +7,6 @@ import dev.certknock.protocol.knock.KnockRequest;
 import dev.certknock.protocol.knock.KnockSealer;
 import dev.certknock.protocol.knock.KnockSigners;
 import dev.certknock.protocol.knock.ServerPrivateKey;
-import dev.certknock.server.config.ConfigLoader;
 import dev.certknock.server.config.ServerConfig;
 import dev.certknock.server.crl.CrlStore;
 import dev.certknock.server.event.KnockEventListener;
@@ -25,7 +24,6 @@ import dev.certknock.testing.pki.KeyType;
 import dev.certknock.testing.pki.TestCa;
 import dev.certknock.testing.time.MutableClock;
 import java.net.InetSocketAddress;
-import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.time.Instant;
@@ -83,20 +81,8 @@ public class PipelineBenchmark {
         IssuedCertificate server = pki.server();
         ServerPrivateKey serverKey = pki.serverKey();
         IssuedCertificate client = pki.client();
-        ServerConfig config = ConfigLoader.parse(Path.of("bench.yaml"), """
-                server:
-                  name: %s
-                  identities: [{bundle: s.p12, passwordEnv: PW}]
-                trust:
-                  anchors: [ca.pem]
-                protect: [tcp/22]
-                limits:
-                  perSourcePerSecond: 100000
-                  perSourceBurst: 100000
-                  publicKeyOpsPerSecond: 1000000
-                """.formatted(SERVER_NAME), Path.of("/"));
-        CrlStore crls = new CrlStore(List.of(ca.certificate()), clock, config.crl().staleGrace());
-        crls.offer(ca.crl().build().getEncoded(), "bench");
+        ServerConfig config = pki.config("limits:\n  perSourcePerSecond: 100000\n  perSourceBurst: 100000\n  publicKeyOpsPerSecond: 1000000\n");
+        CrlStore crls = pki.crls(clock, config);
         KnockOpener opener = KnockOpener.of(serverKey);
         TrustStore trust = new TrustStore(List.of(ca.certificate()), List.of());
         ReplayGuard replay = ReplayGuard.inMemory(config.knock().timestampWindow(), 1_000_000, clock);

@@ -7,7 +7,6 @@ import dev.certknock.protocol.knock.KnockRequest;
 import dev.certknock.protocol.knock.KnockSealer;
 import dev.certknock.protocol.knock.KnockSigners;
 import dev.certknock.protocol.knock.ServerPrivateKey;
-import dev.certknock.server.config.ConfigLoader;
 import dev.certknock.server.config.ServerConfig;
 import dev.certknock.server.crl.CrlStore;
 import dev.certknock.server.event.KnockEventListener;
@@ -96,18 +95,8 @@ public class ReplayStoreBenchmark {
         IssuedCertificate server = pki.server();
         ServerPrivateKey serverKey = pki.serverKey();
         IssuedCertificate client = pki.client();
-        ServerConfig config = ConfigLoader.parse(Path.of("bench.yaml"), """
-                server:
-                  name: %s
-                  identities: [{bundle: s.p12, passwordEnv: PW}]
-                trust:
-                  anchors: [ca.pem]
-                protect: [tcp/22]
-                knock:
-                  timestampWindow: 10m
-                """.formatted(SERVER_NAME), Path.of("/"));
-        CrlStore crls = new CrlStore(List.of(ca.certificate()), clock, config.crl().staleGrace());
-        crls.offer(ca.crl().build().getEncoded(), "bench");
+        ServerConfig config = pki.config("knock:\n  timestampWindow: 10m\n");
+        CrlStore crls = pki.crls(clock, config);
         ReplayGuard lookups = ReplayGuard.inMemory(Duration.ofMinutes(10), 1000, clock);
         freshGuard();
         KnockEventListener none = new KnockEventListener() { };
