@@ -3,6 +3,7 @@ package dev.certknock.server.reload;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * The signals {@code knock-server run} handles itself (jdk.unsupported's {@link Signal}): SIGHUP asks for a reload,
@@ -32,7 +33,15 @@ public final class Signals {
 
     private static boolean handle(String name, Runnable action) {
         try {
-            Signal.handle(new Signal(name), s -> action.run());
+            SignalHandler before = Signal.handle(new Signal(name), s -> action.run());
+            if (before == SignalHandler.SIG_IGN) {
+                // The JVM keeps a shutdown signal ignored when the process started with it ignored (nohup, or a
+                // background job of a non-interactive shell): the handler above is never called.
+                LOG.warn("SIG{} was ignored when the server started (nohup, or a shell's background job), and stays "
+                        + "ignored: {}", name, "HUP".equals(name) ? "kill -HUP does not reload; reload by restarting, "
+                        + "or start the server without nohup (systemd: systemctl reload)" : "stop the server with SIGTERM");
+                return false;
+            }
             return true;
         } catch (IllegalArgumentException e) {
             LOG.warn("cannot handle SIG{} ({}): it keeps the JVM's default{}", name, e.getMessage(),

@@ -63,9 +63,15 @@ class ReloadSignalsTest {
     }
 
     private Process start(Path config) throws Exception {
+        // The signals at their defaults, however the build was started (nohup ignores SIGHUP, a background job of a
+        // non-interactive shell SIGINT, and the server would inherit that): coreutils' env resets them.
+        return start(config, "--default-signal=HUP,INT,TERM");
+    }
+
+    private Process start(Path config, String signals) throws Exception {
         String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
         // The production logging configuration (INFO on stderr), not the tests' logback-test.xml
-        ProcessBuilder pb = new ProcessBuilder(java, "-Dlogback.configurationFile=logback.xml",
+        ProcessBuilder pb = new ProcessBuilder("env", signals, java, "-Dlogback.configurationFile=logback.xml",
                 "-cp", System.getProperty("java.class.path"),
                 KnockServerCommand.class.getName(), "run", "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(dir.resolve("server.log").toFile());
@@ -159,5 +165,19 @@ class ReloadSignalsTest {
         assertThat(server.waitFor(30, TimeUnit.SECONDS)).as("the server stops").isTrue();
         assertThat(server.exitValue()).as("exit status; log:%n%s", log()).isZero();
         assertThat(log()).contains("firewall: every grant element removed", "knock-server stopped");
+    }
+
+    /**
+     * Started with SIGHUP ignored (as nohup does), the JVM keeps it ignored: the server says so at start, instead of
+     * letting an operator believe that kill -HUP reloads, and still stops on SIGTERM with exit 0.
+     */
+    @Test
+    void anIgnoredSighupIsNamedAtStartAndSigtermStillStops() throws Exception {
+        start(config(freeUdpPort()), "--ignore-signal=HUP");
+        assertThat(log()).contains("SIGHUP was ignored when the server started", "kill -HUP does not reload");
+        signal("TERM");
+        assertThat(server.waitFor(30, TimeUnit.SECONDS)).as("the server stops").isTrue();
+        assertThat(server.exitValue()).as("exit status; log:%n%s", log()).isZero();
+        assertThat(log()).doesNotContain("SIGTERM was ignored");
     }
 }

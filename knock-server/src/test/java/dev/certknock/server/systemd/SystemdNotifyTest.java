@@ -69,7 +69,9 @@ class SystemdNotifyTest {
         Path logFile = Files.createFile(dir.resolve("server.log"));
         String socket = dir.resolve("notify.sock").toString();
         try (NotifySocketReader systemd = new NotifySocketReader(socket)) {
-            ProcessBuilder pb = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"),
+            // env resets the signals the build may have been started with ignored (nohup: SIGHUP), as systemd does.
+            ProcessBuilder pb = new ProcessBuilder("env", "--default-signal=HUP,INT,TERM",
+                    ProcessHandle.current().info().command().orElse("java"),
                     "-Dlogback.configurationFile=" + Path.of("src/main/resources/logback.xml").toAbsolutePath(),
                     "-cp", System.getProperty("java.class.path"),
                     "dev.certknock.server.cli.KnockServerCommand", "run", "--config", config.toString())
