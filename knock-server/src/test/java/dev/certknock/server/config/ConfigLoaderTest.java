@@ -13,19 +13,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 class ConfigLoaderTest {
 
-    private static final String MINIMAL = """
-            server:
-              name: gw1
-              identities:
-                - bundle: server.p12
-                  passwordEnv: PW
-            trust:
-              anchors: [ca.pem]
-            protect: [tcp/22]
-            """;
+    private static final String MINIMAL = MinimalConfig.YAML;
 
     private static ServerConfig parse(String yaml) throws ConfigException {
-        return ConfigLoader.parse(Path.of("test.yaml"), yaml, Path.of("/etc/certknock"));
+        return MinimalConfig.parse(yaml);
     }
 
     @Test

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.certknock.server.reload.RestartOnly;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -13,21 +12,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 /** {@code knock.replayStore} and its companions (docs/CONFIGURATION.md, docs/DESIGN.md D36). */
 class ReplayStoreConfigTest {
 
-    private static final String MINIMAL = """
-            server:
-              name: gw1
-              identities:
-                - bundle: server.p12
-                  passwordEnv: PW
-            trust:
-              anchors: [ca.pem]
-            protect: [tcp/22]
-            knock:
-              replayJournal: replay.journal
-            """;
+    private static final String MINIMAL = MinimalConfig.YAML + "knock:\n  replayJournal: replay.journal\n";
 
     private static ServerConfig parse(String knockYaml) throws ConfigException {
-        return ConfigLoader.parse(Path.of("test.yaml"), MINIMAL + knockYaml, Path.of("/etc/certknock"));
+        return MinimalConfig.parse(MINIMAL + knockYaml);
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.certknock.server.config.ConfigException;
 import dev.certknock.server.config.ConfigLoader;
+import dev.certknock.server.config.MinimalConfig;
 import dev.certknock.server.config.ServerConfig;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -13,15 +14,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 /** Which changes a reload refuses (restart only) and which it applies: each key on its own. */
 class RestartOnlyTest {
 
-    private static final String BASE = """
-            server:
-              name: gw1
-              identities:
-                - bundle: server.p12
-                  passwordEnv: PW
-            trust:
-              anchors: [ca.pem]
-            protect: [tcp/22]
+    private static final String BASE = MinimalConfig.YAML + """
             capture:
               mode: pcap
               interface: eth0
