@@ -20,6 +20,20 @@
 
 certknock_cds_opts=()
 
+# certknock_jit sets the array certknock_jit_opts to the launchers' compiler options (docs/CLIENT.md, "Start-up
+# time"; DESIGN.md D42): a short-lived command starts fastest with the C1 compiler alone (no C2 compiling in the
+# background) on one compiler thread (on two cores, a second one only takes time from the main thread and the
+# bundle's second derivation thread). Any compiler option in CERTKNOCK_JAVA_OPTS replaces both, so that, for
+# example, CERTKNOCK_JAVA_OPTS=-XX:TieredStopAtLevel=4 restores the JVM's default (which needs two compiler threads).
+certknock_jit_opts=()
+
+certknock_jit() {
+  case " ${CERTKNOCK_JAVA_OPTS:-} " in
+    *TieredStopAtLevel* | *CICompilerCount* | *TieredCompilation*) certknock_jit_opts=() ;;
+    *) certknock_jit_opts=(-XX:TieredStopAtLevel=1 -XX:CICompilerCount=1) ;;
+  esac
+}
+
 certknock_cds() {
   local tool=$1 jar=$2 classlist=$3 java=$4
   certknock_cds_opts=()
@@ -38,10 +52,15 @@ certknock_cds() {
   esac
   local dir=$base/certknock/cds
 
-  # Three processes at most before java (readlink, stat, stat): each costs a few milliseconds of a start
-  # that this file is there to shorten.
+  # Three processes at most before java (readlink, stat, stat): each costs a few milliseconds of a start that
+  # this file is there to shorten (the PATH search is the shell's own hash table). The archive's own mode is
+  # checked too: a file others may write could be changed through its group or other bits, whoever owns the
+  # directory.
   local javabin
-  javabin=$(command -v -- "$java" 2>/dev/null) || return 0
+  case $java in
+    */*) javabin=$java ;;
+    *) hash -- "$java" 2>/dev/null && javabin=${BASH_CMDS[$java]:-} && [ -n "$javabin" ] || return 0 ;;
+  esac
   javabin=$(readlink -f -- "$javabin" 2>/dev/null) || return 0
   local jhome=${javabin%/bin/*}
   [ ! -L "$dir" ] || return 0

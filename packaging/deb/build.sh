@@ -118,8 +118,9 @@ java=\${JAVA:-java}
 # A class-data sharing archive made for this jar and JDK, when there is one (docs/CLIENT.md, "Start-up time").
 . "\$share/cds.sh"
 certknock_cds $name "\$share/$name.jar" "\$share/$name.classlist" "\$java"
-# A short-lived command: the C1 compiler alone is the faster start; CERTKNOCK_JAVA_OPTS comes after it.
-exec "\$java" \${certknock_cds_opts[@]+"\${certknock_cds_opts[@]}"} -XX:TieredStopAtLevel=1 \${CERTKNOCK_JAVA_OPTS:-} \\
+# A short-lived command: the C1 compiler alone, on one thread (certknock_jit in cds.sh); CERTKNOCK_JAVA_OPTS after.
+certknock_jit
+exec "\$java" \${certknock_cds_opts[@]+"\${certknock_cds_opts[@]}"} \${certknock_jit_opts[@]+"\${certknock_jit_opts[@]}"} \${CERTKNOCK_JAVA_OPTS:-} \\
   -jar "\$share/$name.jar" "\$@"
 EOF
   chmod 0755 "$t/usr/bin/$name"

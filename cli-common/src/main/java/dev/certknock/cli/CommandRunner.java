@@ -5,8 +5,10 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
 
 /**
  * Runs a picocli command against given output streams: the one entry point of every certknock tool, in
@@ -37,10 +39,27 @@ public final class CommandRunner {
      */
     public static int run(Supplier<?> command, List<Class<?>> subcommands, PrintWriter out, PrintWriter err,
             String... args) {
-        if (subcommands.isEmpty() || namesSubcommand(subcommands, args)) {
+        return run(command, c -> new CommandLine(c).getCommandSpec(), subcommands, subcommandNames(subcommands), out,
+                err, args);
+    }
+
+    /**
+     * As {@link #run(Supplier, List, PrintWriter, PrintWriter, String...)}, with the lean model made by
+     * {@code leanModel} from a new instance of the command instead of read from its annotations (DESIGN.md D42): a
+     * model built through picocli's programmatic API that parses exactly as the annotated one, without its cost. The
+     * lean model never prints usage help or a parse error (those come from the full annotated model), so it needs
+     * only what parsing needs; it does print {@code --version}, and the messages of the command's own failures.
+     *
+     * @param leanModel makes the lean model of a new command instance (binds its options to that instance)
+     * @param subcommandNames every name and alias of {@code subcommands}, given so that a run reads no annotation;
+     *                        the caller's tests compare them with {@link #subcommandNames(List)}
+     */
+    public static <T> int run(Supplier<T> command, Function<? super T, CommandSpec> leanModel,
+            List<Class<?>> subcommands, Set<String> subcommandNames, PrintWriter out, PrintWriter err, String... args) {
+        if (subcommands.isEmpty() || namesSubcommand(subcommandNames, args)) {
             return execute(full(command, subcommands, out, err), out, err, args);
         }
-        CommandLine lean = configure(new CommandLine(command.get()), out, err);
+        CommandLine lean = configureRun(new CommandLine(leanModel.apply(command.get())), out, err);
         boolean[] needsFull = new boolean[1];
         lean.setExecutionStrategy(parsed -> {
             if (parsed.isUsageHelpRequested()
@@ -66,11 +85,8 @@ public final class CommandRunner {
         return configure(cl, out, err);
     }
 
-    /** Whether an argument could be a subcommand's name (or an @file, which could hold one). */
-    static boolean namesSubcommand(List<Class<?>> subcommands, String... args) {
-        if (args.length == 0) {
-            return true;
-        }
+    /** Every name and alias that the {@code @Command} annotations of {@code subcommands} give. */
+    public static Set<String> subcommandNames(List<Class<?>> subcommands) {
         Set<String> names = new HashSet<>();
         for (Class<?> sub : subcommands) {
             CommandLine.Command c = sub.getAnnotation(CommandLine.Command.class);
@@ -79,6 +95,14 @@ public final class CommandRunner {
             }
             names.add(c.name());
             names.addAll(Arrays.asList(c.aliases()));
+        }
+        return names;
+    }
+
+    /** Whether an argument could be a subcommand's name (or an @file, which could hold one). */
+    static boolean namesSubcommand(Set<String> names, String... args) {
+        if (args.length == 0) {
+            return true;
         }
         for (String arg : args) {
             if (arg.startsWith("@") || names.contains(arg)) {
@@ -89,6 +113,14 @@ public final class CommandRunner {
     }
 
     private static CommandLine configure(CommandLine cl, PrintWriter out, PrintWriter err) {
+        configureRun(cl, out, err);
+        cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(exitCodeMap());
+        HelpLayout.apply(cl);
+        return cl;
+    }
+
+    /** Streams, exit codes and failure messages: all a model needs that prints no usage help. */
+    private static CommandLine configureRun(CommandLine cl, PrintWriter out, PrintWriter err) {
         cl.setOut(out);
         cl.setErr(err);
         cl.setExitCodeExceptionMapper(CommandRunner::exitCodeOf);
@@ -102,8 +134,6 @@ public final class CommandRunner {
             line.getErr().flush();
             return exitCodeOf(ex);
         });
-        cl.getCommandSpec().usageMessage().exitCodeListHeading("%nExit codes:%n").exitCodeList(exitCodeMap());
-        HelpLayout.apply(cl);
         return cl;
     }
 
@@ -123,11 +153,12 @@ public final class CommandRunner {
         System.exit(run(command, out, err, args));
     }
 
-    /** {@link #run(Supplier, List, PrintWriter, PrintWriter, String...)} on the process's streams, then exits. */
-    public static void main(Supplier<?> command, List<Class<?>> subcommands, String... args) {
+    /** {@link #run(Supplier, Function, List, Set, PrintWriter, PrintWriter, String...)} on the process's streams, then exits. */
+    public static <T> void main(Supplier<T> command, Function<? super T, CommandSpec> leanModel,
+            List<Class<?>> subcommands, Set<String> subcommandNames, String... args) {
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);
-        System.exit(run(command, subcommands, out, err, args));
+        System.exit(run(command, leanModel, subcommands, subcommandNames, out, err, args));
     }
 
     static int exitCodeOf(Throwable t) {

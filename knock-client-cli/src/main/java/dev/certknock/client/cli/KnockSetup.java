@@ -133,16 +133,32 @@ final class KnockSetup {
             options = options.withDeclaredAddress(parseAddress(d));
         }
 
-        List<X509Certificate> serverCertificates = CertificateFiles.read(serverCert, "server certificate");
+        Path targetPasswordFile = t != null && t.passwordFile() != null ? Path.of(t.passwordFile()) : null;
+        // The server certificate is read on a second thread while the bundle opens, when nothing is asked on the
+        // terminal (DESIGN.md D42): its failures still come first, and before any prompt, as when it was read first.
+        boolean prompts = onToken || Passwords.prompts(args, targetPasswordFile);
+        ServerCertificateRead serverRead = new ServerCertificateRead(serverCert, !prompts);
+        ClientIdentity identity = null;
+        RuntimeException identityFailure = null;
+        if (prompts) {
+            serverRead.result();
+        }
+        try {
+            identity = onToken ? TokenIdentity.load(args.token, context)
+                    : fromBundle(args, context, bundle, alias, targetPasswordFile);
+        } catch (RuntimeException e) {
+            identityFailure = e;
+        }
+        List<X509Certificate> serverCertificates = serverRead.result();
         KnockTarget target;
         try {
             target = new KnockTarget(host, knockPort, serverCertificates, preference);
         } catch (IllegalArgumentException e) {
             throw new UserException(ExitCodes.BAD_INPUT, e.getMessage(), e);
         }
-        Path targetPasswordFile = t != null && t.passwordFile() != null ? Path.of(t.passwordFile()) : null;
-        ClientIdentity identity = onToken ? TokenIdentity.load(args.token, context)
-                : fromBundle(args, context, bundle, alias, targetPasswordFile);
+        if (identityFailure != null) {
+            throw identityFailure;
+        }
         CertificateExpiry.check(identity.certificate(), Clock.systemUTC().instant(), warnings);
         if (caCert != null) {
             identity = identity.withTrustAnchors(CertificateFiles.read(caCert, "CA certificate"));

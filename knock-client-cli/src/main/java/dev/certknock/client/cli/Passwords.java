@@ -59,6 +59,11 @@ final class Passwords {
         return password;
     }
 
+    /** Whether {@link #read} would ask on the terminal (no password file or variable given). */
+    static boolean prompts(KnockArgs args, Path targetPasswordFile) {
+        return args.passwordFile == null && args.passwordEnv == null && targetPasswordFile == null;
+    }
+
     static char[] fromFile(Path file) {
         String text;
         try {

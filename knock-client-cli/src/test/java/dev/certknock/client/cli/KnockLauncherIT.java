@@ -162,6 +162,28 @@ class KnockLauncherIT {
         assertThat(badWith.err()).isEqualTo(badWithout.err()).contains("--no-such-option");
     }
 
+    /** The JVM the launcher starts: C1 alone, one compiler thread (bin/lib/cds.sh certknock_jit, DESIGN.md D42). */
+    @Test
+    void theLauncherStartsTheC1CompilerAloneOnOneThread() throws Exception {
+        Run run = knock(repo, tmp.resolve("cache"), Map.of("CERTKNOCK_JAVA_OPTS", "-XX:+PrintFlagsFinal"), "--version");
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out()).containsPattern("\\bCICompilerCount\\s+= 1\\b")
+                .containsPattern("\\bTieredStopAtLevel\\s+= 1\\b").contains("knock ");
+    }
+
+    /**
+     * A compiler option of the user's replaces the launcher's, so that the documented way back to the JVM's default
+     * works: C2 needs two compiler threads, and the JVM refuses to start with one.
+     */
+    @Test
+    void aCompilerOptionInJavaOptsReplacesTheLaunchers() throws Exception {
+        Run run = knock(repo, tmp.resolve("cache"),
+                Map.of("CERTKNOCK_JAVA_OPTS", "-XX:TieredStopAtLevel=4 -XX:+PrintFlagsFinal"), "--version");
+        assertThat(run.exit()).as(run.err()).isZero();
+        assertThat(run.out()).containsPattern("\\bTieredStopAtLevel\\s+= 4\\b")
+                .doesNotContainPattern("\\bCICompilerCount\\s+= 1\\b").contains("knock ");
+    }
+
     @Test
     void aDryRunLoadsAlmostEverythingFromTheArchive() throws Exception {
         CliPki pki = new CliPki(Files.createDirectories(tmp.resolve("pki")));

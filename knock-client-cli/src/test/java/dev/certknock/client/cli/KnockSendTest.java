@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.certknock.protocol.grant.PortGrant;
 import dev.certknock.protocol.knock.KnockContent;
+import java.io.InputStream;
+import java.io.PrintWriter;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -13,6 +15,7 @@ import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -184,6 +187,51 @@ class KnockSendTest {
                 pki.passwordFile.toString(), "--server-cert", junk.toString());
         assertThat(rc).isEqualTo(3);
         assertThat(pki.err.toString()).contains("is not a PEM or DER certificate");
+    }
+
+    /**
+     * The server certificate is read beside the bundle (DESIGN.md D42), and its failure still wins, as when it was
+     * read first: over a missing password file, over a wrong password, and before any password prompt.
+     */
+    @Test
+    void aBadServerCertificateIsReportedBeforeAnythingAboutTheBundle() throws Exception {
+        Path missing = dir.resolve("nope.pem");
+        int rc = pki.knock("127.0.0.1", "tcp/22", "--bundle", pki.bundle.toString(), "--password-file",
+                dir.resolve("no-password.txt").toString(), "--server-cert", missing.toString());
+        assertThat(rc).isEqualTo(3);
+        assertThat(pki.err.toString()).isEqualTo("knock: server certificate " + missing + " does not exist"
+                + System.lineSeparator());
+
+        pki.reset();
+        Files.writeString(pki.passwordFile, "not it\n");
+        Path junk = Files.writeString(dir.resolve("junk.pem"), "hello");
+        rc = pki.knock("127.0.0.1", "tcp/22", "--bundle", pki.bundle.toString(), "--password-file",
+                pki.passwordFile.toString(), "--server-cert", junk.toString());
+        assertThat(rc).isEqualTo(3);
+        assertThat(pki.err.toString()).contains("is not a PEM or DER certificate").doesNotContain("password");
+
+        // No password source: the prompt would come from the console; it is never asked for.
+        pki.reset();
+        AtomicBoolean asked = new AtomicBoolean();
+        CliContext prompting = new CliContext(k -> null, InputStream.nullInputStream(), pki.stdout, () -> {
+            asked.set(true);
+            return null;
+        }, dir.resolve("home"), null);
+        rc = KnockCommand.run(prompting, new PrintWriter(pki.out), new PrintWriter(pki.err), "127.0.0.1", "tcp/22",
+                "--bundle", pki.bundle.toString(), "--server-cert", missing.toString());
+        assertThat(rc).isEqualTo(3);
+        assertThat(pki.err.toString()).contains("server certificate " + missing + " does not exist");
+        assertThat(asked).isFalse();
+        assertNothingReceived();
+    }
+
+    /** With a good server certificate read beside it, a bundle's failure is still the bundle's. */
+    @Test
+    void aBundleFailureBesideAGoodServerCertificateIsTheBundles() throws Exception {
+        int rc = pki.knock("127.0.0.1", "tcp/22", "--bundle", dir.resolve("none.p12").toString(), "--password-file",
+                pki.passwordFile.toString(), "--server-cert", pki.serverPem.toString(), "--dry-run");
+        assertThat(rc).isNotZero();
+        assertThat(pki.err.toString()).contains(dir.resolve("none.p12").toString()).doesNotContain("server certificate");
     }
 
     @Test
