@@ -1,5 +1,6 @@
 package dev.certknock.client.cli;
 
+import dev.certknock.cli.ExitCodes;
 import dev.certknock.cli.UserException;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -59,28 +60,18 @@ final class ServerCertificateRead {
                 }
             }
         } else {
-            joinUninterruptibly(thread);
+            try {
+                thread.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt(); // nothing in knock interrupts it; a caller that does gets an error
+                throw new UserException(ExitCodes.FAILURE, "interrupted while reading the server certificate " + file, e);
+            }
         }
         synchronized (this) {
             if (failure != null) {
                 throw failure;
             }
             return certificates;
-        }
-    }
-
-    private static void joinUninterruptibly(Thread thread) {
-        boolean interrupted = false;
-        while (true) {
-            try {
-                thread.join();
-                break;
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
     }
 }
