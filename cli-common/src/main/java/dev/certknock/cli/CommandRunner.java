@@ -50,8 +50,10 @@ public final class CommandRunner {
      * lean model never prints usage help or a parse error (those come from the full annotated model), so it needs
      * only what parsing needs; it does print {@code --version}, and the messages of the command's own failures.
      *
-     * @param leanModel makes the lean model of a new command instance (binds its options to that instance)
-     * @param subcommandNames every name and alias of {@code subcommands}, given so that a run reads no annotation;
+     * @param leanModel makes the lean model of a new command instance (binds its options to that instance); it may
+     *                  hold subcommands of its own, built the same way, which then run from it too
+     * @param subcommandNames every name and alias of {@code subcommands} that the lean model does not hold: an
+     *                        argument equal to one runs the full model. Given, so that a run reads no annotation;
      *                        the caller's tests compare them with {@link #subcommandNames(List)}
      */
     public static <T> int run(Supplier<T> command, Function<? super T, CommandSpec> leanModel,
@@ -62,8 +64,7 @@ public final class CommandRunner {
         CommandLine lean = configureRun(new CommandLine(leanModel.apply(command.get())), out, err);
         boolean[] needsFull = new boolean[1];
         lean.setExecutionStrategy(parsed -> {
-            if (parsed.isUsageHelpRequested()
-                    || parsed.matchedPositionals().isEmpty() && !parsed.isVersionHelpRequested()) {
+            if (needsFullModel(parsed)) {
                 needsFull[0] = true;
                 return ExitCodes.OK;
             }
@@ -75,6 +76,29 @@ public final class CommandRunner {
         });
         int code = execute(lean, out, err, args);
         return needsFull[0] ? execute(full(command, subcommands, out, err), out, err, args) : code;
+    }
+
+    /**
+     * Whether a lean parse must be run by the full model instead: a help request anywhere, a version request with a
+     * subcommand, and, without a subcommand, no positional parameter but for {@code --version}.
+     */
+    static boolean needsFullModel(CommandLine.ParseResult parsed) {
+        if (parsed.isUsageHelpRequested()) {
+            return true;
+        }
+        if (!parsed.hasSubcommand()) {
+            return parsed.matchedPositionals().isEmpty() && !parsed.isVersionHelpRequested();
+        }
+        if (parsed.isVersionHelpRequested()) {
+            return true;
+        }
+        for (CommandLine.ParseResult sub = parsed.subcommand(); sub != null;
+                sub = sub.hasSubcommand() ? sub.subcommand() : null) {
+            if (sub.isUsageHelpRequested() || sub.isVersionHelpRequested()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static CommandLine full(Supplier<?> command, List<Class<?>> subcommands, PrintWriter out, PrintWriter err) {
@@ -151,14 +175,6 @@ public final class CommandRunner {
         PrintWriter out = new PrintWriter(System.out, true);
         PrintWriter err = new PrintWriter(System.err, true);
         System.exit(run(command, out, err, args));
-    }
-
-    /** {@link #run(Supplier, Function, List, Set, PrintWriter, PrintWriter, String...)} on the process's streams, then exits. */
-    public static <T> void main(Supplier<T> command, Function<? super T, CommandSpec> leanModel,
-            List<Class<?>> subcommands, Set<String> subcommandNames, String... args) {
-        PrintWriter out = new PrintWriter(System.out, true);
-        PrintWriter err = new PrintWriter(System.err, true);
-        System.exit(run(command, leanModel, subcommands, subcommandNames, out, err, args));
     }
 
     static int exitCodeOf(Throwable t) {

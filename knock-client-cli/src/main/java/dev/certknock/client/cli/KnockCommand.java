@@ -20,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.Map;
@@ -107,20 +108,35 @@ public final class KnockCommand implements Callable<Integer> {
     static final Set<String> SUBCOMMAND_NAMES = Set.of("target", "ssh-proxy", "generate-completion",
             "generate-man-page");
 
+    static final String SSH_PROXY = "ssh-proxy";
+
+    /** The names that need the full model when the lean one holds {@code ssh-proxy} (D42). */
+    static final Set<String> SUBCOMMAND_NAMES_BUT_SSH_PROXY = Set.of("target", "generate-completion",
+            "generate-man-page");
+
     public static void main(String[] args) {
-        CommandRunner.main(KnockCommand::new, KnockLeanModel::of, SUBCOMMANDS, SUBCOMMAND_NAMES, args);
+        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter err = new PrintWriter(System.err, true);
+        System.exit(run(CliContext.system(), out, err, args));
     }
 
     /** Runs the command against the given streams: the entry point for tests. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
-        return CommandRunner.run(KnockCommand::new, KnockLeanModel::of, SUBCOMMANDS, SUBCOMMAND_NAMES, out, err,
-                args);
+        return run(CliContext.system(), out, err, args);
     }
 
-    /** Runs the command with a given process context (environment, raw streams, console). */
+    /**
+     * Runs the command with a given process context (environment, raw streams, console). A knock, and an {@code
+     * ssh-proxy} (the ProxyCommand that every {@code ssh} runs), parse with the lean model (DESIGN.md D35, D42);
+     * the other subcommands, help and usage errors with the full annotated one.
+     */
     public static int run(CliContext context, PrintWriter out, PrintWriter err, String... args) {
-        return CommandRunner.run(() -> new KnockCommand(context), KnockLeanModel::of, SUBCOMMANDS, SUBCOMMAND_NAMES, out,
-                err, args);
+        if (Arrays.asList(args).contains(SSH_PROXY)) {
+            return CommandRunner.run(() -> new KnockCommand(context), KnockLeanModel::withSshProxy, SUBCOMMANDS,
+                    SUBCOMMAND_NAMES_BUT_SSH_PROXY, out, err, args);
+        }
+        return CommandRunner.run(() -> new KnockCommand(context), KnockLeanModel::of, SUBCOMMANDS, SUBCOMMAND_NAMES,
+                out, err, args);
     }
 
     public CliContext context() {

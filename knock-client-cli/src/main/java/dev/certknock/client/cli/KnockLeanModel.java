@@ -33,12 +33,10 @@ final class KnockLeanModel {
     static CommandSpec of(KnockCommand command) {
         KnockArgs args = new KnockArgs();
         command.args = args;
-        TokenArgs token = args.token;
         CommandSpec spec = CommandSpec.wrapWithoutInspection(command).name("knock")
                 .versionProvider(new ManifestVersionProvider());
         command.spec = spec;
-        spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true).initialValue(false).build());
-        spec.addOption(OptionSpec.builder("-V", "--version").versionHelp(true).initialValue(false).build());
+        helpOptions(spec);
 
         spec.addPositional(bind(PositionalParamSpec.builder().index("0").arity("0..1"), command, "target").build());
         spec.addPositional(bind(PositionalParamSpec.builder().index("1..*").arity("0..1"), command, "grants").build());
@@ -49,6 +47,41 @@ final class KnockLeanModel {
         option(spec, command, "dryRun", "--dry-run");
         option(spec, command, "requireReply", "--require-reply");
 
+        knockArgs(spec, args);
+        return spec;
+    }
+
+    /**
+     * {@link #of} with the {@code ssh-proxy} subcommand, for a command line that names it: the other command users run
+     * before every {@code ssh} (as its ProxyCommand). Its options and parameters as {@link SshProxyCommand}'s
+     * annotations declare them, bound to a new instance whose parent is {@code command}.
+     */
+    static CommandSpec withSshProxy(KnockCommand command) {
+        CommandSpec spec = of(command);
+        SshProxyCommand proxy = new SshProxyCommand();
+        proxy.parent = command;
+        KnockArgs args = new KnockArgs();
+        proxy.args = args;
+        CommandSpec sub = CommandSpec.wrapWithoutInspection(proxy).name("ssh-proxy");
+        proxy.spec = sub;
+        helpOptions(sub);
+        sub.addPositional(bind(PositionalParamSpec.builder().index("0").required(true), proxy, "target").build());
+        sub.addPositional(bind(PositionalParamSpec.builder().index("1").required(true), proxy, "port").build());
+        sub.addPositional(bind(PositionalParamSpec.builder().index("2..*").arity("0..1"), proxy, "grants").build());
+        knockArgs(sub, args);
+        sub.addOption(bind(OptionSpec.builder("--timeout").defaultValue("30"), proxy, "timeoutSeconds").build());
+        spec.addSubcommand("ssh-proxy", sub);
+        return spec;
+    }
+
+    private static void helpOptions(CommandSpec spec) {
+        spec.addOption(OptionSpec.builder("-h", "--help").usageHelp(true).initialValue(false).build());
+        spec.addOption(OptionSpec.builder("-V", "--version").versionHelp(true).initialValue(false).build());
+    }
+
+    /** The options of the {@link KnockArgs} mixin (and its {@link TokenArgs}), bound to {@code args}. */
+    private static void knockArgs(CommandSpec spec, KnockArgs args) {
+        TokenArgs token = args.token;
         option(spec, args, "bundle", "--bundle");
         option(spec, args, "alias", "--alias");
         option(spec, args, "serverCert", "--server-cert");
@@ -73,7 +106,6 @@ final class KnockLeanModel {
         option(spec, token, "pinFile", "--pin-file");
         option(spec, token, "pinEnv", "--pin-env");
         option(spec, args, "verbose", "-v", "--verbose");
-        return spec;
     }
 
     private static void option(CommandSpec spec, Object holder, String field, String... names) {

@@ -184,6 +184,31 @@ class KnockLauncherIT {
                 .doesNotContainPattern("\\bCICompilerCount\\s+= 1\\b").contains("knock ");
     }
 
+    /**
+     * A knock and an ssh-proxy parse with the lean models (DESIGN.md D42), which read no annotation: picocli's
+     * annotation reading makes a proxy class per annotation type at run time, and the run loads none. Help uses the
+     * annotated model, and does load them: the check can fail.
+     */
+    @Test
+    void aKnockAndAnSshProxyReadNoAnnotation() throws Exception {
+        CliPki pki = new CliPki(Files.createDirectories(tmp.resolve("pki")));
+        Path cache = tmp.resolve("cache");
+        cacheWithArchive(cache);
+        Run dry = knock(repo, cache, Map.of(), pki.credentials("127.0.0.1", "tcp/22", "--dry-run"));
+        assertThat(dry.exit()).as(dry.err()).isZero();
+        assertThat(dry.classLoads()).doesNotContain("__dynamic_proxy__");
+        // ssh-proxy up to a failure before any packet: its server certificate is missing.
+        Path missing = tmp.resolve("missing.pem");
+        Run proxy = knock(repo, cache, Map.of(), "ssh-proxy", "127.0.0.1", "22", "--bundle", pki.bundle.toString(),
+                "--password-file", pki.passwordFile.toString(), "--server-cert", missing.toString());
+        assertThat(proxy.exit()).isEqualTo(3);
+        assertThat(proxy.err()).contains("server certificate " + missing + " does not exist");
+        assertThat(proxy.classLoads()).contains("SshProxyCommand").doesNotContain("__dynamic_proxy__");
+        Run help = knock(repo, cache, Map.of(), "ssh-proxy", "--help");
+        assertThat(help.exit()).isZero();
+        assertThat(help.classLoads()).contains("__dynamic_proxy__");
+    }
+
     @Test
     void aDryRunLoadsAlmostEverythingFromTheArchive() throws Exception {
         CliPki pki = new CliPki(Files.createDirectories(tmp.resolve("pki")));

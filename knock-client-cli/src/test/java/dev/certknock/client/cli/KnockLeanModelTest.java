@@ -100,6 +100,52 @@ class KnockLeanModelTest {
         assertThat(lean.versionProvider().getClass()).isEqualTo(full.versionProvider().getClass());
     }
 
+    private static CommandSpec annotatedSshProxy(KnockCommand c) {
+        CommandLine cl = new CommandLine(c);
+        cl.addSubcommand(SshProxyCommand.class);
+        return cl.getSubcommands().get("ssh-proxy").getCommandSpec();
+    }
+
+    @Test
+    void sshProxyParsesAsItsAnnotationsSay() throws Exception {
+        CommandSpec lean = KnockLeanModel.withSshProxy(command());
+        CommandSpec sub = lean.subcommands().get("ssh-proxy").getCommandSpec();
+        CommandSpec full = annotatedSshProxy(command());
+        assertThat(options(sub)).isEqualTo(options(full));
+        assertThat(positionals(sub)).isEqualTo(positionals(full));
+        assertThat(sub.name()).isEqualTo(full.name());
+        assertThat(state(sub.parser())).isEqualTo(state(full.parser()));
+        // The knock's own model is the same with ssh-proxy beside it.
+        assertThat(options(lean)).isEqualTo(options(KnockLeanModel.of(command())));
+        assertThat(lean.subcommands().keySet()).containsExactly("ssh-proxy");
+    }
+
+    static Stream<List<String>> sshProxyLines() {
+        return Stream.of(
+                List.of("ssh-proxy", "gw1", "22"),
+                List.of("ssh-proxy", "gw1", "2222", "tcp/2222", "udp/60000-61000", "--timeout", "5"),
+                List.of("ssh-proxy", "--bundle", "a.p12", "gw1", "22", "--server-cert=gw1.pem", "--alias", "k",
+                        "--server-name", "gw", "--ca-cert", "ca.pem", "--password-file", "p", "--knock-port", "1",
+                        "-4", "--duration", "30", "--declare-ip", "10.0.0.1", "--protocol", "2", "--no-reply",
+                        "--targets", "t.yaml", "--no-address-cache", "-v"),
+                List.of("ssh-proxy", "gw1", "22", "--password-env", "PW", "-6", "--reply-timeout", "0.5",
+                        "--address-cache", "c.json", "--pkcs11-module", "m.so", "--token-label", "t", "--key-label",
+                        "k", "--pin-file", "pin", "--pin-env", "PIN", "--verbose"),
+                List.of("-v", "ssh-proxy", "gw1", "22"),
+                List.of("ssh-proxy", "gw1", "22", "--help"),
+                List.of("ssh-proxy", "gw1", "22", "-V"),
+                List.of("ssh-proxy", "gw1"),
+                List.of("ssh-proxy", "gw1", "port"),
+                List.of("ssh-proxy", "gw1", "22", "--timeout"),
+                List.of("ssh-proxy", "gw1", "22", "--wait"),
+                List.of("gw1", "ssh-proxy"),
+                List.of("gw1", "--alias", "ssh-proxy"));
+    }
+
+    private static Map<String, Object> proxyFields(SshProxyCommand p) throws IllegalAccessException {
+        return fields(p, SshProxyCommand.class, p.args, "spec", "parent", "args");
+    }
+
     @Test
     void theSubcommandNamesAreTheAnnotationsOnes() {
         assertThat(KnockCommand.SUBCOMMAND_NAMES).isEqualTo(CommandRunner.subcommandNames(KnockCommand.SUBCOMMANDS));
@@ -135,16 +181,35 @@ class KnockLeanModelTest {
                 List.of("gw1", "-4", "-4"));
     }
 
+    /**
+     * Each command line through the lean model {@link KnockCommand#run} picks for it (with {@code ssh-proxy} when an
+     * argument names it) and through the annotated model: the same outcome, and after a parse the same values in the
+     * knock's fields and, for {@code ssh-proxy}, in its own and its parent's.
+     */
     @ParameterizedTest
-    @MethodSource("commandLines")
+    @MethodSource({"commandLines", "sshProxyLines"})
     void parsesIntoTheSameFieldsAsTheAnnotatedModel(List<String> args) throws Exception {
+        boolean sshProxy = args.contains(KnockCommand.SSH_PROXY);
         KnockCommand viaLean = command();
         KnockCommand viaFull = command();
-        String leanOutcome = parse(new CommandLine(KnockLeanModel.of(viaLean)), args);
-        String fullOutcome = parse(new CommandLine(viaFull), args);
+        CommandLine lean = new CommandLine(sshProxy ? KnockLeanModel.withSshProxy(viaLean) : KnockLeanModel.of(viaLean));
+        CommandLine full = new CommandLine(viaFull);
+        if (sshProxy) {
+            full.addSubcommand(SshProxyCommand.class);
+        }
+        String leanOutcome = parse(lean, args);
+        String fullOutcome = parse(full, args);
         assertThat(leanOutcome).as("outcome of %s", args).isEqualTo(fullOutcome);
-        if (!leanOutcome.endsWith("Exception")) {
-            assertThat(fields(viaLean)).as("fields after %s", args).isEqualTo(fields(viaFull));
+        if (leanOutcome.endsWith("Exception")) {
+            return;
+        }
+        assertThat(fields(viaLean)).as("fields after %s", args).isEqualTo(fields(viaFull));
+        if (sshProxy) {
+            Object leanProxy = lean.getSubcommands().get("ssh-proxy").getCommandSpec().userObject();
+            Object fullProxy = full.getSubcommands().get("ssh-proxy").getCommandSpec().userObject();
+            assertThat(proxyFields((SshProxyCommand) leanProxy)).as("ssh-proxy's fields after %s", args)
+                    .isEqualTo(proxyFields((SshProxyCommand) fullProxy));
+            assertThat(((SshProxyCommand) leanProxy).parent).isSameAs(viaLean);
         }
     }
 
@@ -169,7 +234,10 @@ class KnockLeanModelTest {
     private static String parse(CommandLine cl, List<String> args) {
         try {
             CommandLine.ParseResult r = cl.parseArgs(args.toArray(String[]::new));
-            return r.isUsageHelpRequested() ? "help" : r.isVersionHelpRequested() ? "version" : "parsed";
+            String sub = r.hasSubcommand() ? " " + r.subcommand().commandSpec().name()
+                    + (r.subcommand().isUsageHelpRequested() ? " help" : "")
+                    + (r.subcommand().isVersionHelpRequested() ? " version" : "") : "";
+            return (r.isUsageHelpRequested() ? "help" : r.isVersionHelpRequested() ? "version" : "parsed") + sub;
         } catch (CommandLine.ParameterException e) {
             // The lean model's own message is never shown: a parse error is parsed again by the full model (D35),
             // whose message names the option's label. What must agree is that, and how, parsing fails.
@@ -179,10 +247,16 @@ class KnockLeanModelTest {
 
     /** Every option-holding field of the command and its mixins, by class and name. */
     private static Map<String, Object> fields(KnockCommand c) throws IllegalAccessException {
+        return fields(c, KnockCommand.class, c.args, "spec", "context", "args");
+    }
+
+    /** The fields of {@code command} (but {@code skipped}), of its {@code KnockArgs} mixin and of that one's token. */
+    private static Map<String, Object> fields(Object command, Class<?> type, KnockArgs args, String... skipped)
+            throws IllegalAccessException {
         Map<String, Object> m = new TreeMap<>();
-        put(m, c, KnockCommand.class, "spec", "context", "args");
-        put(m, c.args, KnockArgs.class, "token");
-        put(m, c.args.token, TokenArgs.class);
+        put(m, command, type, skipped);
+        put(m, args, KnockArgs.class, "token");
+        put(m, args.token, TokenArgs.class);
         return m;
     }
 

@@ -62,7 +62,13 @@ class LazySubcommandsTest {
                 new String[] {"targte", "add"}, new String[] {"no-such-target"},
                 new String[] {"no-such-target", "tcp/22", "--dry-run", "--wait"},
                 new String[] {"target", "list"}, new String[] {"target"}, new String[] {"ssh-proxy", "--help"},
-                new String[] {"ssh-proxy"}, new String[] {"gw1", "ssh-proxy"}, new String[] {"generate-completion"});
+                new String[] {"ssh-proxy"}, new String[] {"gw1", "ssh-proxy"}, new String[] {"generate-completion"},
+                // ssh-proxy parses with its own lean model (D42): a run, help, version, errors, options before it
+                new String[] {"ssh-proxy", "gw1", "22"}, new String[] {"ssh-proxy", "gw1", "22", "--help"},
+                new String[] {"ssh-proxy", "gw1", "22", "-V"}, new String[] {"ssh-proxy", "gw1", "port"},
+                new String[] {"-v", "ssh-proxy", "gw1", "22"}, new String[] {"ssh-proxy", "gw1", "22", "--timeout", "0"},
+                new String[] {"--version", "ssh-proxy", "gw1", "22"}, new String[] {"gw1", "--alias", "ssh-proxy"},
+                new String[] {"ssh-proxy", "gw1", "22", "--bundle", "none.p12", "--server-cert", "none.pem"});
         for (String[] args : lines) {
             Run lazy = lazy(args);
             Run eager = eager(args);
