@@ -269,8 +269,14 @@ public final class RedisReplayStore implements SharedReplay {
      */
     private SharedClaim settle(CompletableFuture<SharedClaim> result, Throwable cause) {
         SharedClaim refusal = settings.localOnlyDuringOutage() ? SharedClaim.LOCAL_ONLY : SharedClaim.UNAVAILABLE;
-        if (result.complete(refusal)) {
+        if (!result.isDone()) {
+            // The store is marked down before the refusal completes the claim: a knock that its caller handles next
+            // is refused at once, not sent to wait a deadline of its own (completing first woke the caller before
+            // the store was marked down). An answer that lands between the two, at the deadline itself, finds the
+            // store marked down until the next probe: an answer that late counts as none.
             failed(cause);
+        }
+        if (result.complete(refusal)) {
             refuse();
         }
         return result.getNow(refusal);

@@ -161,6 +161,33 @@ class RedisReplayStoreTest {
         }
     }
 
+    /**
+     * The refusal at the deadline completes a claim only once the store is marked down, so whatever runs on it next
+     * (the dispatcher's next knock, a synchronous caller's next claim) is refused at once. Completing first let the
+     * next claim be sent and wait a deadline of its own (CI saw 100 claims take 110 ms instead of none); a callback on
+     * the claim runs inside the completion, so this sees the order every time.
+     */
+    @Test
+    void aRefusalAtTheDeadlineFindsTheStoreAlreadyMarkedDown() throws Exception {
+        try (RedisServer redis = RedisServer.start(dir); RedisReplayStore s = store(redis.uri(), false, "gw")) {
+            awaitAvailable(s);
+            redis.pause();
+            try {
+                java.util.concurrent.CompletableFuture<Boolean> availableWhenRefused =
+                        s.claimAsync(randomKey(), 60_000).thenApply(answer -> {
+                            assertThat(answer).isEqualTo(SharedClaim.UNAVAILABLE);
+                            return s.available();
+                        });
+                assertThat(availableWhenRefused.get(5, java.util.concurrent.TimeUnit.SECONDS)).isFalse();
+                long t0 = System.nanoTime();
+                assertThat(s.claim(randomKey(), 60_000)).isEqualTo(SharedClaim.UNAVAILABLE);
+                assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("the next claim").isLessThan(DEADLINE.dividedBy(2));
+            } finally {
+                redis.resume();
+            }
+        }
+    }
+
     @Test
     void manyConcurrentClaimsOfOneKeyFromTwoGatewaysWithoutWaitingGrantExactlyOnce() throws Exception {
         try (RedisServer redis = RedisServer.start(dir);
