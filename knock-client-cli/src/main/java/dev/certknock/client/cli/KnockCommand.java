@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.Map;
@@ -101,18 +102,24 @@ public final class KnockCommand implements Callable<Integer> {
     static final List<Class<?>> SUBCOMMANDS = List.of(TargetCommand.class, SshProxyCommand.class,
             AutoComplete.GenerateCompletion.class, GenerateManPageCommand.class);
 
+    /** The {@code ssh-proxy} subcommand's name: a command line that names it parses with a lean model too (D42). */
+    static final String SSH_PROXY = "ssh-proxy";
+
+    /** The names that need the full model even when the lean one holds {@code ssh-proxy} (D42). */
+    static final Set<String> SUBCOMMAND_NAMES_BUT_SSH_PROXY = Set.of("target", "generate-completion",
+            "generate-man-page");
+
     /**
      * Every name and alias of {@link #SUBCOMMANDS}, as their {@code @Command} annotations give them: written out so
      * that a knock reads no annotation (DESIGN.md D42; {@code KnockLeanModelTest} compares the two).
      */
-    static final Set<String> SUBCOMMAND_NAMES = Set.of("target", "ssh-proxy", "generate-completion",
-            "generate-man-page");
+    static final Set<String> SUBCOMMAND_NAMES = with(SUBCOMMAND_NAMES_BUT_SSH_PROXY, SSH_PROXY);
 
-    static final String SSH_PROXY = "ssh-proxy";
-
-    /** The names that need the full model when the lean one holds {@code ssh-proxy} (D42). */
-    static final Set<String> SUBCOMMAND_NAMES_BUT_SSH_PROXY = Set.of("target", "generate-completion",
-            "generate-man-page");
+    private static Set<String> with(Set<String> names, String name) {
+        Set<String> all = new HashSet<>(names);
+        all.add(name);
+        return Set.copyOf(all);
+    }
 
     public static void main(String[] args) {
         PrintWriter out = new PrintWriter(System.out, true);

@@ -62,7 +62,7 @@ final class KnockLeanModel {
         proxy.parent = command;
         KnockArgs args = new KnockArgs();
         proxy.args = args;
-        CommandSpec sub = CommandSpec.wrapWithoutInspection(proxy).name("ssh-proxy");
+        CommandSpec sub = CommandSpec.wrapWithoutInspection(proxy).name(KnockCommand.SSH_PROXY);
         proxy.spec = sub;
         helpOptions(sub);
         sub.addPositional(bind(PositionalParamSpec.builder().index("0").required(true), proxy, "target").build());
@@ -70,7 +70,7 @@ final class KnockLeanModel {
         sub.addPositional(bind(PositionalParamSpec.builder().index("2..*").arity("0..1"), proxy, "grants").build());
         knockArgs(sub, args);
         sub.addOption(bind(OptionSpec.builder("--timeout").defaultValue("30"), proxy, "timeoutSeconds").build());
-        spec.addSubcommand("ssh-proxy", sub);
+        spec.addSubcommand(KnockCommand.SSH_PROXY, sub);
         return spec;
     }
 
